@@ -1,0 +1,178 @@
+// Topology text -> API objects, each with its Origin (file, line). JSON and multi-document YAML are both
+// read; a `kind: List` (what `kubectl get -o yaml` prints) is unpacked into its items.
+//
+// Loading uses js-yaml, which is several times faster than an AST-building parser on the large dumps the
+// benchmarks load. Only when a problem must name a line inside an object is the document parsed again with
+// the `yaml` package, whose AST keeps source ranges (see locateField).
+import jsyaml from 'js-yaml';
+import { LineCounter, parseDocument, isNode, isCollection, type Node as YamlNode } from 'yaml';
+import type { Origin, Problem } from '../problems.ts';
+import type { Source } from './sources.ts';
+
+export interface LoadedDocument {
+  object: Record<string, unknown>;
+  origin: Origin;
+}
+
+interface DocumentText {
+  text: string;
+  /** 1-based line of the document's first line in the file. */
+  firstLine: number;
+}
+
+/**
+ * Splits a YAML stream at its document markers. A `---` at column 0 always starts a document (it ends a
+ * block scalar too), so a line scan finds the same boundaries a YAML parser would.
+ */
+export function splitDocuments(text: string): DocumentText[] {
+  const docs: DocumentText[] = [];
+  let start = 0;
+  let startLine = 1;
+  let line = 1;
+  let pos = 0;
+  while (pos <= text.length) {
+    const nl = text.indexOf('\n', pos);
+    const end = nl === -1 ? text.length : nl;
+    const l = text.slice(pos, end);
+    if (/^---(\s|$)/.test(l) || /^\.\.\.\s*$/.test(l)) {
+      if (pos > start) docs.push({ text: text.slice(start, pos), firstLine: startLine });
+      // Content after `--- ` on the marker line belongs to the new document.
+      const isEnd = l.startsWith('...');
+      start = isEnd ? end + 1 : pos + 3;
+      startLine = isEnd ? line + 1 : line;
+    }
+    if (nl === -1) break;
+    pos = nl + 1;
+    line++;
+  }
+  if (start < text.length) docs.push({ text: text.slice(start), firstLine: startLine });
+  return docs;
+}
+
+function looksLikeJSON(text: string): boolean {
+  const t = text.trimStart();
+  return t.startsWith('{') || t.startsWith('[');
+}
+
+export function parseSource(src: Source, problems: Problem[]): LoadedDocument[] {
+  const out: LoadedDocument[] = [];
+  const pieces: DocumentText[] = looksLikeJSON(src.text) ? [{ text: src.text, firstLine: 1 }] : splitDocuments(src.text);
+  pieces.forEach((piece, document) => {
+    let value: unknown;
+    try {
+      value = looksLikeJSON(piece.text) ? parseJSON(piece.text) : jsyaml.load(piece.text, { filename: src.file });
+    } catch (e) {
+      const mark = (e as { mark?: { line: number } }).mark;
+      const line = (e as { line?: number }).line ?? (mark ? piece.firstLine + mark.line : piece.firstLine);
+      const reason = (e as { reason?: string }).reason ?? (e as Error).message.split('\n')[0];
+      problems.push({ severity: 'error', file: src.file, line, message: `YAML syntax: ${reason}` });
+      return;
+    }
+    if (value === null || value === undefined) return; // empty document
+    const firstLine = piece.firstLine + leadingBlankLines(piece.text);
+    const add = (object: unknown, pathInDocument: (string | number)[], line: number) => {
+      const origin: Origin = { file: src.file, line, document, pathInDocument };
+      if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+        problems.push({ severity: 'error', file: src.file, line, message: 'a document must be an API object (a mapping with apiVersion and kind)' });
+        return;
+      }
+      out.push({ object: object as Record<string, unknown>, origin });
+    };
+    const items = Array.isArray(value) ? value : (value as Record<string, unknown>).kind === 'List' || isListKind(value) ? (value as { items?: unknown }).items : undefined;
+    if (items !== undefined) {
+      if (!Array.isArray(items)) {
+        problems.push({ severity: 'error', file: src.file, line: firstLine, object: 'List', field: 'items', message: 'must be a list of API objects' });
+        return;
+      }
+      const base: (string | number)[] = Array.isArray(value) ? [] : ['items'];
+      items.forEach((item, i) => {
+        const path = [...base, i];
+        add(item, path, locate(src, { text: piece.text, firstLine: piece.firstLine }, path) ?? firstLine);
+      });
+    } else {
+      add(value, [], firstLine);
+    }
+  });
+  return out;
+}
+
+/** `kind: PodList`, `kind: ServiceList` ... (what `kubectl get pods -o yaml` printed before v1.x) */
+function isListKind(value: unknown): boolean {
+  const v = value as { kind?: unknown; items?: unknown };
+  return typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
+}
+
+function leadingBlankLines(text: string): number {
+  let n = 0;
+  for (const l of text.split('\n')) {
+    if (l.trim() === '' || l.trimStart().startsWith('#')) n++;
+    else break;
+  }
+  return n;
+}
+
+function parseJSON(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    // V8 says "at position N"; turn it into the line a person looks for.
+    const m = /position (\d+)/.exec((e as Error).message);
+    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
+    throw Object.assign(new Error((e as Error).message), { reason: (e as Error).message.replace(/^.*?: /, '').replace(/ in JSON.*$/, ''), line });
+  }
+}
+
+// --- locating fields, on demand -------------------------------------------------------------------
+
+const sourcesByFile = new Map<string, Source>();
+
+/** Remembers the text of each source so a later problem can be placed on its line. */
+export function rememberSource(src: Source): void {
+  sourcesByFile.set(src.file, src);
+}
+
+/**
+ * The 1-based line of a field inside an object, e.g. ['spec', 'ports', 0, 'port'] of the object at `origin`.
+ * Falls back to the deepest existing ancestor, then to the object's own line.
+ */
+export function locateField(origin: Origin, field: readonly (string | number)[]): number {
+  const src = sourcesByFile.get(origin.file);
+  if (!src) return origin.line;
+  const pieces = looksLikeJSON(src.text) ? [{ text: src.text, firstLine: 1 }] : splitDocuments(src.text);
+  const piece = pieces[origin.document];
+  if (!piece) return origin.line;
+  return locate(src, piece, [...origin.pathInDocument, ...field]) ?? origin.line;
+}
+
+const astCache = new Map<string, { doc: ReturnType<typeof parseDocument>; lc: LineCounter }>();
+
+function locate(src: Source, piece: DocumentText, path: readonly (string | number)[]): number | undefined {
+  const key = `${src.file}\0${piece.firstLine}`;
+  let entry = astCache.get(key);
+  if (!entry) {
+    const lc = new LineCounter();
+    entry = { doc: parseDocument(piece.text, { lineCounter: lc, uniqueKeys: false }), lc };
+    if (astCache.size > 64) astCache.clear();
+    astCache.set(key, entry);
+  }
+  // Walk down as far as the path exists, so a missing field is reported at its parent.
+  for (let n = path.length; n >= 0; n--) {
+    const node = entry.doc.getIn(path.slice(0, n), true) as YamlNode | undefined;
+    if (isNode(node) && node.range) {
+      let offset = node.range[0];
+      // A collection's range starts at its first entry; a scalar's at the scalar itself. For a field that
+      // holds a collection, point at the key's line, which is the line before for block collections.
+      if (n > 0 && isCollection(node)) offset = keyOffset(entry.doc, path.slice(0, n)) ?? offset;
+      return piece.firstLine + entry.lc.linePos(offset).line - 1;
+    }
+  }
+  return undefined;
+}
+
+function keyOffset(doc: ReturnType<typeof parseDocument>, path: readonly (string | number)[]): number | undefined {
+  const parent = doc.getIn(path.slice(0, -1), true) as { items?: { key?: { range?: number[] } }[] } | undefined;
+  const last = path[path.length - 1];
+  if (!parent || !Array.isArray(parent.items) || typeof last !== 'string') return undefined;
+  const pair = parent.items.find((p) => (p.key as { value?: unknown } | undefined)?.value === last);
+  return pair?.key?.range?.[0];
+}
