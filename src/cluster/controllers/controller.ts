@@ -1,0 +1,38 @@
+// What a controller gets: the store to read and watch, the apiserver to write through, the cluster settings,
+// and a way to report a problem about an object (the problem lands on the object's file line when it has one).
+import type { Store } from '../store.ts';
+import type { ApiServer, ReportFn } from '../apiserver.ts';
+import type { ClusterConfig } from '../config.ts';
+import type { KubeObject } from '../objects.ts';
+
+export interface ControllerContext {
+  store: Store;
+  api: ApiServer;
+  config: ClusterConfig;
+  report: ReportFn;
+}
+
+/**
+ * A control loop. `start` reconciles everything already in the store, then watches for changes; controllers
+ * are started in dependency order, so each initial pass sees the settled work of those before it.
+ */
+export interface Controller {
+  readonly name: string;
+  start(ctx: ControllerContext): void;
+}
+
+/** The controlling owner reference of an object, if any. */
+export function controllerOf(o: KubeObject): { kind: string; name: string; uid?: string } | undefined {
+  return o.metadata.ownerReferences?.find((r) => r.controller);
+}
+
+export function controllerRef(owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}

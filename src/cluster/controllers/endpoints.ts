@@ -1,0 +1,132 @@
+// The Endpoints controller (pkg/controller/endpoint): the legacy v1 Endpoints object per selector Service —
+// still what `kubectl get ep` lists. Ready addresses and notReadyAddresses, grouped into subsets by port set
+// (endpoints.RepackSubsets), addresses sorted by IP as bytes.
+import { isDeepStrictEqual } from 'node:util';
+import type { Controller, ControllerContext } from './controller.ts';
+import type { Endpoints, KubeObject } from '../objects.ts';
+import type * as core from 'kubernetes-types/core/v1.js';
+import { findPort, isPodReady, isServiceIPSet, podIPsOfFamily, shouldPodBeInEndpoints, shouldSetHostname } from '../podutil.ts';
+import { hasSelector, selectedPods, watchPodsForServices, type Svc } from './servicepods.ts';
+import type { Family } from '../net.ts';
+
+type EP = Endpoints & KubeObject;
+
+const MAX_CAPACITY = 1000;
+const OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
+const HEADLESS = 'service.kubernetes.io/headless';
+
+const byteCompare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function lessAddress(a: core.EndpointAddress, b: core.EndpointAddress): number {
+  return byteCompare(a.ip, b.ip) || byteCompare(a.targetRef?.uid ?? '', b.targetRef?.uid ?? '');
+}
+
+/** RepackSubsets: per port the set of addresses (not-ready wins over ready), then ports with equal sets share a subset. */
+export function repackSubsets(entries: { address: core.EndpointAddress; ready: boolean; port?: core.EndpointPort }[]): core.EndpointSubset[] {
+  const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol}/${p.appProtocol ?? ''}` : '');
+  const perPort = new Map<string, { port?: core.EndpointPort; addrs: Map<string, { address: core.EndpointAddress; ready: boolean }> }>();
+  for (const e of entries) {
+    const k = portKey(e.port);
+    let g = perPort.get(k);
+    if (!g) perPort.set(k, (g = { port: e.port, addrs: new Map() }));
+    const id = `${e.address.ip}/${e.address.targetRef?.uid ?? ''}`;
+    const prev = g.addrs.get(id);
+    g.addrs.set(id, { address: e.address, ready: prev ? prev.ready && e.ready : e.ready });
+  }
+  const subsets = new Map<string, core.EndpointSubset>();
+  for (const g of perPort.values()) {
+    const ready = [...g.addrs.values()].filter((a) => a.ready).map((a) => a.address).sort(lessAddress);
+    const notReady = [...g.addrs.values()].filter((a) => !a.ready).map((a) => a.address).sort(lessAddress);
+    const key = JSON.stringify([ready.map((a) => `${a.ip}/${a.targetRef?.uid}`), notReady.map((a) => `${a.ip}/${a.targetRef?.uid}`)]);
+    let s = subsets.get(key);
+    if (!s) {
+      s = { ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}) };
+      subsets.set(key, s);
+    }
+    if (g.port) s.ports = [...(s.ports ?? []), g.port];
+  }
+  return [...subsets.values()];
+}
+
+export class EndpointsController implements Controller {
+  readonly name = 'endpoints';
+
+  start(ctx: ControllerContext): void {
+    for (const s of ctx.store.list<Svc>('Service')) this.sync(ctx, s);
+    ctx.store.watch({ kind: 'Service' }, (e) => {
+      const svc = e.object as Svc;
+      if (e.type === 'DELETED') {
+        if (hasSelector(svc)) ctx.api.delete('Endpoints', svc.metadata.namespace, svc.metadata.name);
+      } else {
+        this.sync(ctx, svc);
+      }
+    });
+    watchPodsForServices(ctx, (s) => this.sync(ctx, s));
+  }
+
+  sync(ctx: ControllerContext, svc: Svc): void {
+    if (!hasSelector(svc)) return;
+    const publishNotReady = !!svc.spec?.publishNotReadyAddresses;
+    const family = (svc.spec?.ipFamilies?.[0] ?? 'IPv4') as Family;
+    const entries: Parameters<typeof repackSubsets>[0] = [];
+    for (const pod of selectedPods(ctx, svc)) {
+      if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
+      const ip = podIPsOfFamily(pod, family)[0];
+      if (!ip) continue;
+      const address: core.EndpointAddress = {
+        ip,
+        ...(shouldSetHostname(pod, svc) ? { hostname: pod.spec!.hostname } : {}),
+        ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+        targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
+      };
+      const ready = publishNotReady || isPodReady(pod);
+      const ports = svc.spec?.ports ?? [];
+      if (ports.length === 0) {
+        if (svc.spec?.clusterIP === 'None') entries.push({ address, ready });
+        continue;
+      }
+      for (const sp of ports) {
+        const port = findPort(pod, sp);
+        if (port === undefined) continue;
+        entries.push({ address, ready, port: { name: sp.name, port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) } });
+      }
+    }
+    let subsets = repackSubsets(entries);
+    let truncated = false;
+    const total = subsets.reduce((n, s) => n + (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0), 0);
+    if (total > MAX_CAPACITY) {
+      truncated = true;
+      let budget = MAX_CAPACITY;
+      subsets = subsets.map((s) => {
+        const addresses = (s.addresses ?? []).slice(0, budget);
+        budget -= addresses.length;
+        const notReadyAddresses = (s.notReadyAddresses ?? []).slice(0, budget);
+        budget -= notReadyAddresses.length;
+        return { ...s, addresses, notReadyAddresses };
+      });
+    }
+    const labels: Record<string, string> = { ...svc.metadata.labels };
+    if (!isServiceIPSet(svc)) labels[HEADLESS] = '';
+    else delete labels[HEADLESS];
+    const current = ctx.store.get<EP>('Endpoints', svc.metadata.namespace, svc.metadata.name);
+    const annotations = { ...current?.metadata.annotations };
+    if (truncated) annotations[OVER_CAPACITY] = 'truncated';
+    else delete annotations[OVER_CAPACITY];
+    const want: EP = {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: {
+        ...current?.metadata,
+        name: svc.metadata.name,
+        namespace: svc.metadata.namespace,
+        labels,
+        ...(Object.keys(annotations).length ? { annotations } : {}),
+      },
+      ...(subsets.length ? { subsets } : {}),
+    };
+    if (current && isDeepStrictEqual(current.subsets, want.subsets) && isDeepStrictEqual(current.metadata.labels, labels) &&
+      isDeepStrictEqual(current.metadata.annotations ?? {}, annotations)) return;
+    if (!want.metadata.annotations) delete want.metadata.annotations;
+    ctx.api.apply(want);
+  }
+}

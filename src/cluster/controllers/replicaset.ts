@@ -1,0 +1,70 @@
+// The ReplicaSet controller: keeps spec.replicas pods from the template, named <rs>-<5 chars>, owned by the RS.
+import type { Controller, ControllerContext } from './controller.ts';
+import { controllerOf, controllerRef } from './controller.ts';
+import type { KubeObject, Pod, ReplicaSet } from '../objects.ts';
+import { isPodReady, isPodTerminal } from '../podutil.ts';
+
+type RS = ReplicaSet & KubeObject;
+
+export function ownedPods(ctx: ControllerContext, owner: KubeObject): (Pod & KubeObject)[] {
+  const uid = owner.metadata.uid;
+  return ctx.store.list<Pod & KubeObject>('Pod', { namespace: owner.metadata.namespace })
+    .filter((p) => controllerOf(p)?.uid === uid);
+}
+
+/** A pod made from a workload's template, as controller.GetPodFromTemplate makes it. */
+export function podFromTemplate(owner: KubeObject, template: NonNullable<ReplicaSet['spec']>['template'], generateName: string): Pod & KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: '',
+      generateName,
+      namespace: owner.metadata.namespace,
+      labels: { ...template?.metadata?.labels },
+      ...(template?.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
+      ownerReferences: [controllerRef(owner)],
+    },
+    spec: template?.spec ?? { containers: [] },
+  };
+}
+
+/** controller.ActivePods ranking, reduced: the pods a scale-down removes first (unscheduled, pending, not ready, newest). */
+function deletionRank(p: Pod): number[] {
+  return [p.spec?.nodeName ? 1 : 0, p.status?.phase === 'Running' ? 1 : 0, isPodReady(p) ? 1 : 0];
+}
+
+export class ReplicaSetController implements Controller {
+  readonly name = 'replicaset';
+
+  start(ctx: ControllerContext): void {
+    for (const rs of ctx.store.list<RS>('ReplicaSet')) this.sync(ctx, rs);
+    ctx.store.watch({ kind: 'ReplicaSet' }, (e) => {
+      const rs = e.object as RS;
+      if (e.type === 'DELETED') {
+        // The garbage collector removes what the ReplicaSet owned.
+        for (const p of ownedPods(ctx, rs)) ctx.api.delete('Pod', p.metadata.namespace, p.metadata.name);
+      } else if (e.type === 'ADDED' || (e.old as RS | undefined)?.spec?.replicas !== rs.spec?.replicas || (e.old as RS | undefined)?.spec?.template !== rs.spec?.template) {
+        this.sync(ctx, rs);
+      }
+    });
+    ctx.store.watch({ kind: 'Pod' }, (e) => {
+      if (e.type !== 'DELETED') return;
+      const owner = controllerOf(e.object);
+      if (owner?.kind !== 'ReplicaSet') return;
+      const rs = ctx.store.get<RS>('ReplicaSet', e.object.metadata.namespace, owner.name);
+      if (rs && rs.metadata.uid === owner.uid) this.sync(ctx, rs);
+    });
+  }
+
+  sync(ctx: ControllerContext, rs: RS): void {
+    const want = rs.spec?.replicas ?? 1;
+    const active = ownedPods(ctx, rs).filter((p) => !isPodTerminal(p) && !p.metadata.deletionTimestamp);
+    for (let n = active.length; n < want; n++) ctx.api.create(podFromTemplate(rs, rs.spec!.template, `${rs.metadata.name}-`));
+    if (active.length > want) {
+      const order = active.map((p, i) => ({ p, i, r: deletionRank(p) }))
+        .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2] || b.i - a.i);
+      for (const { p } of order.slice(0, active.length - want)) ctx.api.delete('Pod', p.metadata.namespace, p.metadata.name);
+    }
+  }
+}

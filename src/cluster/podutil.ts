@@ -1,0 +1,61 @@
+// Pod facts the endpoint controllers and kube-proxy agree on (k8s.io/endpointslice/util, pkg/api/v1/pod).
+import type { Pod, Service, ServicePort } from './objects.ts';
+import type { Family } from './net.ts';
+import { familyOf } from './net.ts';
+
+export function isPodReady(pod: Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+export function isPodTerminal(pod: Pod): boolean {
+  return pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded';
+}
+
+/** ShouldPodBeInEndpoints: not terminal, has an IP, and (unless asked) not terminating. */
+export function shouldPodBeInEndpoints(pod: Pod, includeTerminating: boolean): boolean {
+  if (isPodTerminal(pod)) return false;
+  if (!pod.status?.podIP && !(pod.status?.podIPs?.length)) return false;
+  if (!includeTerminating && pod.metadata?.deletionTimestamp) return false;
+  return true;
+}
+
+export function podIPs(pod: Pod): string[] {
+  const list = (pod.status?.podIPs ?? []).flatMap((p) => (p.ip ? [p.ip] : []));
+  if (list.length === 0 && pod.status?.podIP) list.push(pod.status.podIP);
+  return list;
+}
+
+export function podIPsOfFamily(pod: Pod, family: Family): string[] {
+  return podIPs(pod).filter((ip) => familyOf(ip) === family);
+}
+
+/**
+ * podutil.FindPort: a numeric targetPort is used as it is; a named one is the first container port (containers,
+ * then restartable init containers) with that name and the service port's protocol.
+ */
+export function findPort(pod: Pod, sp: ServicePort): number | undefined {
+  const target = sp.targetPort ?? sp.port;
+  if (typeof target === 'number') return target;
+  if (/^\d+$/.test(target)) return Number(target);
+  const protocol = sp.protocol ?? 'TCP';
+  const containers = [
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
+  ];
+  for (const c of containers) {
+    for (const p of c.ports ?? []) {
+      if (p.name === target && (p.protocol ?? 'TCP') === protocol) return p.containerPort;
+    }
+  }
+  return undefined;
+}
+
+/** ShouldSetHostname: the pod names this service as its subdomain (StatefulSet pods behind their headless service). */
+export function shouldSetHostname(pod: Pod, svc: Service): boolean {
+  return !!pod.spec?.hostname && pod.spec.subdomain === svc.metadata?.name && pod.metadata?.namespace === svc.metadata?.namespace;
+}
+
+export function isServiceIPSet(svc: Service): boolean {
+  const ip = svc.spec?.clusterIP;
+  return !!ip && ip !== 'None';
+}
