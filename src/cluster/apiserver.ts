@@ -70,6 +70,25 @@ export class ApiServer {
 
   // --- the Service registry ------------------------------------------------------------------------
 
+  /**
+   * Claims the ClusterIPs and NodePorts a Service writes before any automatic allocation runs, so a value
+   * written later in the files is never handed to an earlier Service. Conflicts are reported by create.
+   */
+  claimWritten(svc: Service): void {
+    const owner = this.owner(svc);
+    const spec = svc.spec ?? {};
+    const ips = spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
+    for (const ip of ips) {
+      const c = ip === 'None' ? undefined : canonicalIP(ip);
+      const fam = c && familyOf(c);
+      const a = fam && this.allocatorFor(fam);
+      if (a && a.reserve(c, owner) === 'outside' && !this.outside.has(`ip:${c}`)) this.outside.set(`ip:${c}`, owner);
+    }
+    for (const np of [...(spec.ports ?? []).map((p) => p.nodePort), spec.healthCheckNodePort]) {
+      if (np !== undefined && this.nodePorts.reserve(np, owner) === 'outside' && !this.outside.has(`np:${np}`)) this.outside.set(`np:${np}`, owner);
+    }
+  }
+
   private owner(svc: Service): string {
     return `${svc.metadata!.namespace}/${svc.metadata!.name}`;
   }

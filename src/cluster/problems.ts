@@ -5,6 +5,8 @@
 export interface Origin {
   file: string;
   line: number;
+  /** The file's text, kept so a later problem can be placed on a field's own line. */
+  source: { file: string; text: string };
   /** Index of the YAML document in the file, and the path to the object inside it (List items). */
   document: number;
   pathInDocument: (string | number)[];

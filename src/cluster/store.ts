@@ -91,6 +91,9 @@ class KindIndex {
   }
 }
 
+/** Kinds whose strategy keeps metadata.generation (Pods and Services do not, before v1.33). */
+const GENERATION_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Ingress', 'IngressClass']);
+
 // A fixed namespace for the deterministic UIDs of this emulated cluster's objects.
 const UID_NAMESPACE = '6f0f4e6a-8b1d-4d7e-9a55-6b6470000000';
 
@@ -186,7 +189,11 @@ export class Store {
     const m = obj.metadata;
     const uid = m.uid ?? old?.metadata.uid ?? uuidv5(`${obj.kind}/${this.keyOf(obj)}`, UID_NAMESPACE);
     const creationTimestamp = m.creationTimestamp ?? old?.metadata.creationTimestamp ?? this.now().toISOString().replace(/\.\d+Z$/, 'Z');
-    return { ...obj, metadata: { ...m, uid, creationTimestamp, resourceVersion: rv } };
+    // metadata.generation counts changes to the desired state (spec), as the apiserver's strategies do.
+    const generation = GENERATION_KINDS.has(obj.kind)
+      ? (old ? (obj.spec !== old.spec ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation) : (m.generation ?? 1))
+      : m.generation;
+    return { ...obj, metadata: { ...m, uid, creationTimestamp, resourceVersion: rv, ...(generation !== undefined ? { generation } : {}) } };
   }
 
   private emit(event: WatchEvent): void {

@@ -3,15 +3,15 @@
 import { RangeAllocator, serviceIPRangeOffset } from './range.ts';
 import { cidrContains, formatIP, parseIP, type Cidr } from '../net.ts';
 
-/** The bitmap allocator's cap for large (IPv6) ranges. */
-const MAX_SIZE = 65536;
+/** The bitmap allocator's cap for IPv6 ranges (a /64 cannot be a bitmap). */
+const MAX_IPV6_SIZE = 65536n;
 
 export class ClusterIPAllocator {
   private readonly range: RangeAllocator;
 
   constructor(readonly cidr: Cidr) {
     const usable = cidr.family === 'IPv4' ? cidr.size - 2n : cidr.size - 1n;
-    const size = Number(usable > BigInt(MAX_SIZE) ? BigInt(MAX_SIZE) : usable);
+    const size = Number(cidr.family === 'IPv6' && usable > MAX_IPV6_SIZE ? MAX_IPV6_SIZE : usable);
     this.range = new RangeAllocator(size, serviceIPRangeOffset(cidr.size));
   }
 

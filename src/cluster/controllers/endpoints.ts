@@ -21,31 +21,41 @@ function lessAddress(a: core.EndpointAddress, b: core.EndpointAddress): number {
   return byteCompare(a.ip, b.ip) || byteCompare(a.targetRef?.uid ?? '', b.targetRef?.uid ?? '');
 }
 
-/** RepackSubsets: per port the set of addresses (not-ready wins over ready), then ports with equal sets share a subset. */
-export function repackSubsets(entries: { address: core.EndpointAddress; ready: boolean; port?: core.EndpointPort }[]): core.EndpointSubset[] {
-  const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol}/${p.appProtocol ?? ''}` : '');
+/**
+ * endpoints.RepackSubsets: per port the set of addresses (an address not ready for a port wins over ready),
+ * then ports with the same address sets share a subset; addresses sorted by IP as bytes, then target UID.
+ */
+export function repackSubsets(subsets: core.EndpointSubset[]): core.EndpointSubset[] {
+  const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol ?? 'TCP'}/${p.appProtocol ?? ''}` : '');
+  const addrKey = (a: core.EndpointAddress) => `${a.ip}/${a.targetRef?.uid ?? ''}`;
   const perPort = new Map<string, { port?: core.EndpointPort; addrs: Map<string, { address: core.EndpointAddress; ready: boolean }> }>();
-  for (const e of entries) {
-    const k = portKey(e.port);
+  const add = (port: core.EndpointPort | undefined, address: core.EndpointAddress, ready: boolean) => {
+    const k = portKey(port);
     let g = perPort.get(k);
-    if (!g) perPort.set(k, (g = { port: e.port, addrs: new Map() }));
-    const id = `${e.address.ip}/${e.address.targetRef?.uid ?? ''}`;
-    const prev = g.addrs.get(id);
-    g.addrs.set(id, { address: e.address, ready: prev ? prev.ready && e.ready : e.ready });
+    if (!g) perPort.set(k, (g = { port, addrs: new Map() }));
+    const prev = g.addrs.get(addrKey(address));
+    g.addrs.set(addrKey(address), { address, ready: prev ? prev.ready && ready : ready });
+  };
+  for (const s of subsets) {
+    for (const port of s.ports?.length ? s.ports : [undefined]) {
+      for (const a of s.addresses ?? []) add(port, a, true);
+      for (const a of s.notReadyAddresses ?? []) add(port, a, false);
+    }
   }
-  const subsets = new Map<string, core.EndpointSubset>();
+  const out = new Map<string, core.EndpointSubset>();
   for (const g of perPort.values()) {
-    const ready = [...g.addrs.values()].filter((a) => a.ready).map((a) => a.address).sort(lessAddress);
-    const notReady = [...g.addrs.values()].filter((a) => !a.ready).map((a) => a.address).sort(lessAddress);
-    const key = JSON.stringify([ready.map((a) => `${a.ip}/${a.targetRef?.uid}`), notReady.map((a) => `${a.ip}/${a.targetRef?.uid}`)]);
-    let s = subsets.get(key);
+    const all = [...g.addrs.values()];
+    const ready = all.filter((a) => a.ready).map((a) => a.address).sort(lessAddress);
+    const notReady = all.filter((a) => !a.ready).map((a) => a.address).sort(lessAddress);
+    const key = JSON.stringify([ready.map(addrKey), notReady.map(addrKey)]);
+    let s = out.get(key);
     if (!s) {
       s = { ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}) };
-      subsets.set(key, s);
+      out.set(key, s);
     }
     if (g.port) s.ports = [...(s.ports ?? []), g.port];
   }
-  return [...subsets.values()];
+  return [...out.values()];
 }
 
 export class EndpointsController implements Controller {
@@ -68,7 +78,7 @@ export class EndpointsController implements Controller {
     if (!hasSelector(svc)) return;
     const publishNotReady = !!svc.spec?.publishNotReadyAddresses;
     const family = (svc.spec?.ipFamilies?.[0] ?? 'IPv4') as Family;
-    const entries: Parameters<typeof repackSubsets>[0] = [];
+    const entries: core.EndpointSubset[] = [];
     for (const pod of selectedPods(ctx, svc)) {
       if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
       const ip = podIPsOfFamily(pod, family)[0];
@@ -79,16 +89,18 @@ export class EndpointsController implements Controller {
         ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
         targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
       };
-      const ready = publishNotReady || isPodReady(pod);
+      // addEndpointSubset: one subset per (address, port), ready or not, for RepackSubsets to merge.
+      const subset = (port?: core.EndpointPort): core.EndpointSubset =>
+        publishNotReady || isPodReady(pod) ? { addresses: [address], ...(port ? { ports: [port] } : {}) } : { notReadyAddresses: [address], ...(port ? { ports: [port] } : {}) };
       const ports = svc.spec?.ports ?? [];
       if (ports.length === 0) {
-        if (svc.spec?.clusterIP === 'None') entries.push({ address, ready });
+        if (svc.spec?.clusterIP === 'None') entries.push(subset());
         continue;
       }
       for (const sp of ports) {
         const port = findPort(pod, sp);
         if (port === undefined) continue;
-        entries.push({ address, ready, port: { name: sp.name, port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) } });
+        entries.push(subset({ name: sp.name, port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) }));
       }
     }
     let subsets = repackSubsets(entries);

@@ -52,10 +52,7 @@ export class EndpointSliceMirroringController implements Controller {
     const annotations: Record<string, string> = {};
     for (const [k, v] of Object.entries(ep.metadata.annotations ?? {})) if (!SKIPPED_ANNOTATIONS.has(k)) annotations[k] = v;
     const wanted = new Map<string, { addressType: string; ports: discovery.EndpointPort[]; endpoints: Endpoint[] }>();
-    const subsets = repackSubsets((ep.subsets ?? []).flatMap((s) => {
-      const addrs = [...(s.addresses ?? []).map((a) => ({ address: a, ready: true })), ...(s.notReadyAddresses ?? []).map((a) => ({ address: a, ready: false }))];
-      return (s.ports?.length ? s.ports : [undefined]).flatMap((port) => addrs.map((a) => ({ ...a, port })));
-    }));
+    const subsets = repackSubsets(ep.subsets ?? []);
     for (const s of subsets) {
       const ports = (s.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP', ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) }));
       const all = [...(s.addresses ?? []).map((a) => ({ a, ready: true })), ...(s.notReadyAddresses ?? []).map((a) => ({ a, ready: false }))];

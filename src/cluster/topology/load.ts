@@ -5,7 +5,7 @@ import { fieldPath, type Origin, type Problem, type Severity } from '../problems
 import { CLUSTER_API_VERSION, KUBE_PROXY_API_VERSION, resolveClusterConfig, type ClusterConfig } from '../config.ts';
 import { validateObject } from '../validation/validate.ts';
 import type { Path, Report } from '../validation/fields.ts';
-import { locateField, parseSource, rememberSource } from './parse.ts';
+import { locateField, parseSource } from './parse.ts';
 import { upgradeLegacyIngress } from './legacy.ts';
 import type { Source } from './sources.ts';
 
@@ -51,12 +51,12 @@ export function loadTopology(sources: readonly Source[]): Topology {
   let proxyDoc: { object: Record<string, unknown>; origin: Origin } | undefined;
 
   for (const src of sources) {
-    rememberSource(src);
     for (const { object: raw, origin } of parseSource(src, problems)) {
       const meta = (typeof raw.metadata === 'object' && raw.metadata !== null ? raw.metadata : {}) as Record<string, unknown>;
       const kind = typeof raw.kind === 'string' ? raw.kind : undefined;
       const apiVersion = typeof raw.apiVersion === 'string' ? raw.apiVersion : undefined;
-      const label = describeObject(kind ?? 'object', typeof meta.namespace === 'string' ? meta.namespace : undefined, typeof meta.name === 'string' ? meta.name : undefined);
+      const namespace = typeof meta.namespace === 'string' ? meta.namespace : kind && kindInfo(kind)?.namespaced === false ? undefined : 'default';
+      const label = describeObject(kind ?? 'object', namespace, typeof meta.name === 'string' ? meta.name : undefined);
       let hasError = false;
       const report: Report = (path, message, severity = 'error') => {
         if (severity === 'error') hasError = true;

@@ -71,7 +71,7 @@ export function parseSource(src: Source, problems: Problem[]): LoadedDocument[] 
     if (value === null || value === undefined) return; // empty document
     const firstLine = piece.firstLine + leadingBlankLines(piece.text);
     const add = (object: unknown, pathInDocument: (string | number)[], line: number) => {
-      const origin: Origin = { file: src.file, line, document, pathInDocument };
+      const origin: Origin = { file: src.file, line, source: src, document, pathInDocument };
       if (typeof object !== 'object' || object === null || Array.isArray(object)) {
         problems.push({ severity: 'error', file: src.file, line, message: 'a document must be an API object (a mapping with apiVersion and kind)' });
         return;
@@ -114,61 +114,51 @@ function leadingBlankLines(text: string): number {
 function parseJSON(text: string): unknown {
   try {
     return JSON.parse(text);
-  } catch (e) {
-    // V8 says "at position N"; turn it into the line a person looks for.
-    const m = /position (\d+)/.exec((e as Error).message);
-    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-    throw Object.assign(new Error((e as Error).message), { reason: (e as Error).message.replace(/^.*?: /, '').replace(/ in JSON.*$/, ''), line });
+  } catch {
+    // JSON is YAML, and kubectl's decoder takes either: what JSON.parse refuses, js-yaml reads or refuses
+    // with the line number V8's message lacks.
+    return jsyaml.load(text);
   }
 }
 
 // --- locating fields, on demand -------------------------------------------------------------------
-
-const sourcesByFile = new Map<string, Source>();
-
-/** Remembers the text of each source so a later problem can be placed on its line. */
-export function rememberSource(src: Source): void {
-  sourcesByFile.set(src.file, src);
-}
 
 /**
  * The 1-based line of a field inside an object, e.g. ['spec', 'ports', 0, 'port'] of the object at `origin`.
  * Falls back to the deepest existing ancestor, then to the object's own line.
  */
 export function locateField(origin: Origin, field: readonly (string | number)[]): number {
-  const src = sourcesByFile.get(origin.file);
-  if (!src) return origin.line;
+  const src = origin.source;
   const pieces = looksLikeJSON(src.text) ? [{ text: src.text, firstLine: 1 }] : splitDocuments(src.text);
   const piece = pieces[origin.document];
   if (!piece) return origin.line;
   return locate(src, piece, [...origin.pathInDocument, ...field]) ?? origin.line;
 }
 
-const astCache = new Map<string, { doc: ReturnType<typeof parseDocument>; lc: LineCounter }>();
+type Ast = { doc: ReturnType<typeof parseDocument>; lc: LineCounter };
+const astCache = new WeakMap<Source, Map<number, Ast>>();
 
 function locate(src: Source, piece: DocumentText, path: readonly (string | number)[]): number | undefined {
-  const key = `${src.file}\0${piece.firstLine}`;
-  let entry = astCache.get(key);
+  let perSource = astCache.get(src);
+  if (!perSource) astCache.set(src, (perSource = new Map()));
+  let entry = perSource.get(piece.firstLine);
   if (!entry) {
     const lc = new LineCounter();
     entry = { doc: parseDocument(piece.text, { lineCounter: lc, uniqueKeys: false }), lc };
-    if (astCache.size > 64) astCache.clear();
-    astCache.set(key, entry);
+    perSource.set(piece.firstLine, entry);
   }
   // Walk down as far as the path exists, so a missing field is reported at its parent.
   for (let n = path.length; n >= 0; n--) {
     const node = entry.doc.getIn(path.slice(0, n), true) as YamlNode | undefined;
     if (isNode(node) && node.range) {
       let offset = node.range[0];
-      // A collection's range starts at its first entry; a scalar's at the scalar itself. For a field that
-      // holds a collection, point at the key's line, which is the line before for block collections.
+      // A block collection's range starts at its first entry; point at the key that holds it instead.
       if (n > 0 && isCollection(node)) offset = keyOffset(entry.doc, path.slice(0, n)) ?? offset;
       return piece.firstLine + entry.lc.linePos(offset).line - 1;
     }
   }
   return undefined;
 }
-
 function keyOffset(doc: ReturnType<typeof parseDocument>, path: readonly (string | number)[]): number | undefined {
   const parent = doc.getIn(path.slice(0, -1), true) as { items?: { key?: { range?: number[] } }[] } | undefined;
   const last = path[path.length - 1];

@@ -1,0 +1,20 @@
+// kdp validate: every problem in a topology, not only the first.
+import { hasErrors, loadCluster } from '../../cluster/cluster.ts';
+import { formatProblem } from '../../cluster/problems.ts';
+import type { IO } from '../io.ts';
+import { DEFAULT_TOPOLOGY } from '../topology.ts';
+
+export function validate(files: string[], io: IO): number {
+  const cluster = loadCluster(files.length ? files : [DEFAULT_TOPOLOGY], { now: io.now, stdin: io.stdin });
+  const errors = cluster.problems.filter((p) => p.severity === 'error').length;
+  const warnings = cluster.problems.length - errors;
+  for (const p of cluster.problems) io.stderr(`${formatProblem(p)}\n`);
+  const s = cluster.store;
+  if (hasErrors(cluster.problems)) {
+    io.stderr(`${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  io.stdout(`topology is valid: ${s.count('Node')} nodes, ${s.count('Pod')} pods, ${s.count('Service')} services, ${s.count('EndpointSlice')} endpointslices` +
+    `${warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}\n`);
+  return 0;
+}

@@ -1,0 +1,101 @@
+// The `kdp` command. Its verbs and flags follow kubectl's, so a person's habits carry over.
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { TopologyError, formatProblem } from '../cluster/problems.ts';
+import { UserError, type IO } from './io.ts';
+import { collect, loadOrReport } from './topology.ts';
+import { validate } from './commands/validate.ts';
+import { get } from './commands/get.ts';
+import { describe } from './commands/describe.ts';
+import { up } from './commands/up.ts';
+
+export const processIO: IO = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  stdin: () => readFileSync(0, 'utf8'),
+  now: () => new Date(),
+  interrupted: () => new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  }),
+};
+
+const FILES_HELP = 'topology file, directory or - for stdin (repeatable); default: the embedded topologies/default.yaml';
+
+function program(io: IO, result: { code: number | Promise<number> }): Command {
+  const p = new Command('kdp')
+    .description('A Kubernetes networking data-plane emulator: topology YAML in, a cluster network that behaves like the real one out.')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .showHelpAfterError('(run "kdp --help" for usage)');
+
+  const files = (o: { file?: string[] }, args: string[] = []) => [...(o.file ?? []), ...args];
+
+  p.command('up')
+    .description('load a topology and run the cluster until Ctrl-C')
+    .argument('[files...]', 'topology files (same as -f)')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .action((args: string[], o: { file?: string[] }) => {
+      const fs = files(o, args);
+      const cluster = loadOrReport(fs, io, { warnings: true });
+      result.code = cluster ? up(cluster, fs, io) : 1;
+    });
+
+  p.command('validate')
+    .description('check topology files and report every problem, not only the first')
+    .argument('[files...]', 'topology files (same as -f)')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .action((args: string[], o: { file?: string[] }) => {
+      result.code = validate(files(o, args), io);
+    });
+
+  p.command('get')
+    .description('list objects of the model as kubectl get does: nodes, pods, services (svc), endpoints (ep), endpointslices, ingresses (ing), ...')
+    .argument('<type[,type...]|type/name...>', 'what to list')
+    .argument('[names...]', 'object names')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .option('-A, --all-namespaces', 'list across all namespaces')
+    .option('-o, --output <format>', 'wide | yaml | json | name')
+    .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
+    .action((type: string, names: string[], o: { file?: string[]; namespace: string; allNamespaces?: boolean; output?: string; selector?: string }) => {
+      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
+      result.code = cluster ? get(cluster, [type, ...names], o, io) : 1;
+    });
+
+  p.command('describe')
+    .description('show an object in kubectl describe\'s layout (services so far)')
+    .argument('<type|type/name>', 'what to describe, e.g. svc')
+    .argument('[names...]', 'object names')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .action((type: string, names: string[], o: { file?: string[]; namespace: string }) => {
+      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
+      result.code = cluster ? describe(cluster, [type, ...names], o, io) : 1;
+    });
+
+  return p;
+}
+
+/** Runs the command line; returns the exit code. Never throws for bad input: it prints and returns 1. */
+export async function main(argv: string[], io: IO = processIO): Promise<number> {
+  const result: { code: number | Promise<number> } = { code: 0 };
+  try {
+    await program(io, result).parseAsync(argv, { from: 'user' });
+    return await result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 1;
+    if (e instanceof TopologyError) {
+      for (const p of e.problems) io.stderr(`${formatProblem(p)}\n`);
+      return 1;
+    }
+    if (e instanceof UserError) {
+      io.stderr(`error: ${e.message}\n`);
+      return 1;
+    }
+    // Anything else is a kdp bug; still no stack trace unless asked for.
+    io.stderr(`error: ${(e as Error).message ?? String(e)}\n`);
+    if (process.env.KDP_DEBUG) io.stderr(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}

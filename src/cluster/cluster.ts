@@ -1,0 +1,115 @@
+// A running model of a cluster: topology objects stored through the apiserver's write path, the system
+// objects kubeadm creates, and the controllers that fill in everything else — live, so later changes
+// (a pod deleted, a label added) flow through the same controllers within the same call.
+import { loadTopology, problemAt, type Origins, type Topology } from './topology/load.ts';
+import { readSources, type Source } from './topology/sources.ts';
+import { Store } from './store.ts';
+import { ApiServer, type ReportFn } from './apiserver.ts';
+import { describeObject, objectKey, isNamespaced, type KubeObject, type Service } from './objects.ts';
+import type { ClusterConfig } from './config.ts';
+import type { Problem } from './problems.ts';
+import { systemObjects } from './bootstrap.ts';
+import { diagnose } from './diagnostics.ts';
+import type { Controller, ControllerContext } from './controllers/controller.ts';
+import { NodeController, nodeFromShorthand } from './controllers/nodes.ts';
+import { KubernetesServiceController } from './controllers/kubernetesservice.ts';
+import { DeploymentController } from './controllers/deployment.ts';
+import { ReplicaSetController } from './controllers/replicaset.ts';
+import { StatefulSetController } from './controllers/statefulset.ts';
+import { DaemonSetController } from './controllers/daemonset.ts';
+import { Scheduler } from './controllers/scheduler.ts';
+import { Kubelet } from './controllers/kubelet.ts';
+import { EndpointSliceController } from './controllers/endpointslice.ts';
+import { EndpointsController } from './controllers/endpoints.ts';
+import { EndpointSliceMirroringController } from './controllers/endpointslicemirroring.ts';
+import { WorkloadStatusController } from './controllers/workloadstatus.ts';
+
+export interface Cluster {
+  config: ClusterConfig;
+  store: Store;
+  api: ApiServer;
+  origins: Origins;
+  /** Everything found while loading and reconciling, errors and warnings, in the order found. */
+  problems: Problem[];
+}
+
+export interface BuildOptions {
+  /** The clock creationTimestamps come from (tests pin it). */
+  now?: () => Date;
+}
+
+/** The node a topology gets when it names none: a one-node cluster, as `kind create cluster` makes. */
+const DEFAULT_NODE = { name: 'node1', index: 0 };
+
+export function hasErrors(problems: readonly Problem[]): boolean {
+  return problems.some((p) => p.severity === 'error');
+}
+
+export function loadCluster(paths: readonly string[], opts: BuildOptions & { stdin?: () => string } = {}): Cluster {
+  return buildCluster(loadTopology(readSources(paths, opts.stdin)), opts);
+}
+
+export function loadClusterFromText(sources: Source[], opts: BuildOptions = {}): Cluster {
+  return buildCluster(loadTopology(sources), opts);
+}
+
+export function buildCluster(topology: Topology, opts: BuildOptions = {}): Cluster {
+  const { config, origins } = topology;
+  const problems = [...topology.problems];
+  const report: ReportFn = (obj, path, message, severity = 'error') => {
+    const ns = obj.metadata?.namespace;
+    problems.push(problemAt(origins.get(obj.kind, ns, obj.metadata?.name), describeObject(obj.kind, ns, obj.metadata?.name), path, message, severity));
+  };
+  const store = new Store(opts.now);
+  const api = new ApiServer(store, config, report);
+  const key = (o: KubeObject) => `${o.kind}\0${objectKey(isNamespaced(o.kind) ? o.metadata.namespace : undefined, o.metadata.name)}`;
+  const fileKeys = new Set(topology.objects.map(key));
+
+  const fileNodes = new Set(topology.objects.filter((o) => o.kind === 'Node').map((o) => o.metadata.name));
+  const shorthand = config.nodes.length || fileNodes.size ? config.nodes : [DEFAULT_NODE];
+  const nodes: KubeObject[] = [];
+  for (const n of shorthand) {
+    const node = nodeFromShorthand(n) as KubeObject;
+    if (fileNodes.has(n.name)) report(node, ['name'], `Duplicate value: node ${n.name} is also defined as a Node object`);
+    else nodes.push(node);
+  }
+
+  const system = systemObjects(config).filter((o) => !fileKeys.has(key(o)));
+  const namespaces = new Set(system.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+  for (const o of topology.objects) if (o.kind === 'Namespace') namespaces.add(o.metadata.name);
+  // The files may use a namespace without defining it, as a person applying them would have created it.
+  const implicitNamespaces: KubeObject[] = [];
+  for (const o of topology.objects) {
+    const ns = o.metadata.namespace;
+    if (ns && !namespaces.has(ns)) {
+      namespaces.add(ns);
+      implicitNamespaces.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    }
+  }
+
+  const services = [...system, ...topology.objects].filter((o) => o.kind === 'Service') as (Service & KubeObject)[];
+  for (const s of services) api.claimWritten(s);
+  for (const o of [...system, ...implicitNamespaces, ...nodes, ...topology.objects]) api.create(o);
+
+  const controllers: Controller[] = [
+    new NodeController(),
+    new KubernetesServiceController({
+      endpoints: !fileKeys.has(`Endpoints\0default/kubernetes`),
+      slice: !fileKeys.has(`EndpointSlice\0default/kubernetes`),
+    }),
+    new DeploymentController(),
+    new ReplicaSetController(),
+    new StatefulSetController(),
+    new DaemonSetController(),
+    new Scheduler(),
+    new Kubelet(),
+    new EndpointSliceController(),
+    new EndpointsController(),
+    new EndpointSliceMirroringController(),
+    new WorkloadStatusController(),
+  ];
+  const ctx: ControllerContext = { store, api, config, report };
+  for (const c of controllers) c.start(ctx);
+  diagnose(store, report);
+  return { config, store, api, origins, problems };
+}
