@@ -37,17 +37,18 @@ export function unfitReason(pod: Pod, node: Node, opts: { ignoreUnschedulable?: 
   if (!opts.ignoreUnschedulable && node.spec?.unschedulable && !tolerates(spec.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) {
     return 'node(s) were unschedulable';
   }
+  // Checked in the scheduler's filter plugin order: NodeUnschedulable, TaintToleration, NodeAffinity.
+  for (const taint of node.spec?.taints ?? []) {
+    if ((taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !tolerates(spec.tolerations, taint)) {
+      return `node(s) had untolerated taint {${taint.key}${taint.value ? `: ${taint.value}` : ''}}`;
+    }
+  }
   const labels = node.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) {
     if (labels[k] !== v) return "node(s) didn't match Pod's node affinity/selector";
   }
   const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && terms.length > 0 && !terms.some((t) => matchTerm(t, node))) return "node(s) didn't match Pod's node affinity/selector";
-  for (const taint of node.spec?.taints ?? []) {
-    if ((taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !tolerates(spec.tolerations, taint)) {
-      return `node(s) had untolerated taint {${taint.key}${taint.value ? `: ${taint.value}` : ''}}`;
-    }
-  }
   const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
   if (ready && ready.status !== 'True') return 'node(s) were not ready';
   return undefined;
