@@ -16,7 +16,7 @@ const digitValue = (r: string): number => rune(r) - 48;
  * Transcribed with its quirks, e.g. the digit run is read from the first differing rune, not from the start of
  * the number.
  */
-export function yamlKeyLess(a: string, b: string): boolean {
+function yamlKeyLess(a: string, b: string): boolean {
   const ar = [...a];
   const br = [...b];
   let digits = false;
