@@ -32,6 +32,8 @@ export interface TableOptions {
   /** -A: a NAMESPACE column first (never for cluster-scoped kinds, as get.go decides). */
   withNamespace: boolean;
   now: Date;
+  /** When several kinds are listed, names print as TYPE/NAME ("deployment.apps/web"); this is the TYPE. */
+  typePrefix?: string;
 }
 
 /**
@@ -55,12 +57,17 @@ export function printTable(kind: string, objects: KubeObject[], opts: TableOptio
   const header = [...(withNamespace ? ['NAMESPACE'] : []), ...shown.map((i) => table.columns[i].name.toUpperCase())];
   const rows = objects.map((obj) => {
     const cells = table.cells(obj, opts.now);
+    // Every kind's first column is its name, the column decorateTable rewrites.
+    if (opts.typePrefix !== undefined) cells[0] = `${opts.typePrefix}/${cells[0]}`;
     return [...(withNamespace ? [obj.metadata.namespace ?? ''] : []), ...shown.map((i) => cells[i])].map(cellText);
   });
   return formatTable([header, ...rows]);
 }
 
-/** get.go's message (kubectl writes it to stderr) when nothing matched; namespace undefined for -A or cluster-scoped. */
+/**
+ * get.go's message when nothing matched, without its newline (kubectl writes it to stderr); namespace undefined
+ * for -A or cluster-scoped kinds.
+ */
 export function noResourcesMessage(namespace: string | undefined): string {
-  return namespace === undefined ? 'No resources found\n' : `No resources found in ${namespace} namespace.\n`;
+  return namespace === undefined ? 'No resources found' : `No resources found in ${namespace} namespace.`;
 }
