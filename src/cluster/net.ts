@@ -1,6 +1,7 @@
 // Addresses and CIDRs, family-neutral, on ip-num. Kubernetes prints IPv6 in RFC 5952 form (Go's net.IP),
 // so every address leaving this module is canonical.
-import { IPv4, IPv6, IPv4CidrRange, IPv6CidrRange, Validator, collapseIPv6Number } from 'ip-num';
+import { isIP } from 'node:net';
+import { IPv4, IPv6, IPv4CidrRange, IPv6CidrRange, collapseIPv6Number } from 'ip-num';
 
 export type Family = 'IPv4' | 'IPv6';
 
@@ -17,13 +18,16 @@ export interface Cidr {
 
 const BITS: Record<Family, number> = { IPv4: 32, IPv6: 128 };
 
+// Validation is node:net's (native, and on every hot path); arithmetic and text are ip-num's.
 export function familyOf(ip: string): Family | undefined {
-  if (Validator.isValidIPv4String(ip)[0]) return 'IPv4';
-  if (ip.includes(':') && Validator.isValidIPv6String(ip)[0]) return 'IPv6';
-  return undefined;
+  const v = isIP(ip);
+  return v === 4 ? 'IPv4' : v === 6 && !ip.includes('%') ? 'IPv6' : undefined;
 }
 
-/** Parses an IP, returning undefined when it is not one (Kubernetes rejects leading zeros too). */
+/**
+ * Parses an IP, returning undefined when it is not one. Leading zeros are refused (Kubernetes' strict
+ * parsing), and an IPv4-mapped IPv6 address is the IPv4 address, as Go's net.IP has it.
+ */
 export function parseIP(ip: string): { family: Family; value: bigint } | undefined {
   if (typeof ip !== 'string') return undefined;
   const family = familyOf(ip);
@@ -31,12 +35,20 @@ export function parseIP(ip: string): { family: Family; value: bigint } | undefin
     if (ip.split('.').some((o) => o.length > 1 && o.startsWith('0'))) return undefined;
     return { family, value: IPv4.fromString(ip).getValue() };
   }
-  if (family === 'IPv6') return { family, value: IPv6.fromString(ip).getValue() };
+  if (family === 'IPv6') {
+    const value = IPv6.fromString(ip).getValue();
+    if (value >> 32n === 0xffffn) return { family: 'IPv4', value: value & 0xffffffffn };
+    return { family, value };
+  }
   return undefined;
 }
 
 export function formatIP(family: Family, value: bigint): string {
-  return family === 'IPv4' ? IPv4.fromNumber(value).toString() : collapseIPv6Number(IPv6.fromBigInt(value).toString());
+  if (family === 'IPv4') {
+    const n = Number(value);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  return collapseIPv6Number(IPv6.fromBigInt(value).toString());
 }
 
 /** Canonical text of an IP (so "fd00:10:96:0::a" and "fd00:10:96::a" compare equal). */
@@ -50,11 +62,18 @@ export function canonicalIP(ip: string): string | undefined {
  * only when `strict`; otherwise the network is masked (kube-proxy's clusterCIDR is lenient that way).
  */
 export function parseCIDR(text: string, strict = true): Cidr | { error: string } {
-  if (typeof text !== 'string' || !text.includes('/')) return { error: `"${text}" is not a CIDR (want address/prefix)` };
-  const [addr, prefixText] = text.trim().split('/');
+  const parts = typeof text === 'string' ? text.split('/') : [];
+  if (parts.length !== 2) return { error: `"${text}" is not a CIDR (want address/prefix)` };
+  const [addr, prefixText] = parts;
   const ip = parseIP(addr);
-  const prefix = Number(prefixText);
-  if (!ip || !/^\d+$/.test(prefixText) || prefix > BITS[ip.family]) return { error: `"${text}" is not a valid CIDR` };
+  let prefix = Number(prefixText);
+  if (!ip || !/^\d+$/.test(prefixText)) return { error: `"${text}" is not a valid CIDR` };
+  // An IPv4-mapped IPv6 prefix (::ffff:a.b.c.d/120) is an IPv4 prefix.
+  if (ip.family === 'IPv4' && addr.includes(':')) {
+    if (prefix < 96) return { error: `"${text}" is not a valid CIDR` };
+    prefix -= 96;
+  }
+  if (prefix > BITS[ip.family]) return { error: `"${text}" is not a valid CIDR` };
   const bits = BigInt(BITS[ip.family]);
   const hostBits = bits - BigInt(prefix);
   const mask = ((1n << bits) - 1n) ^ ((1n << hostBits) - 1n);

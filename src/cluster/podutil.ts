@@ -34,9 +34,9 @@ export function podIPsOfFamily(pod: Pod, family: Family): string[] {
  * then restartable init containers) with that name and the service port's protocol.
  */
 export function findPort(pod: Pod, sp: ServicePort): number | undefined {
+  // An int-or-string: a number is the port; any string is a port name (even "8080", as intstr keeps it).
   const target = sp.targetPort ?? sp.port;
   if (typeof target === 'number') return target;
-  if (/^\d+$/.test(target)) return Number(target);
   const protocol = sp.protocol ?? 'TCP';
   const containers = [
     ...(pod.spec?.containers ?? []),

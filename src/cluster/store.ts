@@ -4,9 +4,9 @@
 // Events are delivered synchronously, in order, and without re-entrance: a write made by a watcher while an
 // event is being delivered is queued and delivered after it. When the outermost write returns, every
 // controller has reacted to it; that is what makes "a pod deleted -> EndpointSlice updated" measurable.
-import { v5 as uuidv5 } from 'uuid';
 import { isNamespaced, objectKey, type KubeObject } from './objects.ts';
 import { matches, type Selector } from './labels.ts';
+import { fnv32a } from './names.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -32,12 +32,23 @@ interface Watcher extends WatchOptions {
   handler: Handler;
 }
 
-/** Objects of one kind, indexed by namespace and by label for fast selector lists. */
+const controllerUid = (o: KubeObject): string | undefined => o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => a![k] === b?.[k]);
+}
+
+/** Objects of one kind, indexed by namespace, by label (for selector lists) and by controlling owner. */
 class KindIndex {
   readonly byKey = new Map<string, KubeObject>();
   readonly byNamespace = new Map<string, Map<string, KubeObject>>();
   /** "key=value" -> object keys */
   readonly byLabel = new Map<string, Set<string>>();
+  /** controller owner uid -> object keys */
+  readonly byOwner = new Map<string, Set<string>>();
 
   add(key: string, o: KubeObject): void {
     this.byKey.set(key, o);
@@ -45,21 +56,58 @@ class KindIndex {
     let m = this.byNamespace.get(ns);
     if (!m) this.byNamespace.set(ns, (m = new Map()));
     m.set(key, o);
-    for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
-      const lk = `${k}=${v}`;
-      let s = this.byLabel.get(lk);
-      if (!s) this.byLabel.set(lk, (s = new Set()));
-      s.add(key);
-    }
+    this.indexLabels(key, o, true);
+    this.indexOwner(key, o, true);
   }
 
   remove(key: string): void {
     const o = this.byKey.get(key);
     if (!o) return;
     this.byKey.delete(key);
-    const ns = o.metadata.namespace ?? '';
-    this.byNamespace.get(ns)?.delete(key);
-    for (const [k, v] of Object.entries(o.metadata.labels ?? {})) this.byLabel.get(`${k}=${v}`)?.delete(key);
+    this.byNamespace.get(o.metadata.namespace ?? '')?.delete(key);
+    this.indexLabels(key, o, false);
+    this.indexOwner(key, o, false);
+  }
+
+  /** Replaces an object in place; the secondary indexes change only where the object did. */
+  replace(key: string, old: KubeObject, o: KubeObject): void {
+    this.byKey.set(key, o);
+    this.byNamespace.get(o.metadata.namespace ?? '')!.set(key, o);
+    if (!sameLabels(old.metadata.labels, o.metadata.labels)) {
+      this.indexLabels(key, old, false);
+      this.indexLabels(key, o, true);
+    }
+    if (controllerUid(old) !== controllerUid(o)) {
+      this.indexOwner(key, old, false);
+      this.indexOwner(key, o, true);
+    }
+  }
+
+  private indexLabels(key: string, o: KubeObject, add: boolean): void {
+    for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
+      const lk = `${k}=${v}`;
+      let s = this.byLabel.get(lk);
+      if (add) {
+        if (!s) this.byLabel.set(lk, (s = new Set()));
+        s.add(key);
+      } else if (s) {
+        s.delete(key);
+        if (s.size === 0) this.byLabel.delete(lk);
+      }
+    }
+  }
+
+  private indexOwner(key: string, o: KubeObject, add: boolean): void {
+    const uid = controllerUid(o);
+    if (!uid) return;
+    let s = this.byOwner.get(uid);
+    if (add) {
+      if (!s) this.byOwner.set(uid, (s = new Set()));
+      s.add(key);
+    } else if (s) {
+      s.delete(key);
+      if (s.size === 0) this.byOwner.delete(uid);
+    }
   }
 
   list(opts: ListOptions): KubeObject[] {
@@ -94,15 +142,28 @@ class KindIndex {
 /** Kinds whose strategy keeps metadata.generation (Pods and Services do not, before v1.33). */
 const GENERATION_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Ingress', 'IngressClass']);
 
-// A fixed namespace for the deterministic UIDs of this emulated cluster's objects.
-const UID_NAMESPACE = '6f0f4e6a-8b1d-4d7e-9a55-6b6470000000';
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+/**
+ * The n-th UID this store hands out, shaped as the apiserver's random v4 UUIDs. Like them it is new for every
+ * creation (a recreated object gets a fresh one); unlike them it is the same on every run.
+ */
+function uidFor(n: number): string {
+  const a = hex8(fnv32a(`a${n}`));
+  const b = hex8(fnv32a(`b${n}`));
+  const c = hex8(fnv32a(`c${n}`));
+  const d = hex8(fnv32a(`d${n}`));
+  return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${'89ab'[parseInt(c[0], 16) & 3]}${c.slice(1, 4)}-${c.slice(4)}${d}`;
+}
 
 export class Store {
   private resourceVersion = 0;
   private readonly kinds = new Map<string, KindIndex>();
-  private readonly watchers: Watcher[] = [];
+  private readonly watchers = new Set<Watcher>();
   private readonly pending: { watcher: Watcher; event: WatchEvent }[] = [];
   private dispatching = false;
+  private uids = 0;
+  private stampedAt = { ms: NaN, text: '' };
 
   /** `now` stamps creationTimestamp on objects that have none. */
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -118,6 +179,13 @@ export class Store {
   /** Objects of a kind in insertion order (the order files listed them, then the order controllers made them). */
   list<T extends KubeObject>(kind: string, opts: ListOptions = {}): T[] {
     return (this.kinds.get(kind)?.list(opts) ?? []) as T[];
+  }
+
+  /** Objects of a kind whose controlling owner reference names this uid (what the garbage collector follows). */
+  listOwnedBy<T extends KubeObject>(kind: string, ownerUid: string): T[] {
+    const idx = this.kinds.get(kind);
+    const keys = idx?.byOwner.get(ownerUid);
+    return keys ? ([...keys].map((k) => idx!.byKey.get(k)!) as T[]) : [];
   }
 
   count(kind: string): number {
@@ -140,8 +208,7 @@ export class Store {
     const old = idx.byKey.get(key) as T | undefined;
     if (!old) throw new Error(`${obj.kind} "${key}" not found`);
     const stored = this.stamp(obj, old);
-    idx.remove(key);
-    idx.add(key, stored);
+    idx.replace(key, old, stored);
     this.emit({ type: 'MODIFIED', object: stored, old });
     return stored;
   }
@@ -165,10 +232,9 @@ export class Store {
   /** Calls handler for every later change matching opts. Returns the function that stops the watch. */
   watch(opts: WatchOptions, handler: Handler): () => void {
     const w: Watcher = { ...opts, handler };
-    this.watchers.push(w);
+    this.watchers.add(w);
     return () => {
-      const i = this.watchers.indexOf(w);
-      if (i >= 0) this.watchers.splice(i, 1);
+      this.watchers.delete(w);
     };
   }
 
@@ -187,13 +253,21 @@ export class Store {
   private stamp<T extends KubeObject>(obj: T, old: T | undefined): T {
     const rv = String(++this.resourceVersion);
     const m = obj.metadata;
-    const uid = m.uid ?? old?.metadata.uid ?? uuidv5(`${obj.kind}/${this.keyOf(obj)}`, UID_NAMESPACE);
-    const creationTimestamp = m.creationTimestamp ?? old?.metadata.creationTimestamp ?? this.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    const uid = m.uid ?? old?.metadata.uid ?? uidFor(++this.uids);
+    const creationTimestamp = m.creationTimestamp ?? old?.metadata.creationTimestamp ?? this.timestamp();
     // metadata.generation counts changes to the desired state (spec), as the apiserver's strategies do.
     const generation = GENERATION_KINDS.has(obj.kind)
       ? (old ? (obj.spec !== old.spec ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation) : (m.generation ?? 1))
       : m.generation;
     return { ...obj, metadata: { ...m, uid, creationTimestamp, resourceVersion: rv, ...(generation !== undefined ? { generation } : {}) } };
+  }
+
+  /** RFC 3339 at second precision, as metadata timestamps are; formatted once per clock tick. */
+  private timestamp(): string {
+    const now = this.now();
+    const ms = now.getTime();
+    if (ms !== this.stampedAt.ms) this.stampedAt = { ms, text: now.toISOString().replace(/\.\d+Z$/, 'Z') };
+    return this.stampedAt.text;
   }
 
   private emit(event: WatchEvent): void {
@@ -209,7 +283,7 @@ export class Store {
     try {
       for (let i = 0; i < this.pending.length; i++) {
         const { watcher, event: e } = this.pending[i];
-        if (this.watchers.includes(watcher)) watcher.handler(e);
+        if (this.watchers.has(watcher)) watcher.handler(e);
       }
     } finally {
       this.pending.length = 0;

@@ -222,3 +222,10 @@ spec: {containers: [{name: c}]}
     expect(warnings(c)).toEqual(['warning: topo.yaml:4: Service default/s: spec.selector: selector app=nothing matches no pod in namespace default; the Service has no endpoints']);
   });
 });
+
+describe('int-or-string ports', () => {
+  it('refuses a quoted number where a port name is expected, as the apiserver does', () => {
+    const t = load('apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 80\n    targetPort: "8080"\n');
+    expect(msgs(t)).toEqual(['error: topo.yaml:7: Service default/s: spec.ports[0].targetPort: Invalid value: "8080": must contain at least one letter (a-z); write the number unquoted for a port number']);
+  });
+});

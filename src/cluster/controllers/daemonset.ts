@@ -57,7 +57,7 @@ export class DaemonSetController implements Controller {
   }
 
   private owned(ctx: ControllerContext, ds: DS): (Pod & KubeObject)[] {
-    return ctx.store.list<Pod & KubeObject>('Pod', { namespace: ds.metadata.namespace }).filter((p) => controllerOf(p)?.uid === ds.metadata.uid);
+    return ctx.store.listOwnedBy<Pod & KubeObject>('Pod', ds.metadata.uid!);
   }
 
   /** The node a daemon pod is pinned to by its injected affinity term. */

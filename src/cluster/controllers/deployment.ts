@@ -38,7 +38,7 @@ export class DeploymentController implements Controller {
   }
 
   private owned(ctx: ControllerContext, d: Deploy): RS[] {
-    return ctx.store.list<RS>('ReplicaSet', { namespace: d.metadata.namespace }).filter((rs) => controllerOf(rs)?.uid === d.metadata.uid);
+    return ctx.store.listOwnedBy<RS>('ReplicaSet', d.metadata.uid!);
   }
 
   sync(ctx: ControllerContext, d: Deploy): void {

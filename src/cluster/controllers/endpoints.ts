@@ -26,15 +26,16 @@ function lessAddress(a: core.EndpointAddress, b: core.EndpointAddress): number {
  * then ports with the same address sets share a subset; addresses sorted by IP as bytes, then target UID.
  */
 export function repackSubsets(subsets: core.EndpointSubset[]): core.EndpointSubset[] {
-  const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol ?? 'TCP'}/${p.appProtocol ?? ''}` : '');
+  const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol ?? ''}/${p.appProtocol ?? ''}` : '');
   const addrKey = (a: core.EndpointAddress) => `${a.ip}/${a.targetRef?.uid ?? ''}`;
   const perPort = new Map<string, { port?: core.EndpointPort; addrs: Map<string, { address: core.EndpointAddress; ready: boolean }> }>();
   const add = (port: core.EndpointPort | undefined, address: core.EndpointAddress, ready: boolean) => {
     const k = portKey(port);
     let g = perPort.get(k);
     if (!g) perPort.set(k, (g = { port, addrs: new Map() }));
+    // The same address twice is an input error upstream keeps the first copy of; not-ready still wins.
     const prev = g.addrs.get(addrKey(address));
-    g.addrs.set(addrKey(address), { address, ready: prev ? prev.ready && ready : ready });
+    g.addrs.set(addrKey(address), prev ? { address: prev.address, ready: prev.ready && ready } : { address, ready });
   };
   for (const s of subsets) {
     for (const port of s.ports?.length ? s.ports : [undefined]) {

@@ -7,9 +7,7 @@ import { isPodReady, isPodTerminal } from '../podutil.ts';
 type RS = ReplicaSet & KubeObject;
 
 export function ownedPods(ctx: ControllerContext, owner: KubeObject): (Pod & KubeObject)[] {
-  const uid = owner.metadata.uid;
-  return ctx.store.list<Pod & KubeObject>('Pod', { namespace: owner.metadata.namespace })
-    .filter((p) => controllerOf(p)?.uid === uid);
+  return ctx.store.listOwnedBy<Pod & KubeObject>('Pod', owner.metadata.uid!);
 }
 
 /** A pod made from a workload's template, as controller.GetPodFromTemplate makes it. */

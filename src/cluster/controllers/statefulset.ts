@@ -31,7 +31,7 @@ export class StatefulSetController implements Controller {
   }
 
   private owned(ctx: ControllerContext, s: STS): (Pod & KubeObject)[] {
-    return ctx.store.list<Pod & KubeObject>('Pod', { namespace: s.metadata.namespace }).filter((p) => controllerOf(p)?.uid === s.metadata.uid);
+    return ctx.store.listOwnedBy<Pod & KubeObject>('Pod', s.metadata.uid!);
   }
 
   sync(ctx: ControllerContext, s: STS): void {

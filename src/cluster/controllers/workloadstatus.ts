@@ -60,9 +60,7 @@ export class WorkloadStatusController implements Controller {
 
   private recount(ctx: ControllerContext, w: KubeObject): void {
     const counts = new Map<string, Counts>();
-    for (const p of ctx.store.list<Pod & KubeObject>('Pod', { namespace: w.metadata.namespace })) {
-      if (controllerOf(p)?.uid === w.metadata.uid) this.add(counts, w.metadata.uid!, p);
-    }
+    for (const p of ctx.store.listOwnedBy<Pod & KubeObject>('Pod', w.metadata.uid!)) this.add(counts, w.metadata.uid!, p);
     this.write(ctx, w, counts.get(w.metadata.uid!));
   }
 
@@ -72,8 +70,7 @@ export class WorkloadStatusController implements Controller {
     if (w.kind === 'ReplicaSet') {
       status = { availableReplicas: c.ready, fullyLabeledReplicas: c.replicas, observedGeneration, readyReplicas: c.ready, replicas: c.replicas };
     } else if (w.kind === 'StatefulSet') {
-      const revision = ctx.store.list<Pod & KubeObject>('Pod', { namespace: w.metadata.namespace })
-        .find((p) => controllerOf(p)?.uid === w.metadata.uid)?.metadata.labels?.['controller-revision-hash'];
+      const revision = ctx.store.listOwnedBy<Pod & KubeObject>('Pod', w.metadata.uid!)[0]?.metadata.labels?.['controller-revision-hash'];
       status = {
         availableReplicas: c.ready, collisionCount: 0, currentReplicas: c.replicas, ...(revision ? { currentRevision: revision, updateRevision: revision } : {}),
         observedGeneration, readyReplicas: c.ready, replicas: c.replicas, updatedReplicas: c.replicas,
@@ -90,7 +87,7 @@ export class WorkloadStatusController implements Controller {
   }
 
   private writeDeployment(ctx: ControllerContext, d: Deployment & KubeObject): void {
-    const rss = ctx.store.list<ReplicaSet & KubeObject>('ReplicaSet', { namespace: d.metadata.namespace }).filter((rs) => controllerOf(rs)?.uid === d.metadata.uid);
+    const rss = ctx.store.listOwnedBy<ReplicaSet & KubeObject>('ReplicaSet', d.metadata.uid!);
     const current = rss.find((rs) => (rs.spec?.replicas ?? 0) > 0) ?? rss[rss.length - 1];
     const sum = (f: (rs: ReplicaSet) => number | undefined) => rss.reduce((n, rs) => n + (f(rs) ?? 0), 0);
     const replicas = sum((rs) => rs.status?.replicas);

@@ -94,7 +94,11 @@ export class Fields {
   /** A port: a number 1-65535, or (where names are allowed) an IANA service name. */
   intOrString(v: unknown, path: Path, opts: { required?: boolean; allowName?: boolean } = {}): number | string | undefined {
     if (typeof v === 'string' && opts.allowName) {
-      if (/^\d+$/.test(v)) return this.int(Number(v), path, { min: 1, max: 65535 });
+      // A quoted number is a name to the API (intstr keeps the type), and a name needs a letter.
+      if (/^\d+$/.test(v)) {
+        this.report(path, `Invalid value: "${v}": must contain at least one letter (a-z); write the number unquoted for a port number`);
+        return undefined;
+      }
       if (v.length > 15 || !IANA_SVC_NAME.test(v) || !/[a-z]/.test(v) || v.includes('--')) {
         this.report(path, `Invalid value: ${show(v)}: must be a port number or an IANA service name (at most 15 lowercase letters, digits and '-', with a letter)`);
         return undefined;

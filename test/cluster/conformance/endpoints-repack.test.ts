@@ -277,11 +277,11 @@ describe('endpoints.RepackSubsets — TestPackSubsets', () => {
   // Two addresses with the same IP and the same (empty) UID are one address; upstream keeps the first one it
   // saw ("finding the same address twice is considered an error on input, only the first address+port
   // reference is preserved"), so the surviving targetRef is foo's.
-  it.fails('one set, dup ips with target-refs, one port', () => {
+  it('one set, dup ips with target-refs, one port', () => {
     const given: Subset[] = [{ addresses: [a('1.2.3.4', fooObjRef), a('1.2.3.4', barObjRef)], ports: [p(111)] }];
     expect(canon(repackSubsets(given))).toEqual(canon([{ addresses: [a('1.2.3.4', fooObjRef)], ports: [p(111)] }]));
   });
-  it.fails('one set, dup mixed ips with target-refs, one port', () => {
+  it('one set, dup mixed ips with target-refs, one port', () => {
     const given: Subset[] = [{ addresses: [a('1.2.3.4', fooObjRef)], notReadyAddresses: [a('1.2.3.4', barObjRef)], ports: [p(111)] }];
     expect(canon(repackSubsets(given))).toEqual(canon([{ notReadyAddresses: [a('1.2.3.4', fooObjRef)], ports: [p(111)] }]));
   });
