@@ -15,8 +15,14 @@ export const processIO: IO = {
   stdin: () => readFileSync(0, 'utf8'),
   now: () => new Date(),
   interrupted: () => new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+    // A pending promise does not keep Node running; a timer does, until the signal comes.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const stop = () => {
+      clearInterval(keepAlive);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   }),
 };
 
@@ -51,7 +57,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
 
   p.command('get')
     .description('list objects of the model as kubectl get does: nodes, pods, services (svc), endpoints (ep), endpointslices, ingresses (ing), ...')
-    .argument('<type[,type...]|type/name...>', 'what to list')
+    .argument('<type>', 'what to list: pods, svc, pods,svc or pod/NAME')
     .argument('[names...]', 'object names')
     .option('-f, --file <file>', FILES_HELP, collect)
     .option('-n, --namespace <ns>', 'namespace', 'default')
@@ -65,7 +71,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
 
   p.command('describe')
     .description('show an object in kubectl describe\'s layout (services so far)')
-    .argument('<type|type/name>', 'what to describe, e.g. svc')
+    .argument('<type>', 'what to describe: svc or svc/NAME')
     .argument('[names...]', 'object names')
     .option('-f, --file <file>', FILES_HELP, collect)
     .option('-n, --namespace <ns>', 'namespace', 'default')

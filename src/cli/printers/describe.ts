@@ -64,10 +64,10 @@ function endpointsFor(slices: EndpointSlice[], portName: string): string {
   for (const slice of slices) {
     const ports = slice.ports ?? [];
     // Headless services may have slices without ports: bare addresses.
-    if (ports.length === 0) for (const e of slice.endpoints) visit(e, undefined);
+    if (ports.length === 0) for (const e of slice.endpoints ?? []) visit(e, undefined);
     for (const port of ports) {
       if ((port.name ?? '') !== portName) continue;
-      for (const e of slice.endpoints) visit(e, port.port ?? 0);
+      for (const e of slice.endpoints ?? []) visit(e, port.port ?? 0);
     }
   }
   const joined = list.join(',');

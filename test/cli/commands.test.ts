@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kdp } from '../helpers/cli.ts';
+
+const DEFAULT = 'topologies/default.yaml';
+
+function tmpFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-cli-'));
+  const f = join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('kdp validate', () => {
+  it('says a good topology is valid', async () => {
+    const r = await kdp(['validate', '-f', DEFAULT]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe('topology is valid: 3 nodes, 8 pods, 6 services, 5 endpointslices\n');
+  });
+
+  it('lists every problem with file, line, object and field, and exits 1 without a stack trace', async () => {
+    const f = tmpFile('bad.yaml', `apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec:
+  type: NodePort
+  selector: {app: a}
+  ports: [{port: 80, nodePort: 30080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec:
+  type: NodePort
+  selector: {app: b}
+  ports: [{port: 80, nodePort: 30080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c, ports: [{containerPort: "eighty"}]}]
+`);
+    const r = await kdp(['validate', f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe([
+      `error: ${f}:21: Pod default/p: spec.containers[0].ports[0].containerPort: must be an integer, got string "eighty"`,
+      `error: ${f}:15: Service default/b: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated (to Service default/a)`,
+      `warning: ${f}:6: Service default/a: spec.selector: selector app=a matches no pod in namespace default; the Service has no endpoints`,
+      '2 errors, 1 warning',
+      '',
+    ].join('\n'));
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('reads the topology from stdin with -f -', async () => {
+    const r = await kdp(['validate', '-f', '-'], { stdin: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n' });
+    expect(r.stdout).toBe('topology is valid: 1 nodes, 3 pods, 2 services, 2 endpointslices\n');
+  });
+
+  it('names a missing file', async () => {
+    expect(await kdp(['validate', '-f', 'no/such.yaml'])).toMatchObject({ code: 1, stderr: 'error: no/such.yaml: no such file or directory\n' });
+  });
+});
+
+describe('kdp get', () => {
+  it('prints kubectl\'s columns', async () => {
+    const r = await kdp(['get', 'svc', '-f', DEFAULT]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('NAME           TYPE           CLUSTER-IP       EXTERNAL-IP       PORT(S)        AGE');
+    expect(r.stdout).toMatch(/^web-nodeport   NodePort       10\.\d+\.\d+\.\d+ +<none>            80:30080\/TCP   0s$/m);
+    expect(r.stdout).toMatch(/^search         ExternalName   <none>           www\.example\.com   <none>         0s$/m);
+    const pods = await kdp(['get', 'pods', '-o', 'wide', '-f', DEFAULT]);
+    expect(pods.stdout.split('\n')[0]).toBe('NAME                   READY   STATUS    RESTARTS   AGE   IP           NODE    NOMINATED NODE   READINESS GATES');
+    expect(pods.stdout).toMatch(/^db-0 +1\/1 +Running +0 +0s +10\.244\.\d+\.\d+ +node\d +<none> +<none>$/m);
+  });
+
+  it('filters by namespace, label selector and name, as kubectl does', async () => {
+    const all = await kdp(['get', 'pods', '-A', '-l', 'k8s-app=kube-dns', '-f', DEFAULT]);
+    expect(all.stdout.split('\n').filter(Boolean).map((l) => l.split(/ +/)[0])).toEqual(['NAMESPACE', 'kube-system', 'kube-system']);
+    const ep = await kdp(['get', 'ep', 'web', '-f', DEFAULT]);
+    expect(ep.stdout).toMatch(/^web +10\.244\.\d+\.\d+:8080,10\.244\.\d+\.\d+:8080,10\.244\.\d+\.\d+:8080 +0s$/m);
+    const none = await kdp(['get', 'pods', '-n', 'kube-public', '-f', DEFAULT]);
+    expect(none).toMatchObject({ code: 0, stdout: '', stderr: 'No resources found in kube-public namespace.\n' });
+    const missing = await kdp(['get', 'svc', 'nope', '-f', DEFAULT]);
+    expect(missing).toMatchObject({ code: 1, stderr: 'Error from server (NotFound): services "nope" not found\n' });
+    const bad = await kdp(['get', 'pods', '-l', 'app in (', '-f', DEFAULT]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: unable to parse requirement/);
+  });
+
+  it('prints API objects as -o json and -o yaml, one for a name and a List otherwise', async () => {
+    const one = JSON.parse((await kdp(['get', 'svc', 'web-nodeport', '-o', 'json', '-f', DEFAULT])).stdout);
+    expect(one).toMatchObject({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-nodeport', namespace: 'default' }, spec: { type: 'NodePort', ports: [{ nodePort: 30080, port: 80, targetPort: 8080, protocol: 'TCP' }] } });
+    expect(Object.keys(one)).toEqual(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+    const list = (await kdp(['get', 'pods', '-o', 'yaml', '-f', DEFAULT])).stdout;
+    expect(list).toMatch(/^apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n/);
+    expect(list).toMatch(/\nkind: List\nmetadata:\n  resourceVersion: ""\n$/);
+    expect(list).toMatch(/    podIP: 10\.244\.\d+\.\d+\n/);
+    const names = (await kdp(['get', 'deploy,svc', '-o', 'name', '-f', DEFAULT])).stdout;
+    expect(names).toBe('deployment.apps/web\nservice/db\nservice/kubernetes\nservice/search\nservice/web\nservice/web-nodeport\n');
+  });
+
+  it('refuses unknown types and output formats with kubectl\'s words', async () => {
+    expect(await kdp(['get', 'widgets', '-f', DEFAULT])).toMatchObject({ code: 1, stderr: 'error: the server doesn\'t have a resource type "widgets"\n' });
+    expect((await kdp(['get', 'pods', '-o', 'xml', '-f', DEFAULT])).stderr).toMatch(/^error: unable to match a printer suitable for the output format "xml"/);
+  });
+});
+
+describe('kdp describe', () => {
+  it('shows a service in kubectl describe\'s layout', async () => {
+    const r = await kdp(['describe', 'svc', 'web-nodeport', '-f', DEFAULT]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 6)).toEqual([
+      'Name:                     web-nodeport',
+      'Namespace:                default',
+      'Labels:                   <none>',
+      'Annotations:              <none>',
+      'Selector:                 app=web',
+      'Type:                     NodePort',
+    ]);
+    expect(lines).toContain('NodePort:                 http  30080/TCP');
+    expect(lines).toContain('External Traffic Policy:  Cluster');
+    expect(r.stdout).toMatch(/^Endpoints: +10\.244\.\d+\.\d+:8080,10\.244\.\d+\.\d+:8080,10\.244\.\d+\.\d+:8080$/m);
+  });
+
+  it('shows a service with no endpoints as such', async () => {
+    const f = tmpFile('t.yaml', 'apiVersion: v1\nkind: Service\nmetadata: {name: logs}\nspec: {selector: {app: nginx, role: logstor}, ports: [{port: 80}]}\n');
+    const r = await kdp(['describe', 'svc', 'logs', '-f', f]);
+    expect(r.stdout).toMatch(/^Endpoints: +$/m);
+  });
+});
+
+describe('kdp up', () => {
+  it('loads the topology, says what it serves, and stops when interrupted', async () => {
+    const r = await kdp(['up', DEFAULT]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^kdp: cluster "demo" is up: 3 nodes, 8 pods, 6 services\n/);
+    expect(r.stdout).toContain('kdp get pods -A -o wide -f topologies/default.yaml');
+    expect(r.stdout).toMatch(/kdp: stopped\n$/);
+  });
+
+  it('refuses to start on a broken topology', async () => {
+    const f = tmpFile('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 0}]}\n');
+    const r = await kdp(['up', '-f', f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`error: ${f}:4: Service default/s: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive\n`);
+  });
+});

@@ -1,0 +1,43 @@
+// The command as a person runs it: a real process from bin/, as npm installs it.
+import { describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+
+describe('the kdp executable', () => {
+  it('answers --help right after npm install (no build step)', () => {
+    const r = spawnSync('npx', ['--no-install', 'kdp', '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: kdp \[options\] \[command\]/);
+    for (const verb of ['up', 'validate', 'get', 'describe']) expect(r.stdout).toMatch(new RegExp(`^  ${verb}\\b`, 'm'));
+  });
+
+  it('exits 1 with the problem, not a stack trace, on bad input', () => {
+    const r = spawnSync('node', ['bin/kdp.js', 'validate', '-f', '-'], { input: 'kind: [\n', encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^error: <stdin>:\d+: YAML syntax: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('runs `kdp up` until Ctrl-C (SIGINT)', async () => {
+    const child = spawn('node', ['bin/kdp.js', 'up'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`kdp up did not start: ${out}`)), 15_000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('Press Ctrl-C to stop.')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect(out).toMatch(/^kdp: cluster "demo" is up: 3 nodes, 8 pods, 6 services/);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(out).toMatch(/kdp: stopped\n$/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
