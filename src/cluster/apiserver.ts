@@ -2,7 +2,7 @@
 // the Service registry's allocation of ClusterIPs and NodePorts. A refused write is reported (naming the field)
 // and returns undefined; nothing here throws on bad input.
 import { applyDefaults } from './defaults.ts';
-import { describeObject, type KubeObject, type Service } from './objects.ts';
+import { describeObject, patch, type KubeObject, type Service } from './objects.ts';
 import { NameGenerator } from './names.ts';
 import { ClusterIPAllocator } from './allocators/clusterip.ts';
 import { NodePortAllocator } from './allocators/nodeport.ts';
@@ -31,7 +31,7 @@ export class ApiServer {
     if (!obj.metadata.name && obj.metadata.generateName) {
       const { kind } = obj;
       const ns = obj.metadata.namespace;
-      obj = { ...obj, metadata: { ...obj.metadata, name: this.names.generate(obj.metadata.generateName, (n) => !!this.store.get(kind, ns, n)) } };
+      obj = patch<KubeObject>(obj, { metadata: patch(obj.metadata, { name: this.names.generate(obj.metadata.generateName, (n) => !!this.store.get(kind, ns, n)) }) }) as T;
     }
     if (this.store.get(obj.kind, obj.metadata.namespace, obj.metadata.name)) {
       this.report(obj, ['metadata', 'name'], `AlreadyExists: ${describeObject(obj.kind, obj.metadata.namespace, obj.metadata.name)} already exists`);

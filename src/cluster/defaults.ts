@@ -5,46 +5,48 @@ import type {
   DaemonSet, Deployment, EndpointSlice, Endpoints, KubeObject, Namespace, Pod, PodTemplateSpec, ReplicaSet, Secret, Service, StatefulSet,
 } from './objects.ts';
 import type * as core from 'kubernetes-types/core/v1.js';
+import { patch } from './objects.ts';
 
 type PodSpec = core.PodSpec;
 
 function defaultContainer(c: core.Container, hostNetwork: boolean): core.Container {
   const tag = /:([^/:@]+)$/.exec(c.image ?? '')?.[1] ?? (c.image?.includes('@') ? 'digest' : 'latest');
-  return {
-    ...c,
+  const out = patch(c, {
     imagePullPolicy: c.imagePullPolicy ?? (tag === 'latest' ? 'Always' : 'IfNotPresent'),
     terminationMessagePath: c.terminationMessagePath ?? '/dev/termination-log',
     terminationMessagePolicy: c.terminationMessagePolicy ?? 'File',
-    ...(c.ports ? {
-      ports: c.ports.map((p) => ({
-        ...p,
-        protocol: p.protocol ?? 'TCP',
-        ...(hostNetwork && p.hostPort === undefined ? { hostPort: p.containerPort } : {}),
-      })),
-    } : {}),
-  };
+  });
+  if (c.ports) {
+    out.ports = c.ports.map((p) => patch(p, {
+      protocol: p.protocol ?? 'TCP',
+      ...(hostNetwork && p.hostPort === undefined ? { hostPort: p.containerPort } : {}),
+    }));
+  }
+  return out;
 }
 
 /** SetDefaults_PodSpec: applies to Pods and to every workload's template. */
 export function defaultPodSpec(spec: PodSpec | undefined, isPod: boolean): PodSpec {
   const s = spec ?? { containers: [] };
   const hostNetwork = !!s.hostNetwork && isPod;
-  return {
-    ...s,
+  const out = patch(s, {
     containers: (s.containers ?? []).map((c) => defaultContainer(c, hostNetwork)),
-    ...(s.initContainers ? { initContainers: s.initContainers.map((c) => defaultContainer(c, hostNetwork)) } : {}),
     dnsPolicy: s.dnsPolicy ?? 'ClusterFirst',
     restartPolicy: s.restartPolicy ?? 'Always',
     schedulerName: s.schedulerName ?? 'default-scheduler',
     securityContext: s.securityContext ?? {},
     terminationGracePeriodSeconds: s.terminationGracePeriodSeconds ?? 30,
-    ...(isPod ? {
+  });
+  if (s.initContainers) out.initContainers = s.initContainers.map((c) => defaultContainer(c, hostNetwork));
+  if (isPod) {
+    Object.assign(out, {
       enableServiceLinks: s.enableServiceLinks ?? true,
       serviceAccountName: s.serviceAccountName ?? s.serviceAccount ?? 'default',
       serviceAccount: s.serviceAccount ?? s.serviceAccountName ?? 'default',
       tolerations: defaultTolerationSeconds(s.tolerations),
-    } : {}),
-  };
+    });
+  }
+  return out;
 }
 
 /** The DefaultTolerationSeconds admission plugin: 300s for not-ready and unreachable nodes. */
@@ -85,8 +87,17 @@ export function defaultService(svc: Service): Service {
   return { ...svc, spec, status: svc.status ?? { loadBalancer: {} } };
 }
 
+/** Pods made from one template share its defaulted spec (objects are immutable; see runningStatus). */
+const defaultedFromTemplate = new WeakMap<PodSpec, PodSpec>();
+
 export function defaultPod(pod: Pod): Pod {
-  return { ...pod, spec: defaultPodSpec(pod.spec, true) };
+  const spec = pod.spec;
+  let out = spec && defaultedFromTemplate.get(spec);
+  if (!out) {
+    out = defaultPodSpec(spec, true);
+    if (spec) defaultedFromTemplate.set(spec, out);
+  }
+  return patch(pod, { spec: out });
 }
 
 export function defaultNamespace(ns: Namespace): Namespace {

@@ -1,7 +1,7 @@
 // Addresses and CIDRs, family-neutral, on ip-num. Kubernetes prints IPv6 in RFC 5952 form (Go's net.IP),
 // so every address leaving this module is canonical.
 import { isIP } from 'node:net';
-import { IPv4, IPv6, IPv4CidrRange, IPv6CidrRange, collapseIPv6Number } from 'ip-num';
+import { IPv6, IPv4CidrRange, IPv6CidrRange, collapseIPv6Number } from 'ip-num';
 
 export type Family = 'IPv4' | 'IPv6';
 
@@ -32,8 +32,10 @@ export function parseIP(ip: string): { family: Family; value: bigint } | undefin
   if (typeof ip !== 'string') return undefined;
   const family = familyOf(ip);
   if (family === 'IPv4') {
-    if (ip.split('.').some((o) => o.length > 1 && o.startsWith('0'))) return undefined;
-    return { family, value: IPv4.fromString(ip).getValue() };
+    const octets = ip.split('.');
+    if (octets.some((o) => o.length > 1 && o.startsWith('0'))) return undefined;
+    // node:net validated the text; the value is plain arithmetic (ip-num's parser costs ~100x more here).
+    return { family, value: BigInt(((+octets[0] << 24) | (+octets[1] << 16) | (+octets[2] << 8) | +octets[3]) >>> 0) };
   }
   if (family === 'IPv6') {
     const value = IPv6.fromString(ip).getValue();

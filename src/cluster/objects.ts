@@ -108,3 +108,12 @@ export function namespaceOf(o: { metadata?: ObjectMeta }): string {
 export function labelsOf(o: { metadata?: ObjectMeta }): Record<string, string> {
   return o.metadata?.labels ?? {};
 }
+
+/**
+ * `{ ...o, ...changes }` for the per-object hot paths. In Node 20's V8 an object spread that adds keys the
+ * source lacks takes a slow runtime path (about 10x slower than Object.assign), and the controllers do this
+ * for every pod several times over.
+ */
+export function patch<T extends object>(o: T | undefined, changes: Partial<T>): T {
+  return Object.assign({}, o, changes) as T;
+}

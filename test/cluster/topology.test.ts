@@ -229,3 +229,11 @@ describe('int-or-string ports', () => {
     expect(msgs(t)).toEqual(['error: topo.yaml:7: Service default/s: spec.ports[0].targetPort: Invalid value: "8080": must contain at least one letter (a-z); write the number unquoted for a port number']);
   });
 });
+
+describe('YAML values', () => {
+  it('keeps timestamps as strings, as Kubernetes decodes them', () => {
+    const t = load('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, creationTimestamp: 2024-01-01T00:00:00Z}\ndata: {when: 2024-01-01}\n');
+    expect(t.objects[0].metadata.creationTimestamp).toBe('2024-01-01T00:00:00Z');
+    expect((t.objects[0] as any).data.when).toBe('2024-01-01');
+  });
+});

@@ -26,13 +26,16 @@ export function controllerOf(o: KubeObject): { kind: string; name: string; uid?:
   return o.metadata.ownerReferences?.find((r) => r.controller);
 }
 
-export function controllerRef(owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.metadata.name,
-    uid: owner.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+type OwnerReference = NonNullable<KubeObject['metadata']['ownerReferences']>[number];
+
+/** One reference per owner, shared by everything it owns: objects are immutable. */
+const refs = new WeakMap<KubeObject, OwnerReference>();
+
+export function controllerRef(owner: KubeObject): OwnerReference {
+  let ref = refs.get(owner);
+  if (!ref) {
+    ref = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
+    refs.set(owner, ref);
+  }
+  return ref;
 }

@@ -48,7 +48,7 @@ export function repackSubsets(subsets: core.EndpointSubset[]): core.EndpointSubs
     const all = [...g.addrs.values()];
     const ready = all.filter((a) => a.ready).map((a) => a.address).sort(lessAddress);
     const notReady = all.filter((a) => !a.ready).map((a) => a.address).sort(lessAddress);
-    const key = JSON.stringify([ready.map(addrKey), notReady.map(addrKey)]);
+    const key = `${ready.map(addrKey).join(',')}|${notReady.map(addrKey).join(',')}`;
     let s = out.get(key);
     if (!s) {
       s = { ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}) };
@@ -57,6 +57,12 @@ export function repackSubsets(subsets: core.EndpointSubset[]): core.EndpointSubs
     if (g.port) s.ports = [...(s.ports ?? []), g.port];
   }
   return [...out.values()];
+}
+
+/** addEndpointSubset: one subset per (address, port), ready or not, for RepackSubsets to merge. */
+function addEndpointSubset(address: core.EndpointAddress, ready: boolean, port: core.EndpointPort | undefined): core.EndpointSubset {
+  const ports = port ? { ports: [port] } : {};
+  return ready ? { addresses: [address], ...ports } : { notReadyAddresses: [address], ...ports };
 }
 
 export class EndpointsController implements Controller {
@@ -90,18 +96,16 @@ export class EndpointsController implements Controller {
         ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
         targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
       };
-      // addEndpointSubset: one subset per (address, port), ready or not, for RepackSubsets to merge.
-      const subset = (port?: core.EndpointPort): core.EndpointSubset =>
-        publishNotReady || isPodReady(pod) ? { addresses: [address], ...(port ? { ports: [port] } : {}) } : { notReadyAddresses: [address], ...(port ? { ports: [port] } : {}) };
+      const ready = publishNotReady || isPodReady(pod);
       const ports = svc.spec?.ports ?? [];
       if (ports.length === 0) {
-        if (svc.spec?.clusterIP === 'None') entries.push(subset());
+        if (svc.spec?.clusterIP === 'None') entries.push(addEndpointSubset(address, ready, undefined));
         continue;
       }
       for (const sp of ports) {
         const port = findPort(pod, sp);
         if (port === undefined) continue;
-        entries.push(subset({ name: sp.name, port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) }));
+        entries.push(addEndpointSubset(address, ready, { name: sp.name, port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) }));
       }
     }
     let subsets = repackSubsets(entries);

@@ -117,6 +117,18 @@ export class EndpointSliceController implements Controller {
     for (const sl of existing) {
       if (!families.includes(sl.addressType as Family)) ctx.api.delete('EndpointSlice', sl.metadata.namespace, sl.metadata.name);
     }
+    // Pods of one template share their containers array, so their ports resolve alike: once per template.
+    const portsByContainers = new Map<unknown, { ports: discovery.EndpointPort[]; key: string }>();
+    const portsOf = (pod: P) => {
+      const containers = pod.spec?.initContainers ? undefined : pod.spec?.containers;
+      let pk = containers && portsByContainers.get(containers);
+      if (!pk) {
+        const ports = endpointPorts(svc, pod);
+        pk = { ports, key: portKey(ports) };
+        if (containers) portsByContainers.set(containers, pk);
+      }
+      return pk;
+    };
     for (const family of families) {
       const groups = new Map<string, { ports: discovery.EndpointPort[]; endpoints: Map<string, Endpoint> }>();
       for (const pod of pods) {
@@ -124,8 +136,7 @@ export class EndpointSliceController implements Controller {
         if (pod.spec?.nodeName && !node && !svc.spec?.publishNotReadyAddresses) continue;
         const ep = podToEndpoint(pod, node, svc, family);
         if (ep.addresses.length === 0) continue;
-        const ports = endpointPorts(svc, pod);
-        const key = portKey(ports);
+        const { ports, key } = portsOf(pod);
         let g = groups.get(key);
         if (!g) groups.set(key, (g = { ports, endpoints: new Map() }));
         g.endpoints.set(endpointId(ep), ep);

@@ -3,7 +3,7 @@
 // for hostNetwork pods, and a Running status. Readiness written in the files (status.conditions) is kept;
 // otherwise pods are Ready (probes arrive with the real listeners).
 import type { Controller, ControllerContext } from './controller.ts';
-import type { KubeObject, Node, Pod } from '../objects.ts';
+import { patch, type KubeObject, type Node, type Pod } from '../objects.ts';
 import type * as core from 'kubernetes-types/core/v1.js';
 import { cidrContains, formatIP, isCidr, parseCIDR, parseIP, type Cidr } from '../net.ts';
 import { internalIPs } from './nodes.ts';
@@ -12,46 +12,51 @@ import { isPodTerminal } from '../podutil.ts';
 type P = Pod & KubeObject;
 type N = Node & KubeObject;
 
-/** host-local's range for one node CIDR: gateway .1 skipped, IPv4 broadcast excluded, cursor after the last reserved. */
+/**
+ * host-local's range for one node CIDR: gateway .1 skipped, IPv4 broadcast excluded, round-robin from the
+ * address after the last one reserved. Offsets from the network address are numbers (a node never holds
+ * 2^53 pods), so the hot path does no BigInt arithmetic.
+ */
 class HostLocalRange {
-  private readonly used = new Map<bigint, string>();
-  private last: bigint;
-  private readonly first: bigint;
-  private readonly end: bigint;
+  private readonly used = new Map<number, string>();
+  private readonly first = 2;
+  private readonly last: number;
+  private cursor = 1;
 
   constructor(readonly cidr: Cidr) {
-    this.first = cidr.base + 2n;
-    this.end = cidr.base + cidr.size - (cidr.family === 'IPv4' ? 2n : 1n);
-    this.last = this.first - 1n;
+    const size = cidr.size > 1n << 32n ? 2 ** 32 : Number(cidr.size);
+    this.last = size - (cidr.family === 'IPv4' ? 2 : 1);
   }
 
-  contains(value: bigint): boolean {
-    return value >= this.cidr.base && value < this.cidr.base + this.cidr.size;
+  /** The offset of an address inside this range, or undefined. */
+  offset(value: bigint): number | undefined {
+    const o = value - this.cidr.base;
+    return o >= 0n && o < this.cidr.size ? Number(o) : undefined;
   }
 
   /** Reserves a written address; returns the pod holding it already, if another. */
-  reserve(value: bigint, pod: string): string | undefined {
-    const holder = this.used.get(value);
+  reserve(offset: number, pod: string): string | undefined {
+    const holder = this.used.get(offset);
     if (holder && holder !== pod) return holder;
-    this.used.set(value, pod);
+    this.used.set(offset, pod);
     return undefined;
   }
 
   allocate(pod: string): string | undefined {
-    const n = this.end - this.first + 1n;
-    for (let k = 1n; k <= n; k++) {
-      const v = this.first + ((this.last - this.first + k) % n + n) % n;
-      if (!this.used.has(v)) {
-        this.used.set(v, pod);
-        this.last = v;
-        return formatIP(this.cidr.family, v);
+    const n = this.last - this.first + 1;
+    for (let k = 1; k <= n; k++) {
+      const o = this.first + ((this.cursor - this.first + k) % n + n) % n;
+      if (!this.used.has(o)) {
+        this.used.set(o, pod);
+        this.cursor = o;
+        return formatIP(this.cidr.family, this.cidr.base + BigInt(o));
       }
     }
     return undefined;
   }
 
-  release(value: bigint, pod: string): void {
-    if (this.used.get(value) === pod) this.used.delete(value);
+  release(offset: number, pod: string): void {
+    if (this.used.get(offset) === pod) this.used.delete(offset);
   }
 }
 
@@ -116,7 +121,7 @@ export class Kubelet implements Controller {
       const path = p.status?.podIPs?.length ? ['status', 'podIPs', i, 'ip'] : ['status', 'podIP'];
       // Look for the range holding the address on any node: a dump's pod IPs are where the cluster put them.
       let owner: HostLocalRange | undefined;
-      for (const ranges of this.ranges.values()) owner ??= ranges.find((r) => r.contains(v.value));
+      for (const ranges of this.ranges.values()) owner ??= ranges.find((r) => r.offset(v.value) !== undefined);
       if (!owner) {
         const inCluster = ctx.config.podCIDRs.some((c) => cidrContains(c, v));
         ctx.report(p, path, inCluster
@@ -124,7 +129,7 @@ export class Kubelet implements Controller {
           : `"${ip}" is outside the pod CIDR ${ctx.config.podCIDRs.map((c) => c.text).join(',')}; kept as written`, 'warning');
         return;
       }
-      const holder = owner.reserve(v.value, key);
+      const holder = owner.reserve(owner.offset(v.value)!, key);
       if (holder) ctx.report(p, path, `Invalid value: "${ip}": pod ${holder} has this IP already`);
       const nodeRanges = node ? this.ranges.get(node) : undefined;
       if (nodeRanges && !nodeRanges.includes(owner)) {
@@ -140,7 +145,12 @@ export class Kubelet implements Controller {
     for (const ip of g.ips) {
       const v = parseIP(ip);
       if (!v) continue;
-      for (const ranges of this.ranges.values()) for (const r of ranges) if (r.contains(v.value)) r.release(v.value, key);
+      for (const ranges of this.ranges.values()) {
+        for (const r of ranges) {
+          const o = r.offset(v.value);
+          if (o !== undefined) r.release(o, key);
+        }
+      }
     }
   }
 
@@ -171,9 +181,16 @@ export class Kubelet implements Controller {
       }
     }
     this.given.set(key, { node: nodeName, ips: p.spec?.hostNetwork ? [] : ips });
-    ctx.store.update({ ...p, status: runningStatus(p, hostIPs, ips) });
+    ctx.store.update(patch(p, { status: runningStatus(p, hostIPs, ips) }));
   }
 }
+
+/**
+ * Pods started together have equal conditions and container statuses; objects are immutable, so they share
+ * one copy (a large cluster is mostly such pods, and every copy would be work for the garbage collector).
+ */
+const sharedConditions = new Map<string, core.PodCondition[]>();
+const sharedContainerStatuses = new WeakMap<core.Container[], Map<string, core.ContainerStatus[]>>();
 
 /** The status kubelet reports for a started pod; written readiness (conditions) wins. */
 function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
@@ -186,23 +203,24 @@ function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
     return { type, status: status ? 'True' : 'False', lastProbeTime: null as unknown as undefined, lastTransitionTime: w?.lastTransitionTime ?? since, ...(w?.reason ? { reason: w.reason } : {}) };
   };
   const phase = p.status?.phase && p.status.phase !== 'Pending' ? p.status.phase : 'Running';
-  return {
-    ...p.status,
-    phase,
-    conditions: [
+  const conditionsKey = `${since}|${ready}`;
+  let conditions = written.length ? undefined : sharedConditions.get(conditionsKey);
+  if (!conditions) {
+    conditions = [
       cond('PodReadyToStartContainers', true),
       cond('Initialized', true),
       cond('Ready', ready),
       cond('ContainersReady', ready),
       cond('PodScheduled', true),
-    ],
-    hostIP: hostIPs[0],
-    hostIPs: hostIPs.map((ip) => ({ ip })),
-    podIP: ips[0],
-    podIPs: ips.map((ip) => ({ ip })),
-    qosClass: p.status?.qosClass ?? 'BestEffort',
-    startTime: since,
-    containerStatuses: p.status?.containerStatuses ?? (p.spec?.containers ?? []).map((c) => ({
+    ];
+    if (!written.length) sharedConditions.set(conditionsKey, conditions);
+  }
+  const containers = p.spec?.containers ?? [];
+  let byStart = sharedContainerStatuses.get(containers);
+  if (!byStart) sharedContainerStatuses.set(containers, (byStart = new Map()));
+  let containerStatuses = p.status?.containerStatuses ?? byStart.get(conditionsKey);
+  if (!containerStatuses) {
+    containerStatuses = containers.map((c) => ({
       name: c.name,
       image: c.image ?? '',
       imageID: '',
@@ -210,7 +228,19 @@ function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
       started: true,
       restartCount: 0,
       state: { running: { startedAt: since } },
-    })),
-  };
+    }));
+    byStart.set(conditionsKey, containerStatuses);
+  }
+  return patch(p.status, {
+    phase,
+    conditions,
+    hostIP: hostIPs[0],
+    hostIPs: hostIPs.map((ip) => ({ ip })),
+    podIP: ips[0],
+    podIPs: ips.map((ip) => ({ ip })),
+    qosClass: p.status?.qosClass ?? 'BestEffort',
+    startTime: since,
+    containerStatuses,
+  });
 }
 

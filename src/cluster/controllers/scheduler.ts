@@ -4,7 +4,7 @@
 import { Heap } from 'heap-js';
 import type { Controller, ControllerContext } from './controller.ts';
 import { controllerOf } from './controller.ts';
-import type { KubeObject, Node, Pod } from '../objects.ts';
+import { patch, type KubeObject, type Node, type Pod } from '../objects.ts';
 import { unfitReason } from './nodefit.ts';
 import { isPodTerminal } from '../podutil.ts';
 
@@ -173,7 +173,7 @@ export class Scheduler implements Controller {
       }
       return;
     }
-    const bound = { ...p, spec: { ...p.spec!, nodeName: r.node.metadata.name } };
+    const bound = patch(p, { spec: patch(p.spec, { nodeName: r.node.metadata.name }) });
     this.place(bound);
     ctx.store.update(bound);
   }

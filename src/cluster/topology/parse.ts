@@ -3,7 +3,8 @@
 //
 // Loading uses js-yaml, which is several times faster than an AST-building parser on the large dumps the
 // benchmarks load. Only when a problem must name a line inside an object is the document parsed again with
-// the `yaml` package, whose AST keeps source ranges (see locateField).
+// the `yaml` package, whose AST keeps source ranges (see locateField). The core schema keeps timestamps
+// as strings, as Kubernetes' YAML-to-JSON decoding does.
 import jsyaml from 'js-yaml';
 import { LineCounter, parseDocument, isNode, isCollection, type Node as YamlNode } from 'yaml';
 import type { Origin, Problem } from '../problems.ts';
@@ -60,7 +61,7 @@ export function parseSource(src: Source, problems: Problem[]): LoadedDocument[] 
   pieces.forEach((piece, document) => {
     let value: unknown;
     try {
-      value = looksLikeJSON(piece.text) ? parseJSON(piece.text) : jsyaml.load(piece.text, { filename: src.file });
+      value = looksLikeJSON(piece.text) ? parseJSON(piece.text) : jsyaml.load(piece.text, { filename: src.file, schema: jsyaml.CORE_SCHEMA });
     } catch (e) {
       const mark = (e as { mark?: { line: number } }).mark;
       const line = (e as { line?: number }).line ?? (mark ? piece.firstLine + mark.line : piece.firstLine);
@@ -117,7 +118,7 @@ function parseJSON(text: string): unknown {
   } catch {
     // JSON is YAML, and kubectl's decoder takes either: what JSON.parse refuses, js-yaml reads or refuses
     // with the line number V8's message lacks.
-    return jsyaml.load(text);
+    return jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA });
   }
 }
 
