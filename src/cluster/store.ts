@@ -42,71 +42,87 @@ function sameLabels(a: Record<string, string> | undefined, b: Record<string, str
   return ka.every((k) => a![k] === b?.[k]);
 }
 
-/** Objects of one kind, indexed by namespace, by label (for selector lists) and by controlling owner. */
+/**
+ * One stored object's place in the indexes. It outlives the object's versions: an update re-points `obj`
+ * and touches the label and owner indexes only when labels or owner changed.
+ */
+interface Entry {
+  obj: KubeObject;
+}
+
+/** Objects of one kind, indexed by namespace and name, by label (for selector lists) and by controlling owner. */
 class KindIndex {
-  readonly byKey = new Map<string, KubeObject>();
-  readonly byNamespace = new Map<string, Map<string, KubeObject>>();
-  /** "key=value" -> object keys */
-  readonly byLabel = new Map<string, Set<string>>();
-  /** controller owner uid -> object keys */
-  readonly byOwner = new Map<string, Set<string>>();
+  /** Every entry, in insertion order: the order lists come back in. */
+  readonly all = new Set<Entry>();
+  /** namespace ('' for cluster-scoped kinds) -> name -> entry */
+  readonly byNamespace = new Map<string, Map<string, Entry>>();
+  /** label key -> label value -> entries */
+  readonly byLabel = new Map<string, Map<string, Set<Entry>>>();
+  /** controller owner uid -> entries */
+  readonly byOwner = new Map<string, Set<Entry>>();
 
-  add(key: string, o: KubeObject): void {
-    this.byKey.set(key, o);
-    const ns = o.metadata.namespace ?? '';
-    let m = this.byNamespace.get(ns);
-    if (!m) this.byNamespace.set(ns, (m = new Map()));
-    m.set(key, o);
-    this.indexLabels(key, o, true);
-    this.indexOwner(key, o, true);
+  entry(namespace: string, name: string): Entry | undefined {
+    return this.byNamespace.get(namespace)?.get(name);
   }
 
-  remove(key: string): void {
-    const o = this.byKey.get(key);
-    if (!o) return;
-    this.byKey.delete(key);
-    this.byNamespace.get(o.metadata.namespace ?? '')?.delete(key);
-    this.indexLabels(key, o, false);
-    this.indexOwner(key, o, false);
+  add(namespace: string, o: KubeObject): void {
+    const e: Entry = { obj: o };
+    this.all.add(e);
+    let m = this.byNamespace.get(namespace);
+    if (!m) this.byNamespace.set(namespace, (m = new Map()));
+    m.set(o.metadata.name, e);
+    this.indexLabels(e, o.metadata.labels, true);
+    this.indexOwner(e, controllerUid(o), true);
   }
 
-  /** Replaces an object in place; the secondary indexes change only where the object did. */
-  replace(key: string, old: KubeObject, o: KubeObject): void {
-    this.byKey.set(key, o);
-    this.byNamespace.get(o.metadata.namespace ?? '')!.set(key, o);
+  remove(namespace: string, e: Entry): void {
+    this.all.delete(e);
+    this.byNamespace.get(namespace)?.delete(e.obj.metadata.name);
+    this.indexLabels(e, e.obj.metadata.labels, false);
+    this.indexOwner(e, controllerUid(e.obj), false);
+  }
+
+  replace(e: Entry, o: KubeObject): void {
+    const old = e.obj;
+    e.obj = o;
     if (!sameLabels(old.metadata.labels, o.metadata.labels)) {
-      this.indexLabels(key, old, false);
-      this.indexLabels(key, o, true);
+      this.indexLabels(e, old.metadata.labels, false);
+      this.indexLabels(e, o.metadata.labels, true);
     }
-    if (controllerUid(old) !== controllerUid(o)) {
-      this.indexOwner(key, old, false);
-      this.indexOwner(key, o, true);
+    const oldOwner = controllerUid(old);
+    const owner = controllerUid(o);
+    if (oldOwner !== owner) {
+      this.indexOwner(e, oldOwner, false);
+      this.indexOwner(e, owner, true);
     }
   }
 
-  private indexLabels(key: string, o: KubeObject, add: boolean): void {
-    for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
-      const lk = `${k}=${v}`;
-      let s = this.byLabel.get(lk);
+  private indexLabels(e: Entry, labels: Record<string, string> | undefined, add: boolean): void {
+    for (const k in labels) {
+      const v = labels[k];
+      let values = this.byLabel.get(k);
       if (add) {
-        if (!s) this.byLabel.set(lk, (s = new Set()));
-        s.add(key);
-      } else if (s) {
-        s.delete(key);
-        if (s.size === 0) this.byLabel.delete(lk);
+        if (!values) this.byLabel.set(k, (values = new Map()));
+        let s = values.get(v);
+        if (!s) values.set(v, (s = new Set()));
+        s.add(e);
+      } else {
+        const s = values?.get(v);
+        if (!s) continue;
+        s.delete(e);
+        if (s.size === 0) values!.delete(v);
       }
     }
   }
 
-  private indexOwner(key: string, o: KubeObject, add: boolean): void {
-    const uid = controllerUid(o);
+  private indexOwner(e: Entry, uid: string | undefined, add: boolean): void {
     if (!uid) return;
     let s = this.byOwner.get(uid);
     if (add) {
       if (!s) this.byOwner.set(uid, (s = new Set()));
-      s.add(key);
+      s.add(e);
     } else if (s) {
-      s.delete(key);
+      s.delete(e);
       if (s.size === 0) this.byOwner.delete(uid);
     }
   }
@@ -114,24 +130,23 @@ class KindIndex {
   list(opts: ListOptions): KubeObject[] {
     const sel = opts.selector;
     if (sel?.nothing) return [];
-    // Start from the smallest label index an equality requirement allows, else the namespace.
-    let candidates: Iterable<KubeObject> | undefined;
+    // Start from the smallest label index an equality requirement allows, else the namespace, else all.
+    let candidates: Iterable<Entry> | undefined;
     let best = Infinity;
     for (const r of sel?.requirements ?? []) {
       if ((r.operator === 'Equals' || r.operator === 'In') && r.values.length === 1) {
-        const s = this.byLabel.get(`${r.key}=${r.values[0]}`);
+        const s = this.byLabel.get(r.key)?.get(r.values[0]);
         const size = s?.size ?? 0;
         if (size < best) {
           best = size;
-          candidates = s ? [...s].map((k) => this.byKey.get(k)!) : [];
+          candidates = s ?? [];
         }
       }
     }
-    if (!candidates) {
-      candidates = opts.namespace !== undefined ? (this.byNamespace.get(opts.namespace)?.values() ?? []) : this.byKey.values();
-    }
+    candidates ??= opts.namespace !== undefined ? (this.byNamespace.get(opts.namespace)?.values() ?? []) : this.all;
     const out: KubeObject[] = [];
-    for (const o of candidates) {
+    for (const e of candidates) {
+      const o = e.obj;
       if (opts.namespace !== undefined && (o.metadata.namespace ?? '') !== opts.namespace) continue;
       if (sel && !matches(sel, o.metadata.labels)) continue;
       out.push(o);
@@ -182,7 +197,7 @@ export class Store {
   }
 
   get<T extends KubeObject>(kind: string, namespace: string | undefined, name: string): T | undefined {
-    return this.kinds.get(kind)?.byKey.get(objectKey(isNamespaced(kind) ? namespace : undefined, name)) as T | undefined;
+    return this.kinds.get(kind)?.entry(isNamespaced(kind) ? namespace ?? '' : '', name)?.obj as T | undefined;
   }
 
   /** Objects of a kind in insertion order (the order files listed them, then the order controllers made them). */
@@ -192,32 +207,33 @@ export class Store {
 
   /** Objects of a kind whose controlling owner reference names this uid (what the garbage collector follows). */
   listOwnedBy<T extends KubeObject>(kind: string, ownerUid: string): T[] {
-    const idx = this.kinds.get(kind);
-    const keys = idx?.byOwner.get(ownerUid);
-    return keys ? ([...keys].map((k) => idx!.byKey.get(k)!) as T[]) : [];
+    const entries = this.kinds.get(kind)?.byOwner.get(ownerUid);
+    const out: T[] = [];
+    if (entries) for (const e of entries) out.push(e.obj as T);
+    return out;
   }
 
   count(kind: string): number {
-    return this.kinds.get(kind)?.byKey.size ?? 0;
+    return this.kinds.get(kind)?.all.size ?? 0;
   }
 
   create<T extends KubeObject>(obj: T): T {
-    const key = this.keyOf(obj);
+    const ns = this.namespaceOf(obj);
     const idx = this.index(obj.kind);
-    if (idx.byKey.has(key)) throw new Error(`${obj.kind} "${key}" already exists`);
+    if (idx.entry(ns, obj.metadata.name)) throw new Error(`${obj.kind} "${objectKey(ns, obj.metadata.name)}" already exists`);
     const stored = this.stamp(obj, undefined);
-    idx.add(key, stored);
+    idx.add(ns, stored);
     this.emit({ type: 'ADDED', object: stored });
     return stored;
   }
 
   update<T extends KubeObject>(obj: T): T {
-    const key = this.keyOf(obj);
-    const idx = this.index(obj.kind);
-    const old = idx.byKey.get(key) as T | undefined;
-    if (!old) throw new Error(`${obj.kind} "${key}" not found`);
+    const ns = this.namespaceOf(obj);
+    const e = this.index(obj.kind).entry(ns, obj.metadata.name);
+    if (!e) throw new Error(`${obj.kind} "${objectKey(ns, obj.metadata.name)}" not found`);
+    const old = e.obj as T;
     const stored = this.stamp(obj, old);
-    idx.replace(key, old, stored);
+    this.kinds.get(obj.kind)!.replace(e, stored);
     this.emit({ type: 'MODIFIED', object: stored, old });
     return stored;
   }
@@ -229,10 +245,11 @@ export class Store {
 
   delete(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const idx = this.kinds.get(kind);
-    const key = objectKey(isNamespaced(kind) ? namespace : undefined, name);
-    const old = idx?.byKey.get(key);
-    if (!idx || !old) return undefined;
-    idx.remove(key);
+    const ns = isNamespaced(kind) ? namespace ?? '' : '';
+    const e = idx?.entry(ns, name);
+    if (!idx || !e) return undefined;
+    const old = e.obj;
+    idx.remove(ns, e);
     this.resourceVersion++;
     this.emit({ type: 'DELETED', object: old });
     return old;
@@ -253,10 +270,10 @@ export class Store {
     return idx;
   }
 
-  private keyOf(obj: KubeObject): string {
-    const namespaced = isNamespaced(obj.kind);
-    if (namespaced && !obj.metadata.namespace) throw new Error(`${obj.kind} "${obj.metadata.name}" has no namespace`);
-    return objectKey(namespaced ? obj.metadata.namespace : undefined, obj.metadata.name);
+  private namespaceOf(obj: KubeObject): string {
+    if (!isNamespaced(obj.kind)) return '';
+    if (!obj.metadata.namespace) throw new Error(`${obj.kind} "${obj.metadata.name}" has no namespace`);
+    return obj.metadata.namespace;
   }
 
   private stamp<T extends KubeObject>(obj: T, old: T | undefined): T {

@@ -4,6 +4,8 @@ import type { Cluster } from '../../cluster/cluster.ts';
 import type { IO } from '../io.ts';
 
 export async function up(cluster: Cluster, files: string[], io: IO): Promise<number> {
+  // Listen for Ctrl-C before saying it stops us, so an early one is not lost.
+  const stopped = io.interrupted();
   const s = cluster.store;
   const c = cluster.config;
   const f = files.map((x) => ` -f ${x}`).join('');
@@ -21,7 +23,7 @@ export async function up(cluster: Cluster, files: string[], io: IO): Promise<num
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
-  await io.interrupted();
+  await stopped;
   io.stdout('kdp: stopped\n');
   return 0;
 }

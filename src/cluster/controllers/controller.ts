@@ -28,14 +28,14 @@ export function controllerOf(o: KubeObject): { kind: string; name: string; uid?:
 
 type OwnerReference = NonNullable<KubeObject['metadata']['ownerReferences']>[number];
 
-/** One reference per owner, shared by everything it owns: objects are immutable. */
-const refs = new WeakMap<KubeObject, OwnerReference>();
+/** One ownerReferences list per owner, shared by everything it owns: objects are immutable. */
+const refs = new WeakMap<KubeObject, OwnerReference[]>();
 
-export function controllerRef(owner: KubeObject): OwnerReference {
-  let ref = refs.get(owner);
-  if (!ref) {
-    ref = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
-    refs.set(owner, ref);
+export function ownerReferences(owner: KubeObject): OwnerReference[] {
+  let list = refs.get(owner);
+  if (!list) {
+    list = [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true }];
+    refs.set(owner, list);
   }
-  return ref;
+  return list;
 }

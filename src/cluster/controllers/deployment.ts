@@ -1,7 +1,7 @@
 // The Deployment controller: one ReplicaSet per pod template, named <deployment>-<pod-template-hash>; the
 // current template's ReplicaSet gets all replicas, older ones are scaled to zero (a finished rollout).
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerOf, controllerRef } from './controller.ts';
+import { controllerOf, ownerReferences } from './controller.ts';
 import type { Deployment, KubeObject, ReplicaSet } from '../objects.ts';
 import { computeHash } from '../names.ts';
 
@@ -67,7 +67,7 @@ export class DeploymentController implements Controller {
     const rs: RS = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
-      metadata: { name, namespace: d.metadata.namespace, labels, annotations, ownerReferences: [controllerRef(d)] },
+      metadata: { name, namespace: d.metadata.namespace, labels, annotations, ownerReferences: ownerReferences(d) },
       spec: {
         replicas,
         minReadySeconds: d.spec?.minReadySeconds,

@@ -4,7 +4,7 @@
 // Endpoints keep their place in a slice across updates; new ones fill the fullest slice first.
 import { isDeepStrictEqual } from 'node:util';
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerRef } from './controller.ts';
+import { ownerReferences } from './controller.ts';
 import type { Endpoint, EndpointSlice, KubeObject, Node } from '../objects.ts';
 import type * as discovery from 'kubernetes-types/discovery/v1.js';
 import { findPort, isPodReady, isServiceIPSet, podIPsOfFamily, shouldPodBeInEndpoints, shouldSetHostname } from '../podutil.ts';
@@ -202,7 +202,7 @@ export class EndpointSliceController implements Controller {
         ctx.api.create<Slice>({
           apiVersion: 'discovery.k8s.io/v1',
           kind: 'EndpointSlice',
-          metadata: { name: '', generateName: `${svc.metadata.name}-`, namespace: svc.metadata.namespace, labels, ownerReferences: [controllerRef(svc)] },
+          metadata: { name: '', generateName: `${svc.metadata.name}-`, namespace: svc.metadata.namespace, labels, ownerReferences: ownerReferences(svc) },
           ...body,
         });
       }

@@ -3,7 +3,7 @@
 // reads slices — kube-proxy, CoreDNS — sees them.
 import { isDeepStrictEqual } from 'node:util';
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerRef } from './controller.ts';
+import { ownerReferences } from './controller.ts';
 import type { Endpoint, EndpointSlice, Endpoints, KubeObject } from '../objects.ts';
 import type * as discovery from 'kubernetes-types/discovery/v1.js';
 import { familyOf } from '../net.ts';
@@ -83,7 +83,7 @@ export class EndpointSliceMirroringController implements Controller {
         ctx.api.create<Slice>({
           apiVersion: 'discovery.k8s.io/v1',
           kind: 'EndpointSlice',
-          metadata: { name: '', generateName: `${name}-`, namespace, labels, annotations, ownerReferences: [controllerRef(ep)] },
+          metadata: { name: '', generateName: `${name}-`, namespace, labels, annotations, ownerReferences: ownerReferences(ep) },
           ...body,
         });
       }

@@ -65,7 +65,7 @@ export class Kubelet implements Controller {
   /** node name -> its host-local ranges, one per family */
   private readonly ranges = new Map<string, HostLocalRange[]>();
   /** pod key -> the addresses CNI gave it, for release on delete */
-  private readonly given = new Map<string, { node: string; ips: string[] }>();
+  private readonly given = new Map<string, string[]>();
 
   start(ctx: ControllerContext): void {
     for (const n of ctx.store.list<N>('Node')) this.nodeRanges(n);
@@ -142,7 +142,7 @@ export class Kubelet implements Controller {
     const g = this.given.get(key);
     if (!g) return;
     this.given.delete(key);
-    for (const ip of g.ips) {
+    for (const ip of g) {
       const v = parseIP(ip);
       if (!v) continue;
       for (const ranges of this.ranges.values()) {
@@ -180,7 +180,7 @@ export class Kubelet implements Controller {
         ips.push(ip);
       }
     }
-    this.given.set(key, { node: nodeName, ips: p.spec?.hostNetwork ? [] : ips });
+    this.given.set(key, p.spec?.hostNetwork ? [] : ips);
     ctx.store.update(patch(p, { status: runningStatus(p, hostIPs, ips) }));
   }
 }
@@ -191,6 +191,14 @@ export class Kubelet implements Controller {
  */
 const sharedConditions = new Map<string, core.PodCondition[]>();
 const sharedContainerStatuses = new WeakMap<core.Container[], Map<string, core.ContainerStatus[]>>();
+
+const hostIPLists = new Map<string, { ip: string }[]>();
+function hostIPList(ips: string[]): { ip: string }[] {
+  const key = ips.join(',');
+  let list = hostIPLists.get(key);
+  if (!list) hostIPLists.set(key, (list = ips.map((ip) => ({ ip }))));
+  return list;
+}
 
 /** The status kubelet reports for a started pod; written readiness (conditions) wins. */
 function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
@@ -235,7 +243,7 @@ function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
     phase,
     conditions,
     hostIP: hostIPs[0],
-    hostIPs: hostIPs.map((ip) => ({ ip })),
+    hostIPs: hostIPList(hostIPs),
     podIP: ips[0],
     podIPs: ips.map((ip) => ({ ip })),
     qosClass: p.status?.qosClass ?? 'BestEffort',

@@ -1,6 +1,6 @@
 // The ReplicaSet controller: keeps spec.replicas pods from the template, named <rs>-<5 chars>, owned by the RS.
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerOf, controllerRef } from './controller.ts';
+import { controllerOf, ownerReferences } from './controller.ts';
 import type { KubeObject, Pod, ReplicaSet } from '../objects.ts';
 import { isPodReady, isPodTerminal } from '../podutil.ts';
 
@@ -19,9 +19,9 @@ export function podFromTemplate(owner: KubeObject, template: NonNullable<Replica
       name: '',
       generateName,
       namespace: owner.metadata.namespace,
-      labels: { ...template?.metadata?.labels },
+      labels: template?.metadata?.labels ?? {},
       ...(template?.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
-      ownerReferences: [controllerRef(owner)],
+      ownerReferences: ownerReferences(owner),
     },
     spec: template?.spec ?? { containers: [] },
   };
