@@ -32,8 +32,7 @@ export class ApiServer {
       const { kind } = obj;
       const ns = obj.metadata.namespace;
       obj = patch<KubeObject>(obj, { metadata: patch(obj.metadata, { name: this.names.generate(obj.metadata.generateName, (n) => !!this.store.get(kind, ns, n)) }) }) as T;
-    }
-    if (this.store.get(obj.kind, obj.metadata.namespace, obj.metadata.name)) {
+    } else if (this.store.get(obj.kind, obj.metadata.namespace, obj.metadata.name)) {
       this.report(obj, ['metadata', 'name'], `AlreadyExists: ${describeObject(obj.kind, obj.metadata.namespace, obj.metadata.name)} already exists`);
       return undefined;
     }

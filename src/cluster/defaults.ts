@@ -40,6 +40,8 @@ export function defaultPodSpec(spec: PodSpec | undefined, isPod: boolean): PodSp
   if (s.initContainers) out.initContainers = s.initContainers.map((c) => defaultContainer(c, hostNetwork));
   if (isPod) {
     Object.assign(out, {
+      // Present (if undefined) from the start, so binding changes a key rather than adding one (see patch).
+      nodeName: s.nodeName,
       enableServiceLinks: s.enableServiceLinks ?? true,
       serviceAccountName: s.serviceAccountName ?? s.serviceAccount ?? 'default',
       serviceAccount: s.serviceAccount ?? s.serviceAccountName ?? 'default',
@@ -75,8 +77,7 @@ export function defaultService(svc: Service): Service {
   } else if (spec.sessionAffinity === undefined) {
     spec.sessionAffinity = 'None';
   }
-  spec.ports = spec.ports?.map((p) => ({
-    ...p,
+  spec.ports = spec.ports?.map((p) => patch(p, {
     protocol: p.protocol ?? 'TCP',
     targetPort: p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '' ? p.port : p.targetPort,
   }));
@@ -97,7 +98,8 @@ export function defaultPod(pod: Pod): Pod {
     out = defaultPodSpec(spec, true);
     if (spec) defaultedFromTemplate.set(spec, out);
   }
-  return patch(pod, { spec: out });
+  // The apiserver's initial status for a new pod, until the scheduler and kubelet say more.
+  return patch(pod, { spec: out, status: pod.status ?? { phase: 'Pending', qosClass: 'BestEffort' } });
 }
 
 export function defaultNamespace(ns: Namespace): Namespace {

@@ -25,8 +25,15 @@ export function podIPs(pod: Pod): string[] {
   return list;
 }
 
+const ipsByStatus = new WeakMap<object, Partial<Record<Family, string[]>>>();
+
+/** The pod's IPs of one family; asked for by every endpoint controller, so remembered per status version. */
 export function podIPsOfFamily(pod: Pod, family: Family): string[] {
-  return podIPs(pod).filter((ip) => familyOf(ip) === family);
+  const status = pod.status;
+  if (!status) return [];
+  let byFamily = ipsByStatus.get(status);
+  if (!byFamily) ipsByStatus.set(status, (byFamily = {}));
+  return (byFamily[family] ??= podIPs(pod).filter((ip) => familyOf(ip) === family));
 }
 
 /**
@@ -53,6 +60,15 @@ export function findPort(pod: Pod, sp: ServicePort): number | undefined {
 /** ShouldSetHostname: the pod names this service as its subdomain (StatefulSet pods behind their headless service). */
 export function shouldSetHostname(pod: Pod, svc: Service): boolean {
   return !!pod.spec?.hostname && pod.spec.subdomain === svc.metadata?.name && pod.metadata?.namespace === svc.metadata?.namespace;
+}
+
+const targetRefs = new WeakMap<Pod, { kind: string; namespace?: string; name?: string; uid?: string }>();
+
+/** The endpoint's reference to its pod; the slice and the legacy Endpoints share one per pod version. */
+export function podTargetRef(pod: Pod): { kind: string; namespace?: string; name?: string; uid?: string } {
+  let ref = targetRefs.get(pod);
+  if (!ref) targetRefs.set(pod, (ref = { kind: 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid }));
+  return ref;
 }
 
 export function isServiceIPSet(svc: Service): boolean {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadTopology } from '../../src/cluster/topology/load.ts';
 import { readSources } from '../../src/cluster/topology/sources.ts';
 import { formatProblem } from '../../src/cluster/problems.ts';
+import { locateField } from '../../src/cluster/topology/parse.ts';
 import { cluster, errors, warnings, get } from '../helpers/cluster.ts';
 
 const load = (text: string, file = 'topo.yaml') => loadTopology([{ file, text }]);
@@ -29,8 +30,9 @@ items:
 `);
     expect(t.problems).toEqual([]);
     expect(t.objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Namespace/shop', 'ConfigMap/a', 'ConfigMap/b']);
-    expect(t.origins.get('Namespace', undefined, 'shop')?.line).toBe(2);
-    expect(t.origins.get('ConfigMap', 'shop', 'b')?.line).toBe(12);
+    expect(locateField(t.origins.get('Namespace', undefined, 'shop')!, [])).toBe(2);
+    expect(locateField(t.origins.get('ConfigMap', 'shop', 'b')!, [])).toBe(12);
+    expect(locateField(t.origins.get('ConfigMap', 'shop', 'b')!, ['metadata', 'namespace'])).toBe(14);
     const json = load(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }] } }] }), 'dump.json');
     expect(json.problems).toEqual([]);
     expect(json.objects[0].metadata).toEqual({ name: 'p', namespace: 'default' });

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Controller, ControllerContext } from './controller.ts';
 import type { Endpoints, KubeObject } from '../objects.ts';
 import type * as core from 'kubernetes-types/core/v1.js';
-import { findPort, isPodReady, isServiceIPSet, podIPsOfFamily, shouldPodBeInEndpoints, shouldSetHostname } from '../podutil.ts';
+import { findPort, isPodReady, isServiceIPSet, podIPsOfFamily, shouldPodBeInEndpoints, shouldSetHostname, podTargetRef } from '../podutil.ts';
 import { hasSelector, selectedPods, watchPodsForServices, type Svc } from './servicepods.ts';
 import type { Family } from '../net.ts';
 
@@ -21,26 +21,32 @@ function lessAddress(a: core.EndpointAddress, b: core.EndpointAddress): number {
   return byteCompare(a.ip, b.ip) || byteCompare(a.targetRef?.uid ?? '', b.targetRef?.uid ?? '');
 }
 
+// Module-level rather than closures inside repackSubsets: tsx compiles with esbuild's keepNames, which makes
+// every named closure cost a defineProperty call each time it is created.
+const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol ?? ''}/${p.appProtocol ?? ''}` : '');
+const addrKey = (a: core.EndpointAddress) => `${a.ip}/${a.targetRef?.uid ?? ''}`;
+
+type PortAddresses = Map<string, { port?: core.EndpointPort; addrs: Map<string, { address: core.EndpointAddress; ready: boolean }> }>;
+
+function addAddress(perPort: PortAddresses, port: core.EndpointPort | undefined, address: core.EndpointAddress, ready: boolean): void {
+  const k = portKey(port);
+  let g = perPort.get(k);
+  if (!g) perPort.set(k, (g = { port, addrs: new Map() }));
+  // The same address twice is an input error upstream keeps the first copy of; not-ready still wins.
+  const prev = g.addrs.get(addrKey(address));
+  g.addrs.set(addrKey(address), prev ? { address: prev.address, ready: prev.ready && ready } : { address, ready });
+}
+
 /**
  * endpoints.RepackSubsets: per port the set of addresses (an address not ready for a port wins over ready),
  * then ports with the same address sets share a subset; addresses sorted by IP as bytes, then target UID.
  */
 export function repackSubsets(subsets: core.EndpointSubset[]): core.EndpointSubset[] {
-  const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol ?? ''}/${p.appProtocol ?? ''}` : '');
-  const addrKey = (a: core.EndpointAddress) => `${a.ip}/${a.targetRef?.uid ?? ''}`;
-  const perPort = new Map<string, { port?: core.EndpointPort; addrs: Map<string, { address: core.EndpointAddress; ready: boolean }> }>();
-  const add = (port: core.EndpointPort | undefined, address: core.EndpointAddress, ready: boolean) => {
-    const k = portKey(port);
-    let g = perPort.get(k);
-    if (!g) perPort.set(k, (g = { port, addrs: new Map() }));
-    // The same address twice is an input error upstream keeps the first copy of; not-ready still wins.
-    const prev = g.addrs.get(addrKey(address));
-    g.addrs.set(addrKey(address), prev ? { address: prev.address, ready: prev.ready && ready } : { address, ready });
-  };
+  const perPort: PortAddresses = new Map();
   for (const s of subsets) {
     for (const port of s.ports?.length ? s.ports : [undefined]) {
-      for (const a of s.addresses ?? []) add(port, a, true);
-      for (const a of s.notReadyAddresses ?? []) add(port, a, false);
+      for (const a of s.addresses ?? []) addAddress(perPort, port, a, true);
+      for (const a of s.notReadyAddresses ?? []) addAddress(perPort, port, a, false);
     }
   }
   const out = new Map<string, core.EndpointSubset>();
@@ -90,12 +96,10 @@ export class EndpointsController implements Controller {
       if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
       const ip = podIPsOfFamily(pod, family)[0];
       if (!ip) continue;
-      const address: core.EndpointAddress = {
-        ip,
-        ...(shouldSetHostname(pod, svc) ? { hostname: pod.spec!.hostname } : {}),
-        ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-        targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
-      };
+      const address: core.EndpointAddress = { ip };
+      if (shouldSetHostname(pod, svc)) address.hostname = pod.spec!.hostname;
+      if (pod.spec?.nodeName) address.nodeName = pod.spec.nodeName;
+      address.targetRef = podTargetRef(pod);
       const ready = publishNotReady || isPodReady(pod);
       const ports = svc.spec?.ports ?? [];
       if (ports.length === 0) {

@@ -7,7 +7,7 @@ import type { Controller, ControllerContext } from './controller.ts';
 import { ownerReferences } from './controller.ts';
 import type { Endpoint, EndpointSlice, KubeObject, Node } from '../objects.ts';
 import type * as discovery from 'kubernetes-types/discovery/v1.js';
-import { findPort, isPodReady, isServiceIPSet, podIPsOfFamily, shouldPodBeInEndpoints, shouldSetHostname } from '../podutil.ts';
+import { findPort, isPodReady, isServiceIPSet, podIPsOfFamily, shouldPodBeInEndpoints, shouldSetHostname, podTargetRef } from '../podutil.ts';
 import { hasSelector, selectedPods, watchPodsForServices, type P, type Svc } from './servicepods.ts';
 import type { Family } from '../net.ts';
 
@@ -33,19 +33,20 @@ function endpointPorts(svc: Svc, pod: P): discovery.EndpointPort[] {
 const portKey = (ports: discovery.EndpointPort[] | null | undefined): string =>
   (ports ?? []).map((p) => `${p.name}/${p.port}/${p.protocol}/${p.appProtocol ?? ''}`).join(',');
 
+/** The eight possible condition sets, shared: a large cluster has a million endpoints and few distinct ones. */
+const CONDITIONS = Array.from({ length: 8 }, (_, i) => ({ ready: !!(i & 4), serving: !!(i & 2), terminating: !!(i & 1) }));
+
 function podToEndpoint(pod: P, node: Node | undefined, svc: Svc, family: Family): Endpoint {
   const serving = isPodReady(pod);
   const terminating = !!pod.metadata.deletionTimestamp;
   const ready = !!svc.spec?.publishNotReadyAddresses || (serving && !terminating);
+  const ep: Endpoint = { addresses: podIPsOfFamily(pod, family), conditions: CONDITIONS[(ready ? 4 : 0) | (serving ? 2 : 0) | (terminating ? 1 : 0)] };
+  if (shouldSetHostname(pod, svc)) ep.hostname = pod.spec!.hostname;
+  if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
+  ep.targetRef = podTargetRef(pod);
   const zone = node?.metadata?.labels?.['topology.kubernetes.io/zone'];
-  return {
-    addresses: podIPsOfFamily(pod, family),
-    conditions: { ready, serving, terminating },
-    ...(shouldSetHostname(pod, svc) ? { hostname: pod.spec!.hostname } : {}),
-    ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-    targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
-    ...(zone ? { zone } : {}),
-  };
+  if (zone) ep.zone = zone;
+  return ep;
 }
 
 export function sliceLabels(svc: Svc): Record<string, string> {
@@ -58,6 +59,28 @@ export function sliceLabels(svc: Svc): Record<string, string> {
 }
 
 const endpointId = (e: Endpoint): string => e.targetRef?.name ?? e.addresses.join(',');
+
+// Per-sync caches, as module functions: tsx compiles with esbuild's keepNames, which makes each named closure
+// cost a defineProperty call every time it is created.
+function nodeOf(ctx: ControllerContext, nodes: Map<string, Node | undefined>, name: string | undefined): Node | undefined {
+  if (!name) return undefined;
+  if (!nodes.has(name)) nodes.set(name, ctx.store.get<Node & KubeObject>('Node', undefined, name));
+  return nodes.get(name);
+}
+
+type PortsCache = Map<unknown, { ports: discovery.EndpointPort[]; key: string }>;
+
+/** Pods of one template share their containers array, so their ports resolve alike: once per template. */
+function portsOf(cache: PortsCache, svc: Svc, pod: P): { ports: discovery.EndpointPort[]; key: string } {
+  const containers = pod.spec?.initContainers ? undefined : pod.spec?.containers;
+  let pk = containers && cache.get(containers);
+  if (!pk) {
+    const ports = endpointPorts(svc, pod);
+    pk = { ports, key: portKey(ports) };
+    if (containers) cache.set(containers, pk);
+  }
+  return pk;
+}
 
 export class EndpointSliceController implements Controller {
   readonly name = 'endpointslice';
@@ -109,34 +132,18 @@ export class EndpointSliceController implements Controller {
     const existing = this.managed(ctx, svc);
     const labels = sliceLabels(svc);
     const nodes = new Map<string, Node | undefined>();
-    const nodeOf = (name: string | undefined) => {
-      if (!name) return undefined;
-      if (!nodes.has(name)) nodes.set(name, ctx.store.get<Node & KubeObject>('Node', undefined, name));
-      return nodes.get(name);
-    };
     for (const sl of existing) {
       if (!families.includes(sl.addressType as Family)) ctx.api.delete('EndpointSlice', sl.metadata.namespace, sl.metadata.name);
     }
-    // Pods of one template share their containers array, so their ports resolve alike: once per template.
-    const portsByContainers = new Map<unknown, { ports: discovery.EndpointPort[]; key: string }>();
-    const portsOf = (pod: P) => {
-      const containers = pod.spec?.initContainers ? undefined : pod.spec?.containers;
-      let pk = containers && portsByContainers.get(containers);
-      if (!pk) {
-        const ports = endpointPorts(svc, pod);
-        pk = { ports, key: portKey(ports) };
-        if (containers) portsByContainers.set(containers, pk);
-      }
-      return pk;
-    };
+    const portsByContainers: PortsCache = new Map();
     for (const family of families) {
       const groups = new Map<string, { ports: discovery.EndpointPort[]; endpoints: Map<string, Endpoint> }>();
       for (const pod of pods) {
-        const node = nodeOf(pod.spec?.nodeName);
+        const node = nodeOf(ctx, nodes, pod.spec?.nodeName);
         if (pod.spec?.nodeName && !node && !svc.spec?.publishNotReadyAddresses) continue;
         const ep = podToEndpoint(pod, node, svc, family);
         if (ep.addresses.length === 0) continue;
-        const { ports, key } = portsOf(pod);
+        const { ports, key } = portsOf(portsByContainers, svc, pod);
         let g = groups.get(key);
         if (!g) groups.set(key, (g = { ports, endpoints: new Map() }));
         g.endpoints.set(endpointId(ep), ep);

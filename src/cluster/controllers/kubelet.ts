@@ -200,26 +200,27 @@ function hostIPList(ips: string[]): { ip: string }[] {
   return list;
 }
 
+function condition(written: core.PodCondition[], since: string | undefined, type: string, status: boolean): core.PodCondition {
+  const w = written.find((c) => c.type === type);
+  return { type, status: status ? 'True' : 'False', lastProbeTime: null as unknown as undefined, lastTransitionTime: w?.lastTransitionTime ?? since, ...(w?.reason ? { reason: w.reason } : {}) };
+}
+
 /** The status kubelet reports for a started pod; written readiness (conditions) wins. */
 function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
   const written = p.status?.conditions ?? [];
   const writtenReady = written.find((c) => c.type === 'Ready');
   const ready = writtenReady ? writtenReady.status === 'True' : true;
   const since = p.status?.startTime ?? p.metadata.creationTimestamp;
-  const cond = (type: string, status: boolean): core.PodCondition => {
-    const w = written.find((c) => c.type === type);
-    return { type, status: status ? 'True' : 'False', lastProbeTime: null as unknown as undefined, lastTransitionTime: w?.lastTransitionTime ?? since, ...(w?.reason ? { reason: w.reason } : {}) };
-  };
   const phase = p.status?.phase && p.status.phase !== 'Pending' ? p.status.phase : 'Running';
   const conditionsKey = `${since}|${ready}`;
   let conditions = written.length ? undefined : sharedConditions.get(conditionsKey);
   if (!conditions) {
     conditions = [
-      cond('PodReadyToStartContainers', true),
-      cond('Initialized', true),
-      cond('Ready', ready),
-      cond('ContainersReady', ready),
-      cond('PodScheduled', true),
+      condition(written, since, 'PodReadyToStartContainers', true),
+      condition(written, since, 'Initialized', true),
+      condition(written, since, 'Ready', ready),
+      condition(written, since, 'ContainersReady', ready),
+      condition(written, since, 'PodScheduled', true),
     ];
     if (!written.length) sharedConditions.set(conditionsKey, conditions);
   }
@@ -239,7 +240,7 @@ function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
     }));
     byStart.set(conditionsKey, containerStatuses);
   }
-  return patch(p.status, {
+  const status: core.PodStatus = {
     phase,
     conditions,
     hostIP: hostIPs[0],
@@ -249,6 +250,9 @@ function runningStatus(p: P, hostIPs: string[], ips: string[]): core.PodStatus {
     qosClass: p.status?.qosClass ?? 'BestEffort',
     startTime: since,
     containerStatuses,
-  });
+  };
+  // Fields a topology wrote that kubelet does not report (a dump's nominatedNodeName, message, ...) stay.
+  for (const k in p.status) if (!(k in status)) return Object.assign({}, p.status, status);
+  return status;
 }
 

@@ -25,8 +25,13 @@ export function nodeFromShorthand(n: NodeShorthand): Node {
   };
 }
 
+const internalIPsOf = new WeakMap<Node, string[]>();
+
+/** The node's InternalIP addresses (asked for once per pod, so remembered per node version). */
 export function internalIPs(node: Node): string[] {
-  return (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
+  let ips = internalIPsOf.get(node);
+  if (!ips) internalIPsOf.set(node, (ips = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address)));
+  return ips;
 }
 
 /** Per IP family, the node CIDRs handed out (round-robin cursor, as cidrset.AllocateNext). */

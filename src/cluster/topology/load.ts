@@ -42,6 +42,13 @@ export function problemAt(
   };
 }
 
+/** A Report that files problems about one object (an anonymous closure: see the keepNames note in endpoints.ts). */
+function reporter(problems: Problem[], origin: Origin, label: string): Report {
+  return (path, message, severity = 'error') => {
+    problems.push(problemAt(origin, label, path, message, severity));
+  };
+}
+
 export function loadTopology(sources: readonly Source[]): Topology {
   const problems: Problem[] = [];
   const objects: KubeObject[] = [];
@@ -57,23 +64,20 @@ export function loadTopology(sources: readonly Source[]): Topology {
       const apiVersion = typeof raw.apiVersion === 'string' ? raw.apiVersion : undefined;
       const namespace = typeof meta.namespace === 'string' ? meta.namespace : kind && kindInfo(kind)?.namespaced === false ? undefined : 'default';
       const label = describeObject(kind ?? 'object', namespace, typeof meta.name === 'string' ? meta.name : undefined);
-      let hasError = false;
-      const report: Report = (path, message, severity = 'error') => {
-        if (severity === 'error') hasError = true;
-        problems.push(problemAt(origin, label, path, message, severity));
-      };
+      const errorsBefore = problems.length;
+      const report = reporter(problems, origin, label);
       if (!kind) report(['kind'], 'Required value: every document needs apiVersion and kind');
       if (!apiVersion) report(['apiVersion'], 'Required value: every document needs apiVersion and kind');
       if (!kind || !apiVersion) continue;
 
       if (kind === 'Cluster' && apiVersion === CLUSTER_API_VERSION) {
-        if (clusterDoc) report([], `a topology holds one Cluster object; another is at ${clusterDoc.origin.file}:${clusterDoc.origin.line}`);
+        if (clusterDoc) report([], `a topology holds one Cluster object; another is at ${clusterDoc.origin.file}:${locateField(clusterDoc.origin, [])}`);
         else clusterDoc = { object: raw, origin };
         continue;
       }
       if (kind === 'KubeProxyConfiguration') {
         if (apiVersion !== KUBE_PROXY_API_VERSION) report(['apiVersion'], `Unsupported value: "${apiVersion}": want ${KUBE_PROXY_API_VERSION}`);
-        else if (proxyDoc) report([], `a topology holds one KubeProxyConfiguration; another is at ${proxyDoc.origin.file}:${proxyDoc.origin.line}`);
+        else if (proxyDoc) report([], `a topology holds one KubeProxyConfiguration; another is at ${proxyDoc.origin.file}:${locateField(proxyDoc.origin, [])}`);
         else proxyDoc = { object: raw, origin };
         continue;
       }
@@ -88,14 +92,14 @@ export function loadTopology(sources: readonly Source[]): Topology {
       }
       const obj = kind === 'Ingress' && apiVersion !== info.apiVersion ? upgradeLegacyIngress(raw) : { ...raw, apiVersion: info.apiVersion };
       validateObject(kind, obj, report);
-      if (hasError) continue;
+      if (problems.slice(errorsBefore).some((p) => p.severity === 'error')) continue;
       const metadata = { ...(obj.metadata as KubeObject['metadata']) };
       if (info.namespaced) metadata.namespace ??= 'default';
       else delete metadata.namespace;
       const key = `${kind}\0${objectKey(metadata.namespace, metadata.name)}`;
       const before = seen.get(key);
       if (before) {
-        report(['metadata', 'name'], `Duplicate value: ${describeObject(kind, metadata.namespace, metadata.name)} is already defined at ${before.file}:${before.line}`);
+        report(['metadata', 'name'], `Duplicate value: ${describeObject(kind, metadata.namespace, metadata.name)} is already defined at ${before.file}:${locateField(before, [])}`);
         continue;
       }
       seen.set(key, origin);

@@ -71,14 +71,6 @@ export function parseSource(src: Source, problems: Problem[]): LoadedDocument[] 
     }
     if (value === null || value === undefined) return; // empty document
     const firstLine = piece.firstLine + leadingBlankLines(piece.text);
-    const add = (object: unknown, pathInDocument: (string | number)[], line: number) => {
-      const origin: Origin = { file: src.file, line, source: src, document, pathInDocument };
-      if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-        problems.push({ severity: 'error', file: src.file, line, message: 'a document must be an API object (a mapping with apiVersion and kind)' });
-        return;
-      }
-      out.push({ object: object as Record<string, unknown>, origin });
-    };
     const items = Array.isArray(value) ? value : (value as Record<string, unknown>).kind === 'List' || isListKind(value) ? (value as { items?: unknown }).items : undefined;
     if (items !== undefined) {
       if (!Array.isArray(items)) {
@@ -86,15 +78,21 @@ export function parseSource(src: Source, problems: Problem[]): LoadedDocument[] 
         return;
       }
       const base: (string | number)[] = Array.isArray(value) ? [] : ['items'];
-      items.forEach((item, i) => {
-        const path = [...base, i];
-        add(item, path, locate(src, { text: piece.text, firstLine: piece.firstLine }, path) ?? firstLine);
-      });
+      // An item's own line is found only if a problem needs it (locateField): dumps hold thousands of items.
+      items.forEach((item, i) => addDocument(out, problems, { file: src.file, line: firstLine, source: src, document, pathInDocument: [...base, i] }, item));
     } else {
-      add(value, [], firstLine);
+      addDocument(out, problems, { file: src.file, line: firstLine, source: src, document, pathInDocument: [] }, value);
     }
   });
   return out;
+}
+
+function addDocument(out: LoadedDocument[], problems: Problem[], origin: Origin, object: unknown): void {
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    problems.push({ severity: 'error', file: origin.file, line: locateField(origin, []), message: 'a document must be an API object (a mapping with apiVersion and kind)' });
+    return;
+  }
+  out.push({ object: object as Record<string, unknown>, origin });
 }
 
 /** `kind: PodList`, `kind: ServiceList` ... (what `kubectl get pods -o yaml` printed before v1.x) */
