@@ -260,3 +260,29 @@ describe('the model is live', () => {
     expect(c.store.list('Pod', { selector: { requirements: [{ key: 'app', operator: 'In', values: ['web', 'other'] }] } })).toHaveLength(2);
   });
 });
+
+describe('which services a pod event concerns', () => {
+  it('follows selector and label changes in both directions', () => {
+    const c = cluster(NODES3 + `---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, labels: {app: web}}
+spec: {containers: [{name: c}]}
+` + svc('front', '{selector: {app: web, role: front}, ports: [{port: 80}]}') + svc('all', '{selector: {}, ports: [{port: 80}]}'));
+    const names = (s: string) => (slicesOf(c, s)[0].endpoints ?? []).map((e: any) => e.targetRef.name);
+    expect(names('front')).toEqual([]);
+    expect(names('all')).toContain('p');
+    const p = get<any>(c, 'Pod', 'default', 'p');
+    c.api.update({ ...p, metadata: { ...p.metadata, labels: { app: 'web', role: 'front' } } });
+    expect(names('front')).toEqual(['p']);
+    const s = get<any>(c, 'Service', 'default', 'front');
+    c.api.update({ ...s, spec: { ...s.spec, selector: { role: 'back' } } });
+    expect(names('front')).toEqual([]);
+    const p2 = get<any>(c, 'Pod', 'default', 'p');
+    c.api.update({ ...p2, metadata: { ...p2.metadata, labels: { role: 'back' } } });
+    expect(names('front')).toEqual(['p']);
+    c.api.delete('Pod', 'default', 'p');
+    expect(names('front')).toEqual([]);
+    expect(names('all')).not.toContain('p');
+  });
+});
