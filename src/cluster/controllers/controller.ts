@@ -39,3 +39,14 @@ export function ownerReferences(owner: KubeObject): OwnerReference[] {
   }
   return list;
 }
+
+/** Re-syncs the workload of `kind` that controlled a deleted pod: it has a replica to replace. */
+export function resyncOwnerOfDeletedPods<T extends KubeObject>(ctx: ControllerContext, kind: string, sync: (owner: T) => void): void {
+  ctx.store.watch({ kind: 'Pod' }, (e) => {
+    if (e.type !== 'DELETED') return;
+    const owner = controllerOf(e.object);
+    if (owner?.kind !== kind) return;
+    const current = ctx.store.get<T>(kind, e.object.metadata.namespace, owner.name);
+    if (current && current.metadata.uid === owner.uid) sync(current);
+  });
+}

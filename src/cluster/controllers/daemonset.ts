@@ -1,7 +1,7 @@
 // The DaemonSet controller: one pod per node the pod fits, pinned there by a node-affinity term on
 // metadata.name (the scheduler then binds it), with the tolerations the controller always adds.
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerOf } from './controller.ts';
+import { resyncOwnerOfDeletedPods } from './controller.ts';
 import type { DaemonSet, KubeObject, Node, Pod } from '../objects.ts';
 import type * as core from 'kubernetes-types/core/v1.js';
 import { computeHash } from '../names.ts';
@@ -47,13 +47,7 @@ export class DaemonSetController implements Controller {
     ctx.store.watch({ kind: 'Node' }, (e) => {
       if (e.type !== 'MODIFIED' || e.old?.metadata.labels !== e.object.metadata.labels || (e.old as Node).spec?.taints !== (e.object as Node).spec?.taints) syncAll();
     });
-    ctx.store.watch({ kind: 'Pod' }, (e) => {
-      if (e.type !== 'DELETED') return;
-      const owner = controllerOf(e.object);
-      if (owner?.kind !== 'DaemonSet') return;
-      const ds = ctx.store.get<DS>('DaemonSet', e.object.metadata.namespace, owner.name);
-      if (ds && ds.metadata.uid === owner.uid) this.sync(ctx, ds);
-    });
+    resyncOwnerOfDeletedPods<DS>(ctx, 'DaemonSet', (owner) => this.sync(ctx, owner));
   }
 
   private owned(ctx: ControllerContext, ds: DS): (Pod & KubeObject)[] {

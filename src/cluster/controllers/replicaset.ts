@@ -1,6 +1,6 @@
 // The ReplicaSet controller: keeps spec.replicas pods from the template, named <rs>-<5 chars>, owned by the RS.
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerOf, ownerReferences } from './controller.ts';
+import { ownerReferences, resyncOwnerOfDeletedPods } from './controller.ts';
 import type { KubeObject, Pod, ReplicaSet } from '../objects.ts';
 import { isPodReady, isPodTerminal } from '../podutil.ts';
 
@@ -46,13 +46,7 @@ export class ReplicaSetController implements Controller {
         this.sync(ctx, rs);
       }
     });
-    ctx.store.watch({ kind: 'Pod' }, (e) => {
-      if (e.type !== 'DELETED') return;
-      const owner = controllerOf(e.object);
-      if (owner?.kind !== 'ReplicaSet') return;
-      const rs = ctx.store.get<RS>('ReplicaSet', e.object.metadata.namespace, owner.name);
-      if (rs && rs.metadata.uid === owner.uid) this.sync(ctx, rs);
-    });
+    resyncOwnerOfDeletedPods<RS>(ctx, 'ReplicaSet', (owner) => this.sync(ctx, owner));
   }
 
   sync(ctx: ControllerContext, rs: RS): void {

@@ -1,7 +1,7 @@
 // The StatefulSet controller: pods <set>-<ordinal> with a stable identity (hostname = pod name, subdomain =
 // spec.serviceName), so their DNS names under the governing headless Service stay the same when recreated.
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerOf } from './controller.ts';
+import { resyncOwnerOfDeletedPods } from './controller.ts';
 import type { KubeObject, Pod, StatefulSet } from '../objects.ts';
 import { computeHash } from '../names.ts';
 import { podFromTemplate } from './replicaset.ts';
@@ -21,13 +21,7 @@ export class StatefulSetController implements Controller {
         this.sync(ctx, s);
       }
     });
-    ctx.store.watch({ kind: 'Pod' }, (e) => {
-      if (e.type !== 'DELETED') return;
-      const owner = controllerOf(e.object);
-      if (owner?.kind !== 'StatefulSet') return;
-      const s = ctx.store.get<STS>('StatefulSet', e.object.metadata.namespace, owner.name);
-      if (s && s.metadata.uid === owner.uid) this.sync(ctx, s);
-    });
+    resyncOwnerOfDeletedPods<STS>(ctx, 'StatefulSet', (owner) => this.sync(ctx, owner));
   }
 
   private owned(ctx: ControllerContext, s: STS): (Pod & KubeObject)[] {
