@@ -102,13 +102,13 @@ export class ApiServer {
       if (ip === 'None' || keep.ips?.has(ip)) continue;
       const fam = familyOf(ip);
       const a = fam && this.allocatorFor(fam);
-      if (a?.contains(ip)) a.release(ip);
+      if (a?.contains(ip)) a.release(ip, owner);
       if (this.outside.get(`ip:${ip}`) === owner) this.outside.delete(`ip:${ip}`);
     }
     const ports = [...(svc.spec?.ports ?? []).map((p) => p.nodePort), svc.spec?.healthCheckNodePort];
     for (const np of ports) {
       if (np === undefined || keep.ports?.has(np)) continue;
-      this.nodePorts.release(np);
+      this.nodePorts.release(np, owner);
       if (this.outside.get(`np:${np}`) === owner) this.outside.delete(`np:${np}`);
     }
   }
@@ -121,8 +121,21 @@ export class ApiServer {
     const spec = { ...svc.spec! };
     const owner = this.owner(svc);
     const type = spec.type ?? 'ClusterIP';
+    // What this call holds so far; a refused Service gives it all back (except what it held before an update).
+    const planned: { ips: string[]; ports: (number | undefined)[]; hc?: number } = { ips: [], ports: [] };
     const fail = (path: Path, message: string) => {
       this.report(svc as unknown as KubeObject, path, message);
+      const before = { ips: new Set(old?.spec?.clusterIPs ?? []), ports: new Set([...(old?.spec?.ports ?? []).map((p) => p.nodePort), old?.spec?.healthCheckNodePort].filter((p): p is number => p !== undefined)) };
+      // Owner-aware: values another Service holds (the conflicts being reported) are left alone.
+      const written = svc.spec ?? {};
+      this.releaseService({
+        ...svc,
+        spec: {
+          clusterIPs: [...planned.ips, ...(written.clusterIPs ?? []), ...(written.clusterIP ? [written.clusterIP] : [])],
+          ports: [...planned.ports.map((nodePort) => ({ port: 0, nodePort })), ...(written.ports ?? [])],
+          healthCheckNodePort: planned.hc ?? written.healthCheckNodePort,
+        },
+      }, before);
       return undefined;
     };
 
@@ -132,7 +145,6 @@ export class ApiServer {
       spec.clusterIPs = old.spec.clusterIPs;
     }
     const oldNodePorts = new Map((old?.spec?.ports ?? []).map((p) => [`${p.port}/${p.protocol}`, p.nodePort]));
-    const planned: { ips: string[]; ports: (number | undefined)[]; hc?: number } = { ips: [], ports: [] };
 
     if (type === 'ExternalName') {
       delete spec.clusterIP;
@@ -164,7 +176,7 @@ export class ApiServer {
         spec.clusterIP = 'None';
         spec.clusterIPs = ['None'];
       } else {
-        const ips: string[] = [];
+        const ips = planned.ips;
         for (let i = 0; i < families.length; i++) {
           const fam = families[i];
           const alloc = this.allocatorFor(fam);
@@ -192,7 +204,6 @@ export class ApiServer {
         }
         spec.clusterIP = ips[0];
         spec.clusterIPs = ips;
-        planned.ips = ips;
       }
     }
 
@@ -215,15 +226,16 @@ export class ApiServer {
             return fail(path, `Invalid value: ${want}: provided port is already allocated (to Service ${held})`);
           }
           p.nodePort = want;
+          planned.ports.push(want);
         } else {
           // Ports that share a number (53/UDP and 53/TCP) share a NodePort.
-          const np = byPort.get(p.port) ?? this.nodePorts.allocate(`${owner}:${p.port}`);
+          const np = byPort.get(p.port) ?? this.nodePorts.allocate(owner, `${owner}:${p.port}`);
           if (np === undefined) return fail(path, 'Internal error: failed to allocate a nodePort: range is full');
           p.nodePort = np;
+          planned.ports.push(np);
         }
         byPort.set(p.port, p.nodePort);
         ports[i] = p;
-        planned.ports.push(p.nodePort);
       }
       spec.ports = ports;
     } else if (type === 'ClusterIP' || type === 'ExternalName') {
@@ -237,7 +249,7 @@ export class ApiServer {
         if (held && held !== 'outside') return fail(['spec', 'healthCheckNodePort'], `Invalid value: ${want}: provided port is already allocated (to Service ${held})`);
         spec.healthCheckNodePort = want;
       } else {
-        spec.healthCheckNodePort = this.nodePorts.allocate(`${owner}:healthcheck`);
+        spec.healthCheckNodePort = this.nodePorts.allocate(owner, `${owner}:healthcheck`);
       }
       planned.hc = spec.healthCheckNodePort;
     } else {

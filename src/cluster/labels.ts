@@ -17,7 +17,6 @@ export interface Selector {
   nothing?: boolean;
 }
 
-export const EVERYTHING: Selector = { requirements: [] };
 export const NOTHING: Selector = { requirements: [], nothing: true };
 
 export function matches(sel: Selector, labels: Record<string, string> | undefined): boolean {

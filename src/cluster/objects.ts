@@ -97,17 +97,8 @@ export function describeObject(kind: string, namespace: string | undefined, name
   return namespace && isNamespaced(kind) ? `${kind} ${namespace}/${n}` : `${kind} ${n}`;
 }
 
-export function nameOf(o: { metadata?: ObjectMeta }): string {
-  return o.metadata?.name ?? '';
-}
 
-export function namespaceOf(o: { metadata?: ObjectMeta }): string {
-  return o.metadata?.namespace ?? '';
-}
 
-export function labelsOf(o: { metadata?: ObjectMeta }): Record<string, string> {
-  return o.metadata?.labels ?? {};
-}
 
 /**
  * `{ ...o, ...changes }` for the per-object hot paths, which run for every pod several times over. Node 20's

@@ -238,10 +238,6 @@ export class Store {
     return stored;
   }
 
-  /** Create, or replace what is there (kubectl apply's effect, without the merge). */
-  apply<T extends KubeObject>(obj: T): T {
-    return this.get(obj.kind, obj.metadata.namespace, obj.metadata.name) ? this.update(obj) : this.create(obj);
-  }
 
   delete(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const idx = this.kinds.get(kind);

@@ -286,3 +286,17 @@ spec: {containers: [{name: c}]}
     expect(names('all')).not.toContain('p');
   });
 });
+
+describe('a refused Service holds nothing', () => {
+  it('gives back what it reserved before it was refused, and never what another Service holds', () => {
+    const c = cluster(svc('owner', '{type: NodePort, clusterIP: 10.96.5.5, selector: {app: a}, ports: [{port: 80, nodePort: 30100}]}') +
+      svc('refused', '{type: NodePort, clusterIP: 10.96.6.6, selector: {app: a}, ports: [{name: a, port: 80, nodePort: 30200}, {name: b, port: 81, nodePort: 30100}]}'));
+    expect(errors(c)).toEqual(['error: topo.yaml:10: Service default/refused: spec.ports[1].nodePort: Invalid value: 30100: provided port is already allocated (to Service default/owner)']);
+    // The refused Service's ClusterIP and first NodePort are free again; the owner keeps 30100.
+    c.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'later', namespace: 'default' }, spec: { type: 'NodePort', clusterIP: '10.96.6.6', selector: { app: 'a' }, ports: [{ port: 80, nodePort: 30200 }] } });
+    expect(get<any>(c, 'Service', 'default', 'later').spec).toMatchObject({ clusterIP: '10.96.6.6', ports: [{ nodePort: 30200 }] });
+    c.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'thief', namespace: 'default' }, spec: { type: 'NodePort', selector: { app: 'a' }, ports: [{ port: 80, nodePort: 30100 }] } });
+    expect(errors(c)).toHaveLength(2);
+    expect(c.store.get('Service', 'default', 'thief')).toBeUndefined();
+  });
+});

@@ -38,8 +38,8 @@ export class ClusterIPAllocator {
     return i === undefined ? undefined : formatIP(this.cidr.family, this.cidr.base + 1n + BigInt(i));
   }
 
-  release(ip: string): void {
+  release(ip: string, owner: string): void {
     const i = this.index(ip);
-    if (i !== undefined) this.range.release(i);
+    if (i !== undefined) this.range.release(i, owner);
   }
 }

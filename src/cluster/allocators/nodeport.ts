@@ -18,12 +18,12 @@ export class NodePortAllocator {
     return this.range.reserve(port - this.min, owner);
   }
 
-  allocate(owner: string): number | undefined {
-    const i = this.range.allocate(owner);
+  allocate(owner: string, seed = owner): number | undefined {
+    const i = this.range.allocate(owner, seed);
     return i === undefined ? undefined : this.min + i;
   }
 
-  release(port: number): void {
-    if (this.contains(port)) this.range.release(port - this.min);
+  release(port: number, owner: string): void {
+    if (this.contains(port)) this.range.release(port - this.min, owner);
   }
 }

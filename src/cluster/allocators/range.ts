@@ -21,8 +21,9 @@ export class RangeAllocator {
     return undefined;
   }
 
-  release(i: number): void {
-    if (i < 0 || i >= this.size) return;
+  /** Frees a value, if `owner` is the one holding it. */
+  release(i: number, owner: string): void {
+    if (i < 0 || i >= this.size || this.owners.get(i) !== owner) return;
     this.used[i] = 0;
     this.owners.delete(i);
   }
@@ -31,20 +32,20 @@ export class RangeAllocator {
     return this.owners.get(i);
   }
 
-  /** Allocates for `owner`, returning the value or undefined when the range is full. */
-  allocate(owner: string): number | undefined {
-    const upper = this.scan(this.offset, this.size, owner);
-    const i = upper ?? this.scan(0, this.offset, owner);
+  /** Allocates for `owner`, searching from a point `seed` hashes to; undefined when the range is full. */
+  allocate(owner: string, seed = owner): number | undefined {
+    const upper = this.scan(this.offset, this.size, seed);
+    const i = upper ?? this.scan(0, this.offset, seed);
     if (i === undefined) return undefined;
     this.used[i] = 1;
     this.owners.set(i, owner);
     return i;
   }
 
-  private scan(from: number, to: number, owner: string): number | undefined {
+  private scan(from: number, to: number, seed: string): number | undefined {
     const n = to - from;
     if (n <= 0) return undefined;
-    const start = fnv32a(owner) % n;
+    const start = fnv32a(seed) % n;
     for (let k = 0; k < n; k++) {
       const i = from + ((start + k) % n);
       if (!this.used[i]) return i;

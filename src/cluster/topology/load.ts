@@ -1,6 +1,6 @@
 // Topology files -> validated API objects and cluster settings. Everything wrong is collected (not only the
 // first problem) so `kdp validate` can list it all; objects with errors are left out.
-import { KINDS, describeObject, kindInfo, objectKey, type KubeObject } from '../objects.ts';
+import { describeObject, kindInfo, objectKey, type KubeObject } from '../objects.ts';
 import { fieldPath, type Origin, type Problem, type Severity } from '../problems.ts';
 import { CLUSTER_API_VERSION, KUBE_PROXY_API_VERSION, resolveClusterConfig, type ClusterConfig } from '../config.ts';
 import { validateObject } from '../validation/validate.ts';
@@ -119,4 +119,3 @@ export function loadTopology(sources: readonly Source[]): Topology {
   return { config, objects, origins, problems };
 }
 
-export const SUPPORTED_KINDS = KINDS.map((k) => k.kind);

@@ -377,4 +377,3 @@ function ingress(f: Fields, o: Record<string, unknown>): void {
   });
 }
 
-export { type Report };
