@@ -1,0 +1,105 @@
+// flannel, as kube-flannel.yml deploys it: each node's lease is its spec.podCIDR (--kube-subnet-mgr), the CNI
+// config list is 10-flannel.conflist (flannel delegating to bridge, then portmap), and flanneld programs the
+// overlay: vxlan (flannel.1, VNI 1, UDP 8472: one neighbour, one FDB entry and one onlink route per peer) or
+// host-gw (a route via each peer's node IP).
+import type { Cidr } from '../cluster/net.ts';
+import { nthAddress } from '../cluster/net.ts';
+import { macFor } from '../netns/mac.ts';
+import type { Netns } from '../netns/netns.ts';
+import type { BridgeConf } from './bridge.ts';
+import type { NetworkConfigList } from './types.ts';
+
+export const VXLAN_DEVICE = 'flannel.1';
+export const VXLAN_VNI = 1;
+export const VXLAN_PORT = 8472;
+/** vxlan's overhead: the device MTU is the underlay's minus 50. */
+export const VXLAN_OVERHEAD = 50;
+
+/** /etc/cni/net.d/10-flannel.conflist from kube-flannel.yml. */
+export const FLANNEL_CONFLIST: NetworkConfigList = {
+  name: 'cbr0',
+  cniVersion: '0.3.1',
+  plugins: [
+    { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } },
+    { type: 'portmap', capabilities: { portMappings: true } },
+  ],
+};
+
+export interface SubnetEnv {
+  /** FLANNEL_NETWORK */
+  network: Cidr;
+  /** The node's lease (FLANNEL_SUBNET is its first host address with the lease's prefix). */
+  lease: Cidr;
+  mtu: number;
+  ipMasq: boolean;
+}
+
+/** /run/flannel/subnet.env, as flanneld writes it. */
+export function subnetEnvText(env: SubnetEnv): string {
+  return [
+    `FLANNEL_NETWORK=${env.network.text}`,
+    `FLANNEL_SUBNET=${nthAddress(env.lease, 1n)}/${env.lease.prefix}`,
+    `FLANNEL_MTU=${env.mtu}`,
+    `FLANNEL_IPMASQ=${env.ipMasq}`,
+    '',
+  ].join('\n');
+}
+
+/** The flannel CNI plugin's delegate: the bridge configuration it builds from subnet.env and its own delegate block. */
+export function flannelDelegate(list: NetworkConfigList, env: SubnetEnv): BridgeConf {
+  const flannel = list.plugins.find((p) => p.type === 'flannel') ?? { type: 'flannel' };
+  const delegate = (flannel.delegate ?? {}) as Partial<BridgeConf>;
+  return {
+    name: list.name,
+    cniVersion: list.cniVersion,
+    ...delegate,
+    type: 'bridge',
+    ipMasq: delegate.ipMasq ?? !env.ipMasq,
+    mtu: delegate.mtu ?? env.mtu,
+    isGateway: true,
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: env.lease.text }]],
+      routes: [{ dst: env.network.text }],
+    },
+  };
+}
+
+export interface Peer {
+  node: string;
+  ip: string;
+  lease: Cidr;
+  /** The peer's flannel.1 MAC (flannel keeps it in a node annotation). */
+  vtepMac: string;
+}
+
+export function vtepMac(node: string): string {
+  return macFor(`${node}/${VXLAN_DEVICE}`);
+}
+
+/** flanneld's vxlan backend on one node: the VTEP device, then per peer ARP, FDB and route, in that order. */
+export function programVxlan(host: Netns, self: { node: string; ip: string; lease: Cidr; underlayMtu: number }, peers: Peer[]): void {
+  if (!host.device(VXLAN_DEVICE)) {
+    host.addDevice({
+      name: VXLAN_DEVICE, kind: 'vxlan', mtu: self.underlayMtu - VXLAN_OVERHEAD, mac: vtepMac(self.node), up: false,
+      vxlan: { vni: VXLAN_VNI, local: self.ip, dev: 'eth0', port: VXLAN_PORT, learning: false },
+    });
+    host.addAddress(VXLAN_DEVICE, nthAddress(self.lease, 0n), 32);
+    host.setUp(VXLAN_DEVICE);
+  }
+  for (const p of peers) {
+    if (p.node === self.node) continue;
+    const vtepIP = nthAddress(p.lease, 0n);
+    host.addNeighbour({ ip: vtepIP, dev: VXLAN_DEVICE, lladdr: p.vtepMac, state: 'PERMANENT' });
+    host.addFdb({ mac: p.vtepMac, dev: VXLAN_DEVICE, dst: p.ip, self: true, permanent: true });
+    host.addRoute({ dst: p.lease, via: vtepIP, dev: VXLAN_DEVICE, onlink: true });
+  }
+}
+
+/** flanneld's host-gw backend: each peer's lease through the peer's node IP on the underlay. */
+export function programHostGw(host: Netns, self: { node: string }, peers: Peer[]): void {
+  for (const p of peers) {
+    if (p.node === self.node) continue;
+    host.addRoute({ dst: p.lease, via: p.ip, dev: 'eth0' });
+  }
+}

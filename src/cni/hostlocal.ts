@@ -1,0 +1,29 @@
+// host-local IPAM, as delegated to by the bridge plugin. Which address a pod gets is decided where kubelet's
+// view of it lives (the cluster model runs host-local's allocation: .1 gateway, .2 onward, round-robin); here
+// the runtime passes that address as CNI_ARGS IP=, which host-local honours, and the plugin checks it.
+import { cidrContains, isCidr, parseCIDR, parseIP, nthAddress } from '../cluster/net.ts';
+import { CniError, type Invocation, type PluginConf, type Result } from './types.ts';
+
+interface Range {
+  subnet: string;
+  gateway?: string;
+}
+
+export function hostLocalAdd(conf: PluginConf, inv: Invocation, cniVersion: string): Result {
+  const ipam = (conf.ipam ?? {}) as { ranges?: Range[][]; routes?: { dst: string; gw?: string }[] };
+  const wanted = (inv.args.IP ?? '').split(',').filter(Boolean);
+  const ips = (ipam.ranges ?? []).map((set, i) => {
+    const r = set[0];
+    const sub = parseCIDR(r.subnet, false);
+    if (!isCidr(sub)) throw new CniError(7, `invalid subnet ${r.subnet}`);
+    const gateway = r.gateway ?? nthAddress(sub, 1n);
+    const ip = wanted.find((w) => {
+      const p = parseIP(w);
+      return p && cidrContains(sub, p);
+    });
+    if (!ip) throw new CniError(11, `no IP addresses available in range set: ${r.subnet}`, `requested ${inv.args.IP ?? 'none'} (set ${i})`);
+    if (ip === gateway) throw new CniError(100, `requested ip ${ip} is subnet's gateway`);
+    return { address: `${ip}/${sub.prefix}`, gateway };
+  });
+  return { cniVersion, ips, routes: (ipam.routes ?? []).map((r) => ({ ...r })), dns: {} };
+}

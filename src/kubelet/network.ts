@@ -1,0 +1,147 @@
+// The cluster's network as the nodes' kubelets, CNI plugins and flanneld build it: a host namespace per node
+// (lo, eth0 on the underlay, cni0, flannel.1) and a namespace per running pod (lo, eth0), wired by the chain in
+// 10-flannel.conflist. It follows the store: a pod started or deleted, a node added, changes it at once.
+import type { Cluster } from '../cluster/cluster.ts';
+import type { KubeObject, Node, Pod } from '../cluster/objects.ts';
+import { fnv32a } from '../cluster/names.ts';
+import { isCidr, nthAddress, parseCIDR, parseIP, type Cidr } from '../cluster/net.ts';
+import { internalIPs } from '../cluster/controllers/nodes.ts';
+import { macFor } from '../netns/mac.ts';
+import { Netns, networkOf } from '../netns/netns.ts';
+import { bridgeAdd, bridgeDel } from '../cni/bridge.ts';
+import { FLANNEL_CONFLIST, flannelDelegate, programHostGw, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import type { Result } from '../cni/types.ts';
+
+/** The underlay every node's eth0 sits on: a /24 with its router at .1, 1500-byte MTU. */
+const UNDERLAY_PREFIX = 24;
+export const UNDERLAY_MTU = 1500;
+
+export interface Sandbox {
+  /** "namespace/name" */
+  pod: string;
+  node: string;
+  netns: Netns;
+  containerId: string;
+  netnsPath: string;
+  /** What CNI ADD returned. */
+  result: Result;
+}
+
+const hex = (s: string, n: number) => Array.from({ length: Math.ceil(n / 8) }, (_, i) => fnv32a(`${s}#${i}`).toString(16).padStart(8, '0')).join('').slice(0, n);
+
+export class ClusterNetwork {
+  readonly hosts = new Map<string, Netns>();
+  readonly sandboxes = new Map<string, Sandbox>();
+  private readonly leases = new Map<string, Cidr>();
+
+  constructor(private readonly cluster: Cluster) {
+    for (const n of cluster.store.list<Node & KubeObject>('Node')) this.addNode(n);
+    this.programOverlay();
+    for (const p of cluster.store.list<Pod & KubeObject>('Pod')) this.syncPod(p);
+    cluster.store.watch({ kind: 'Node' }, (e) => {
+      const n = e.object as Node & KubeObject;
+      if (e.type === 'DELETED') this.hosts.delete(n.metadata.name);
+      else if (!this.hosts.has(n.metadata.name) || !this.leases.has(n.metadata.name)) this.addNode(n);
+      this.programOverlay();
+    });
+    cluster.store.watch({ kind: 'Pod' }, (e) => {
+      const p = e.object as Pod & KubeObject;
+      if (e.type === 'DELETED') this.removePod(`${p.metadata.namespace}/${p.metadata.name}`);
+      else this.syncPod(p);
+    });
+  }
+
+  host(node: string): Netns | undefined {
+    return this.hosts.get(node);
+  }
+
+  pod(namespace: string, name: string): Sandbox | undefined {
+    return this.sandboxes.get(`${namespace}/${name}`);
+  }
+
+  private addNode(n: Node & KubeObject): void {
+    const name = n.metadata.name;
+    const ip = internalIPs(n).find((a) => parseIP(a)?.family === 'IPv4');
+    if (!this.hosts.has(name)) {
+      const host = new Netns(name, { ipForward: true, bridgeNfCallIptables: true });
+      host.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
+      host.addAddress('lo', '127.0.0.1', 8, 'host');
+      host.setUp('lo');
+      host.addDevice({ name: 'eth0', kind: 'ether', mtu: UNDERLAY_MTU, mac: macFor(`${name}/eth0`), up: false });
+      if (ip) {
+        host.addAddress('eth0', ip, UNDERLAY_PREFIX);
+        host.setUp('eth0');
+        const router = nthAddress(networkOf(ip, UNDERLAY_PREFIX), 1n);
+        if (router !== ip) host.addRoute({ via: router, dev: 'eth0' });
+      } else {
+        host.setUp('eth0');
+      }
+      this.hosts.set(name, host);
+    }
+    const cidr = n.spec?.podCIDRs?.[0] ?? n.spec?.podCIDR;
+    const lease = cidr ? parseCIDR(cidr, false) : undefined;
+    if (lease && isCidr(lease)) this.leases.set(name, lease);
+  }
+
+  private peers(): Peer[] {
+    const out: Peer[] = [];
+    for (const [node, lease] of this.leases) {
+      const n = this.cluster.store.get<Node & KubeObject>('Node', undefined, node);
+      const ip = n && internalIPs(n).find((a) => parseIP(a)?.family === 'IPv4');
+      if (ip) out.push({ node, ip, lease, vtepMac: vtepMac(node) });
+    }
+    return out;
+  }
+
+  /** flanneld on every node, programmed for every peer (idempotent: entries are replaced, not repeated). */
+  private programOverlay(): void {
+    const peers = this.peers();
+    for (const p of peers) {
+      const host = this.hosts.get(p.node)!;
+      // A re-sync rewrites the overlay's routes from the current peers.
+      const stale = host.routes.filter((r) => r.table === 'main' && r.proto !== 'kernel' && r.dst && [...this.leases.values()].some((l) => l.text === r.dst!.text));
+      for (const r of stale) host.routes.splice(host.routes.indexOf(r), 1);
+      if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: UNDERLAY_MTU }, peers);
+      else programHostGw(host, { node: p.node }, peers);
+    }
+  }
+
+  private subnetEnv(node: string): SubnetEnv | undefined {
+    const lease = this.leases.get(node);
+    if (!lease) return undefined;
+    return {
+      network: this.cluster.config.podCIDRs[0],
+      lease,
+      mtu: this.cluster.config.overlay === 'vxlan' ? UNDERLAY_MTU - 50 : UNDERLAY_MTU,
+      ipMasq: true,
+    };
+  }
+
+  /** A running pod gets its sandbox (loopback, then the conflist's chain) once it has an IP. */
+  private syncPod(p: Pod & KubeObject): void {
+    const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    if (this.sandboxes.has(key) || p.spec?.hostNetwork || !p.status?.podIP || !p.spec?.nodeName) return;
+    const host = this.hosts.get(p.spec.nodeName);
+    const env = this.subnetEnv(p.spec.nodeName);
+    if (!host || !env) return;
+    const containerId = hex(`sandbox/${p.metadata.uid}`, 64);
+    // containerd names pod namespaces cni-<uuid>.
+    const u = hex(`netns/${p.metadata.uid}`, 32);
+    const netnsPath = `/var/run/netns/cni-${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20)}`;
+    const netns = new Netns(`p/${key}`);
+    netns.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
+    netns.addAddress('lo', '127.0.0.1', 8, 'host');
+    netns.setUp('lo');
+    const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
+    const result = bridgeAdd(flannelDelegate(FLANNEL_CONFLIST, env), { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
+    this.sandboxes.set(key, { pod: key, node: p.spec.nodeName, netns, containerId, netnsPath, result });
+  }
+
+  private removePod(key: string): void {
+    const s = this.sandboxes.get(key);
+    if (!s) return;
+    const host = this.hosts.get(s.node);
+    if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);
+    this.sandboxes.delete(key);
+  }
+}

@@ -1,0 +1,152 @@
+// A network namespace: its devices, addresses, routing tables, neighbours and bridge/vxlan forwarding
+// databases. Adding an address does what the kernel does (a local route, an IPv4 broadcast route, and the
+// connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
+import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
+import type { Device, FdbEntry, InterfaceAddress, Neighbour, Route, Scope } from './types.ts';
+
+export interface Sysctls {
+  /** net.ipv4.ip_forward */
+  ipForward: boolean;
+  /** net.bridge.bridge-nf-call-iptables: bridged IPv4 frames traverse iptables. */
+  bridgeNfCallIptables: boolean;
+}
+
+const BITS: Record<Family, number> = { IPv4: 32, IPv6: 128 };
+
+/** The network an address with a prefix belongs to, as a Cidr. */
+export function networkOf(ip: string, prefix: number): Cidr {
+  const p = parseIP(ip)!;
+  const host = BigInt(BITS[p.family] - prefix);
+  const base = (p.value >> host) << host;
+  return { family: p.family, base, prefix, size: 1n << host, text: `${formatIP(p.family, base)}/${prefix}` };
+}
+
+export class Netns {
+  readonly devices = new Map<string, Device>();
+  readonly addresses: InterfaceAddress[] = [];
+  readonly routes: Route[] = [];
+  readonly neighbours: Neighbour[] = [];
+  readonly fdb: FdbEntry[] = [];
+  readonly sysctls: Sysctls;
+  private nextIndex = 1;
+
+  constructor(readonly name: string, sysctls: Partial<Sysctls> = {}) {
+    this.sysctls = { ipForward: false, bridgeNfCallIptables: true, ...sysctls };
+  }
+
+  device(name: string): Device | undefined {
+    return this.devices.get(name);
+  }
+
+  deviceByIndex(index: number): Device | undefined {
+    for (const d of this.devices.values()) if (d.index === index) return d;
+    return undefined;
+  }
+
+  /** Adds a device; its ifindex is the next free one, as the kernel hands them out. */
+  addDevice(d: Omit<Device, 'index'> & { index?: number }): Device {
+    if (this.devices.has(d.name)) throw new Error(`${this.name}: device ${d.name} exists`);
+    const dev: Device = { ...d, index: d.index ?? this.nextIndex };
+    this.nextIndex = Math.max(this.nextIndex, dev.index) + 1;
+    this.devices.set(dev.name, dev);
+    return dev;
+  }
+
+  removeDevice(name: string): void {
+    this.devices.delete(name);
+    const keep = <T extends { dev: string }>(list: T[]) => {
+      const kept = list.filter((x) => x.dev !== name);
+      list.length = 0;
+      list.push(...kept);
+    };
+    keep(this.addresses);
+    keep(this.routes);
+    keep(this.neighbours);
+    keep(this.fdb);
+  }
+
+  /** `ip link set DEV up`: brings up the device and the connected routes of its addresses. */
+  setUp(name: string): void {
+    const d = this.devices.get(name);
+    if (!d || d.up) return;
+    d.up = true;
+    for (const a of this.addresses) if (a.dev === name) this.addPrefixRoute(a);
+  }
+
+  /** `ip addr add IP/PREFIX [brd +] dev DEV`, with the routes the kernel adds for it. */
+  addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global'): InterfaceAddress {
+    const p = parseIP(ip);
+    if (!p) throw new Error(`${this.name}: "${ip}" is not an IP address`);
+    const net = networkOf(ip, prefix);
+    const broadcast = p.family === 'IPv4' && prefix < 31 ? formatIP('IPv4', net.base + net.size - 1n) : undefined;
+    const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast ? { broadcast } : {}) };
+    this.addresses.push(a);
+    this.routes.push({ table: 'local', type: 'local', dst: networkOf(ip, BITS[p.family]), dev, proto: 'kernel', scope: 'host', src: ip });
+    if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOf(broadcast, 32), dev, proto: 'kernel', scope: 'link', src: ip });
+    if (this.devices.get(dev)?.up) this.addPrefixRoute(a);
+    return a;
+  }
+
+  private addPrefixRoute(a: InterfaceAddress): void {
+    if (a.prefix === BITS[a.family]) return; // a /32 has no connected network
+    const dst = networkOf(a.ip, a.prefix);
+    // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
+    const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
+    if (this.routes.some((r) => r.table === table && r.dev === a.dev && r.dst?.text === dst.text)) return;
+    this.routes.push({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
+  }
+
+  addRoute(r: Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>): Route {
+    const route: Route = { table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link', ...r };
+    this.routes.push(route);
+    return route;
+  }
+
+  addNeighbour(n: Neighbour): void {
+    const i = this.neighbours.findIndex((x) => x.ip === n.ip && x.dev === n.dev);
+    if (i >= 0) this.neighbours[i] = n;
+    else this.neighbours.push(n);
+  }
+
+  addFdb(e: FdbEntry): void {
+    const i = this.fdb.findIndex((x) => x.mac === e.mac && x.dev === e.dev && !!x.self === !!e.self);
+    if (i >= 0) this.fdb[i] = e;
+    else this.fdb.push(e);
+  }
+
+  /** The addresses of a device (or all), in the order they were added. */
+  addressesOf(dev?: string): InterfaceAddress[] {
+    return dev === undefined ? this.addresses : this.addresses.filter((a) => a.dev === dev);
+  }
+
+  /**
+   * The route the kernel picks for a destination: the local table first (the host's own addresses), then
+   * the main table by longest prefix. Routes through a device that is down are not used.
+   */
+  lookup(dst: string): Route | undefined {
+    const p = parseIP(dst);
+    if (!p) return undefined;
+    let best: Route | undefined;
+    let bestLen = -1;
+    for (const table of ['local', 'main'] as const) {
+      for (const r of this.routes) {
+        if (r.table !== table || !this.devices.get(r.dev)?.up) continue;
+        const len = r.dst ? r.dst.prefix : 0;
+        if (r.dst ? !cidrContains(r.dst, p) : p.family !== (r.via ? parseIP(r.via)?.family : 'IPv4')) continue;
+        if (len > bestLen) {
+          best = r;
+          bestLen = len;
+        }
+      }
+      if (best) return best;
+    }
+    return undefined;
+  }
+
+  /** The source address the kernel would pick for a route: its src, else the first global address on its device. */
+  sourceFor(route: Route, family: Family): string | undefined {
+    if (route.src) return route.src;
+    return this.addresses.find((a) => a.dev === route.dev && a.family === family)?.ip ??
+      this.addresses.find((a) => a.family === family && a.scope === 'global')?.ip;
+  }
+}

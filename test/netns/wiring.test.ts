@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { ClusterNetwork } from '../../src/kubelet/network.ts';
+import { cluster, get, NODES3 } from '../helpers/cluster.ts';
+import { FLANNEL_CONFLIST, flannelDelegate, subnetEnvText } from '../../src/cni/flannel.ts';
+import { parseCIDR, type Cidr } from '../../src/cluster/net.ts';
+
+const TWO_PODS = NODES3 + `---
+apiVersion: v1
+kind: Pod
+metadata: {name: a}
+spec: {nodeName: node1, containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b}
+spec: {nodeName: node2, containers: [{name: c}]}
+`;
+
+const routes = (ns: { routes: any[] }, table = 'main') => ns.routes.filter((r) => r.table === table)
+  .map((r) => [r.dst?.text ?? 'default', r.via, r.dev, r.onlink ? 'onlink' : '', r.src].filter(Boolean).join(' '));
+
+describe('node and pod namespaces, as the bridge plugin and flannel wire them', () => {
+  it('gives each node lo, eth0, cni0, flannel.1 and one route, neighbour and FDB entry per peer', () => {
+    const c = cluster(TWO_PODS);
+    const net = new ClusterNetwork(c);
+    const n1 = net.host('node1')!;
+    expect([...n1.devices.values()].map((d) => `${d.index}:${d.name}:${d.kind}:${d.mtu}`)).toEqual([
+      '1:lo:loopback:65536', '2:eth0:ether:1500', '3:flannel.1:vxlan:1450', '4:cni0:bridge:1450',
+      // pod a, then a coredns pod the scheduler put here
+      expect.stringMatching(/^5:veth[0-9a-f]{8}:veth:1450$/), expect.stringMatching(/^6:veth[0-9a-f]{8}:veth:1450$/),
+    ]);
+    expect(n1.device('flannel.1')!.vxlan).toEqual({ vni: 1, local: '192.168.1.11', dev: 'eth0', port: 8472, learning: false });
+    expect(routes(n1)).toEqual([
+      '192.168.1.0/24 eth0 192.168.1.11',
+      'default 192.168.1.1 eth0',
+      '10.244.1.0/24 10.244.1.0 flannel.1 onlink',
+      '10.244.2.0/24 10.244.2.0 flannel.1 onlink',
+      '10.244.0.0/24 cni0 10.244.0.1',
+    ]);
+    expect(n1.neighbours).toEqual([
+      { ip: '10.244.1.0', dev: 'flannel.1', lladdr: net.host('node2')!.device('flannel.1')!.mac, state: 'PERMANENT' },
+      { ip: '10.244.2.0', dev: 'flannel.1', lladdr: net.host('node3')!.device('flannel.1')!.mac, state: 'PERMANENT' },
+    ]);
+    expect(n1.fdb.filter((e) => e.dev === 'flannel.1')).toEqual([
+      { mac: net.host('node2')!.device('flannel.1')!.mac, dev: 'flannel.1', dst: '192.168.1.12', self: true, permanent: true },
+      { mac: net.host('node3')!.device('flannel.1')!.mac, dev: 'flannel.1', dst: '192.168.1.13', self: true, permanent: true },
+    ]);
+    expect(n1.addressesOf('flannel.1').map((a) => `${a.ip}/${a.prefix}`)).toEqual(['10.244.0.0/32']);
+    expect(n1.sysctls).toEqual({ ipForward: true, bridgeNfCallIptables: true });
+  });
+
+  it('gives each pod lo and eth0 (a veth into cni0) with its IP, the gateway route and the cluster route', () => {
+    const c = cluster(TWO_PODS);
+    const net = new ClusterNetwork(c);
+    const a = net.pod('default', 'a')!;
+    const ip = get<any>(c, 'Pod', 'default', 'a').status.podIP;
+    expect(ip).toBe('10.244.0.2');
+    expect(a.node).toBe('node1');
+    expect(a.netnsPath).toMatch(/^\/var\/run\/netns\/cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const eth0 = a.netns.device('eth0')!;
+    const hostEnd = net.host('node1')!.device(eth0.peer!.name)!;
+    expect(hostEnd).toMatchObject({ kind: 'veth', master: 'cni0', hairpin: true, peer: { netns: 'p/default/a', name: 'eth0', index: eth0.index } });
+    expect(routes(a.netns)).toEqual([
+      '10.244.0.0/24 eth0 10.244.0.2',
+      'default 10.244.0.1 eth0',
+      '10.244.0.0/16 10.244.0.1 eth0',
+    ]);
+    expect(a.result).toEqual({
+      cniVersion: '0.3.1',
+      interfaces: [
+        { name: 'cni0', mac: net.host('node1')!.device('cni0')!.mac },
+        { name: hostEnd.name, mac: hostEnd.mac },
+        { name: 'eth0', mac: eth0.mac, sandbox: a.netnsPath },
+      ],
+      ips: [{ address: '10.244.0.2/24', gateway: '10.244.0.1', interface: 2 }],
+      routes: [{ dst: '10.244.0.0/16' }],
+      dns: {},
+    });
+  });
+
+  it('picks routes as the kernel does: longest prefix, local table first, onlink via the overlay', () => {
+    const c = cluster(TWO_PODS);
+    const net = new ClusterNetwork(c);
+    const n1 = net.host('node1')!;
+    expect(n1.lookup('10.244.1.7')).toMatchObject({ via: '10.244.1.0', dev: 'flannel.1', onlink: true });
+    expect(n1.lookup('10.244.0.2')).toMatchObject({ dev: 'cni0', src: '10.244.0.1' });
+    expect(n1.lookup('10.244.0.1')).toMatchObject({ table: 'local', type: 'local', dev: 'cni0' });
+    expect(n1.lookup('8.8.8.8')).toMatchObject({ via: '192.168.1.1', dev: 'eth0' });
+    const a = net.pod('default', 'a')!.netns;
+    expect(a.lookup('10.244.2.9')).toMatchObject({ via: '10.244.0.1', dev: 'eth0' });
+    expect(a.lookup('10.96.0.10')).toMatchObject({ via: '10.244.0.1', dev: 'eth0' });
+    expect(a.lookup('10.96.0.10')!.dst).toBeUndefined();
+  });
+
+  it('uses host-gw routes when the topology asks for them', () => {
+    const c = cluster(TWO_PODS.replace('metadata: {name: t}\nspec:', 'metadata: {name: t}\nspec:\n  network: {overlay: host-gw}'));
+    const n1 = new ClusterNetwork(c).host('node1')!;
+    expect(n1.device('flannel.1')).toBeUndefined();
+    expect(routes(n1)).toContain('10.244.1.0/24 192.168.1.12 eth0');
+    expect(n1.device('cni0')!.mtu).toBe(1500);
+  });
+
+  it('follows the store: a deleted pod loses its veth, a new one gets its own', () => {
+    const c = cluster(TWO_PODS);
+    const net = new ClusterNetwork(c);
+    const veth = net.pod('default', 'a')!.netns.device('eth0')!.peer!.name;
+    c.api.delete('Pod', 'default', 'a');
+    expect(net.pod('default', 'a')).toBeUndefined();
+    expect(net.host('node1')!.device(veth)).toBeUndefined();
+    c.api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c', namespace: 'default' }, spec: { nodeName: 'node1', containers: [{ name: 'c' }] } });
+    // host-local is round-robin: a had .2, the coredns pod .3; .2 is not reused before the range wraps.
+    expect(net.pod('default', 'c')!.netns.addressesOf('eth0')[0].ip).toBe('10.244.0.4');
+  });
+});
+
+describe('flannel configuration', () => {
+  it('writes subnet.env and delegates to bridge as flannel-io/cni-plugin does', () => {
+    const env = { network: parseCIDR('10.244.0.0/16') as Cidr, lease: parseCIDR('10.244.1.0/24') as Cidr, mtu: 1450, ipMasq: true };
+    expect(subnetEnvText(env)).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+    expect(flannelDelegate(FLANNEL_CONFLIST, env)).toEqual({
+      name: 'cbr0', cniVersion: '0.3.1', type: 'bridge', hairpinMode: true, isDefaultGateway: true, isGateway: true, ipMasq: false, mtu: 1450,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.1.0/24' }]], routes: [{ dst: '10.244.0.0/16' }] },
+    });
+  });
+});
