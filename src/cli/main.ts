@@ -8,6 +8,7 @@ import { validate } from './commands/validate.ts';
 import { get } from './commands/get.ts';
 import { describe } from './commands/describe.ts';
 import { up } from './commands/up.ts';
+import { bridge, ip } from './commands/ip.ts';
 
 export const processIO: IO = {
   stdout: (t) => process.stdout.write(t),
@@ -78,6 +79,29 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .action((type: string, names: string[], o: { file?: string[]; namespace: string }) => {
       const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
       result.code = cluster ? describe(cluster, [type, ...names], o, io) : 1;
+    });
+
+  p.command('ip')
+    .description("a node's or pod's network namespace as iproute2 shows it: route [table local], addr, link, neigh")
+    .argument('<object>', 'route | addr | link | neigh')
+    .argument('[args...]', 'e.g. show table local')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .option('--node <name>', "the node's host namespace")
+    .option('--pod <ns/name>', "the pod's namespace")
+    .action((object: string, args: string[], o: { file?: string[]; node?: string; pod?: string }) => {
+      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
+      result.code = cluster ? ip(cluster, [object, ...args], o, io) : 1;
+    });
+
+  p.command('bridge')
+    .description("a node's bridge and vxlan forwarding databases as `bridge fdb` shows them")
+    .argument('<object>', 'fdb')
+    .argument('[args...]', 'show')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .option('--node <name>', "the node's host namespace")
+    .action((object: string, _args: string[], o: { file?: string[]; node?: string }) => {
+      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
+      result.code = cluster ? bridge(cluster, [object], o, io) : 1;
     });
 
   return p;

@@ -51,6 +51,11 @@ export class ClusterNetwork {
     });
   }
 
+  /** The namespaces a node's `ip` shows by name: its pods' sandboxes. */
+  namedNamespaces(): Set<string> {
+    return new Set([...this.sandboxes.values()].map((s) => s.netns.name));
+  }
+
   host(node: string): Netns | undefined {
     return this.hosts.get(node);
   }
@@ -65,7 +70,7 @@ export class ClusterNetwork {
     if (!this.hosts.has(name)) {
       const host = new Netns(name, { ipForward: true, bridgeNfCallIptables: true });
       host.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
-      host.addAddress('lo', '127.0.0.1', 8, 'host');
+      host.addAddress('lo', '127.0.0.1', 8, 'host', false);
       host.setUp('lo');
       host.addDevice({ name: 'eth0', kind: 'ether', mtu: UNDERLAY_MTU, mac: macFor(`${name}/eth0`), up: false });
       if (ip) {
@@ -128,9 +133,9 @@ export class ClusterNetwork {
     // containerd names pod namespaces cni-<uuid>.
     const u = hex(`netns/${p.metadata.uid}`, 32);
     const netnsPath = `/var/run/netns/cni-${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20)}`;
-    const netns = new Netns(`p/${key}`);
+    const netns = new Netns(netnsPath.slice('/var/run/netns/'.length), {}, true);
     netns.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
-    netns.addAddress('lo', '127.0.0.1', 8, 'host');
+    netns.addAddress('lo', '127.0.0.1', 8, 'host', false);
     netns.setUp('lo');
     const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
     const result = bridgeAdd(flannelDelegate(FLANNEL_CONFLIST, env), { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);

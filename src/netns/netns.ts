@@ -21,6 +21,13 @@ export function networkOf(ip: string, prefix: number): Cidr {
   return { family: p.family, base, prefix, size: 1n << host, text: `${formatIP(p.family, base)}/${prefix}` };
 }
 
+/** The EUI-64 link-local address of a MAC: fe80:: with ff:fe in the middle and the universal/local bit flipped. */
+export function linkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  const groups = [(b[0] ^ 2) * 256 + b[1], b[2] * 256 + 0xff, 0xfe00 + b[3], b[4] * 256 + b[5]];
+  return `fe80::${groups.map((g) => g.toString(16)).join(':')}`;
+}
+
 export class Netns {
   readonly devices = new Map<string, Device>();
   readonly addresses: InterfaceAddress[] = [];
@@ -30,7 +37,11 @@ export class Netns {
   readonly sysctls: Sysctls;
   private nextIndex = 1;
 
-  constructor(readonly name: string, sysctls: Partial<Sysctls> = {}) {
+  /**
+   * `named`: the namespace is bind-mounted under /var/run/netns (containerd does this for pod sandboxes), so
+   * other namespaces' `ip` shows it by name (link-netns NAME) rather than by id (link-netnsid N).
+   */
+  constructor(readonly name: string, sysctls: Partial<Sysctls> = {}, readonly named = false) {
     this.sysctls = { ipForward: false, bridgeNfCallIptables: true, ...sysctls };
   }
 
@@ -71,15 +82,24 @@ export class Netns {
     if (!d || d.up) return;
     d.up = true;
     for (const a of this.addresses) if (a.dev === name) this.addPrefixRoute(a);
+    // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
+    if (!this.addresses.some((a) => a.dev === name && a.family === 'IPv6')) {
+      if (d.kind === 'loopback') this.addAddress(name, '::1', 128, 'host');
+      else this.addAddress(name, linkLocal(d.mac), 64, 'link');
+    }
   }
 
-  /** `ip addr add IP/PREFIX [brd +] dev DEV`, with the routes the kernel adds for it. */
-  addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global'): InterfaceAddress {
+  /**
+   * `ip addr add IP/PREFIX [brd +] dev DEV`, with the routes the kernel adds for it: a local route, and for an
+   * IPv4 prefix shorter than /31 a broadcast route to its last address (whether or not `brd` was given —
+   * netlink's AddrAdd, which CNI plugins use, gives it; the kernel's own 127.0.0.1/8 on lo does not).
+   */
+  addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global', withBroadcast = true): InterfaceAddress {
     const p = parseIP(ip);
     if (!p) throw new Error(`${this.name}: "${ip}" is not an IP address`);
     const net = networkOf(ip, prefix);
     const broadcast = p.family === 'IPv4' && prefix < 31 ? formatIP('IPv4', net.base + net.size - 1n) : undefined;
-    const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast ? { broadcast } : {}) };
+    const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast && withBroadcast ? { broadcast } : {}) };
     this.addresses.push(a);
     this.routes.push({ table: 'local', type: 'local', dst: networkOf(ip, BITS[p.family]), dev, proto: 'kernel', scope: 'host', src: ip });
     if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOf(broadcast, 32), dev, proto: 'kernel', scope: 'link', src: ip });

@@ -152,3 +152,27 @@ describe('kdp up', () => {
     expect(r.stderr).toBe(`error: ${f}:4: Service default/s: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive\n`);
   });
 });
+
+describe('kdp ip and kdp bridge', () => {
+  it('show a node\'s and a pod\'s namespace in iproute2\'s layout', async () => {
+    const route = await kdp(['ip', '--node', 'node1', 'route', '-f', DEFAULT]);
+    expect(route.code).toBe(0);
+    expect(route.stdout.split('\n')[0]).toBe('default via 192.168.1.1 dev eth0 ');
+    expect(route.stdout).toContain('10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink \n');
+    const get = await kdp(['ip', '--pod', 'default/client', 'route', 'get', '10.244.2.3', '-f', DEFAULT]);
+    expect(get.stdout).toMatch(/^10\.244\.2\.3 via 10\.244\.\d+\.1 dev eth0 src 10\.244\.\d+\.\d+ uid 0 \n    cache \n$/);
+    const addr = await kdp(['ip', '--pod', 'client', 'a', '-f', DEFAULT]);
+    expect(addr.stdout).toMatch(/^2: eth0@if\d+: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP group default qlen 1000$/m);
+    const local = await kdp(['ip', '--node', 'node2', 'route', 'show', 'table', 'local', '-f', DEFAULT]);
+    expect(local.stdout).toContain('local 10.244.1.1 dev cni0 proto kernel scope host src 10.244.1.1 \n');
+    const fdb = await kdp(['bridge', '--node', 'node3', 'fdb', '-f', DEFAULT]);
+    expect(fdb.stdout).toMatch(/^[0-9a-f:]{17} dev flannel\.1 dst 192\.168\.1\.11 self permanent$/m);
+  });
+
+  it('say what is wrong with the request', async () => {
+    expect(await kdp(['ip', 'route', '-f', DEFAULT])).toMatchObject({ code: 1, stderr: 'error: say which network namespace: --node NAME or --pod NAMESPACE/NAME\n' });
+    expect((await kdp(['ip', '--node', 'nope', 'route', '-f', DEFAULT])).stderr).toBe('error: node "nope" not found\n');
+    expect((await kdp(['ip', '--node', 'node1', 'xfrm', '-f', DEFAULT])).stderr).toMatch(/^error: Object "xfrm" is unknown/);
+    expect((await kdp(['ip', '--pod', 'kube-system/nope', 'route', '-f', DEFAULT])).stderr).toBe('error: pod "kube-system/nope" not found\n');
+  });
+});

@@ -3,6 +3,7 @@ import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { cluster, get, NODES3 } from '../helpers/cluster.ts';
 import { FLANNEL_CONFLIST, flannelDelegate, subnetEnvText } from '../../src/cni/flannel.ts';
 import { parseCIDR, type Cidr } from '../../src/cluster/net.ts';
+import { linkLocal } from '../../src/netns/netns.ts';
 
 const TWO_PODS = NODES3 + `---
 apiVersion: v1
@@ -16,7 +17,7 @@ metadata: {name: b}
 spec: {nodeName: node2, containers: [{name: c}]}
 `;
 
-const routes = (ns: { routes: any[] }, table = 'main') => ns.routes.filter((r) => r.table === table)
+const routes = (ns: { routes: any[] }, table = 'main') => ns.routes.filter((r) => r.table === table && r.dst?.family !== 'IPv6')
   .map((r) => [r.dst?.text ?? 'default', r.via, r.dev, r.onlink ? 'onlink' : '', r.src].filter(Boolean).join(' '));
 
 describe('node and pod namespaces, as the bridge plugin and flannel wire them', () => {
@@ -45,7 +46,7 @@ describe('node and pod namespaces, as the bridge plugin and flannel wire them', 
       { mac: net.host('node2')!.device('flannel.1')!.mac, dev: 'flannel.1', dst: '192.168.1.12', self: true, permanent: true },
       { mac: net.host('node3')!.device('flannel.1')!.mac, dev: 'flannel.1', dst: '192.168.1.13', self: true, permanent: true },
     ]);
-    expect(n1.addressesOf('flannel.1').map((a) => `${a.ip}/${a.prefix}`)).toEqual(['10.244.0.0/32']);
+    expect(n1.addressesOf('flannel.1').map((a) => `${a.ip}/${a.prefix}`)).toEqual(['10.244.0.0/32', `${linkLocal(n1.device('flannel.1')!.mac)}/64`]);
     expect(n1.sysctls).toEqual({ ipForward: true, bridgeNfCallIptables: true });
   });
 
@@ -59,7 +60,10 @@ describe('node and pod namespaces, as the bridge plugin and flannel wire them', 
     expect(a.netnsPath).toMatch(/^\/var\/run\/netns\/cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     const eth0 = a.netns.device('eth0')!;
     const hostEnd = net.host('node1')!.device(eth0.peer!.name)!;
-    expect(hostEnd).toMatchObject({ kind: 'veth', master: 'cni0', hairpin: true, peer: { netns: 'p/default/a', name: 'eth0', index: eth0.index } });
+    expect(hostEnd).toMatchObject({ kind: 'veth', master: 'cni0', hairpin: true, peer: { netns: a.netns.name, name: 'eth0', index: eth0.index } });
+    // containerd names the sandbox's namespace after its bind mount: cni-<uuid>.
+    expect(a.netns.name).toBe(a.netnsPath.slice('/var/run/netns/'.length));
+    expect(a.netns.addressesOf('eth0').map((x) => `${x.ip}/${x.prefix} ${x.scope}`)).toEqual([`${linkLocal(eth0.mac)}/64 link`, '10.244.0.2/24 global']);
     expect(routes(a.netns)).toEqual([
       '10.244.0.0/24 eth0 10.244.0.2',
       'default 10.244.0.1 eth0',
@@ -109,7 +113,15 @@ describe('node and pod namespaces, as the bridge plugin and flannel wire them', 
     expect(net.host('node1')!.device(veth)).toBeUndefined();
     c.api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c', namespace: 'default' }, spec: { nodeName: 'node1', containers: [{ name: 'c' }] } });
     // host-local is round-robin: a had .2, the coredns pod .3; .2 is not reused before the range wraps.
-    expect(net.pod('default', 'c')!.netns.addressesOf('eth0')[0].ip).toBe('10.244.0.4');
+    expect(net.pod('default', 'c')!.netns.addressesOf('eth0').find((x) => x.family === 'IPv4')!.ip).toBe('10.244.0.4');
+  });
+});
+
+describe('link-local addresses', () => {
+  it('are the EUI-64 of the MAC, as the kernel derives them', () => {
+    // The real kernel's: 06:cb:8b:f6:2c:14 -> fe80::4cb:8bff:fef6:2c14, ae:20:0f:5d:af:6c -> fe80::ac20:fff:fe5d:af6c
+    expect(linkLocal('06:cb:8b:f6:2c:14')).toBe('fe80::4cb:8bff:fef6:2c14');
+    expect(linkLocal('ae:20:0f:5d:af:6c')).toBe('fe80::ac20:fff:fe5d:af6c');
   });
 });
 
