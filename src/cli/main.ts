@@ -9,6 +9,7 @@ import { get } from './commands/get.ts';
 import { describe } from './commands/describe.ts';
 import { up } from './commands/up.ts';
 import { bridge, ip } from './commands/ip.ts';
+import { trace } from './commands/trace.ts';
 
 export const processIO: IO = {
   stdout: (t) => process.stdout.write(t),
@@ -91,6 +92,18 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .action((object: string, args: string[], o: { file?: string[]; node?: string; pod?: string }) => {
       const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
       result.code = cluster ? ip(cluster, [object, ...args], o, io) : 1;
+    });
+
+  p.command('trace')
+    .description('the hop-by-hop path of a flow\'s first packet and its answer through the emulated kernels')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .requiredOption('--from <src>', 'a pod (NAMESPACE/NAME or NAME), node/NAME, or an address outside the cluster')
+    .requiredOption('--to <dst>', 'IP:PORT, IP (ICMP), or a URL')
+    .option('--proto <proto>', 'tcp | udp | icmp (default: tcp with a port, icmp without)')
+    .option('-o, --output <format>', 'text | json', 'text')
+    .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string }) => {
+      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
+      result.code = cluster ? trace(cluster, o, io) : 1;
     });
 
   p.command('bridge')

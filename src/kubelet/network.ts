@@ -11,6 +11,8 @@ import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel } from '../cni/bridge.ts';
 import { FLANNEL_CONFLIST, flannelDelegate, programHostGw, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import type { Result } from '../cni/types.ts';
+import type { Fabric } from '../netns/forward.ts';
+import type { Device } from '../netns/types.ts';
 
 /** The underlay every node's eth0 sits on: a /24 with its router at .1, 1500-byte MTU. */
 const UNDERLAY_PREFIX = 24;
@@ -29,9 +31,13 @@ export interface Sandbox {
 
 const hex = (s: string, n: number) => Array.from({ length: Math.ceil(n / 8) }, (_, i) => fnv32a(`${s}#${i}`).toString(16).padStart(8, '0')).join('').slice(0, n);
 
-export class ClusterNetwork {
+/** kubelet's own listener on every node (its API, for logs and exec). */
+const KUBELET_PORT = 10250;
+
+export class ClusterNetwork implements Fabric {
   readonly hosts = new Map<string, Netns>();
   readonly sandboxes = new Map<string, Sandbox>();
+  readonly outsideClients = new Set<string>();
   private readonly leases = new Map<string, Cidr>();
 
   constructor(private readonly cluster: Cluster) {
@@ -49,6 +55,30 @@ export class ClusterNetwork {
       if (e.type === 'DELETED') this.removePod(`${p.metadata.namespace}/${p.metadata.name}`);
       else this.syncPod(p);
     });
+  }
+
+  // --- the Fabric the forwarding engine walks ----------------------------------------------------
+
+  netns(name: string): Netns | undefined {
+    if (this.hosts.has(name)) return this.hosts.get(name);
+    for (const s of this.sandboxes.values()) if (s.netns.name === name) return s.netns;
+    return undefined;
+  }
+
+  label(ns: Netns): string {
+    if (this.hosts.get(ns.name) === ns) return `node/${ns.name}`;
+    for (const s of this.sandboxes.values()) if (s.netns === ns) return `p/${s.pod}`;
+    return ns.name;
+  }
+
+  nodeOf(ns: Netns): string {
+    if (this.hosts.get(ns.name) === ns) return ns.name;
+    for (const s of this.sandboxes.values()) if (s.netns === ns) return s.node;
+    return '';
+  }
+
+  underlay(): { netns: Netns; dev: Device }[] {
+    return [...this.hosts.values()].flatMap((h) => (h.device('eth0') ? [{ netns: h, dev: h.device('eth0')! }] : []));
   }
 
   /** The namespaces a node's `ip` shows by name: its pods' sandboxes. */
@@ -81,6 +111,7 @@ export class ClusterNetwork {
       } else {
         host.setUp('eth0');
       }
+      host.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port: KUBELET_PORT, owner: 'kubelet' });
       this.hosts.set(name, host);
     }
     const cidr = n.spec?.podCIDRs?.[0] ?? n.spec?.podCIDR;
@@ -139,6 +170,13 @@ export class ClusterNetwork {
     netns.setUp('lo');
     const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
     const result = bridgeAdd(flannelDelegate(FLANNEL_CONFLIST, env), { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
+    // What the containers declare, they listen on (real listeners come with kubelet's apps).
+    for (const c of p.spec.containers ?? []) {
+      for (const port of c.ports ?? []) {
+        const protocol = (port.protocol ?? 'TCP').toLowerCase();
+        if (protocol === 'tcp' || protocol === 'udp') netns.listeners.push({ protocol, address: '0.0.0.0', port: port.containerPort, owner: c.name });
+      }
+    }
     this.sandboxes.set(key, { pod: key, node: p.spec.nodeName, netns, containerId, netnsPath, result });
   }
 

@@ -2,7 +2,7 @@
 // databases. Adding an address does what the kernel does (a local route, an IPv4 broadcast route, and the
 // connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
 import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
-import type { Device, FdbEntry, InterfaceAddress, Neighbour, Route, Scope } from './types.ts';
+import type { ConntrackEntry, Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
 
 export interface Sysctls {
   /** net.ipv4.ip_forward */
@@ -34,6 +34,9 @@ export class Netns {
   readonly routes: Route[] = [];
   readonly neighbours: Neighbour[] = [];
   readonly fdb: FdbEntry[] = [];
+  readonly listeners: Listener[] = [];
+  /** The connection-tracking table, by the original direction's tuple. */
+  readonly conntrack = new Map<string, ConntrackEntry>();
   readonly sysctls: Sysctls;
   private nextIndex = 1;
 
@@ -132,6 +135,11 @@ export class Netns {
     const i = this.fdb.findIndex((x) => x.mac === e.mac && x.dev === e.dev && !!x.self === !!e.self);
     if (i >= 0) this.fdb[i] = e;
     else this.fdb.push(e);
+  }
+
+  /** The socket a packet to ip:port would reach, if any. */
+  listener(protocol: 'tcp' | 'udp', ip: string, port: number): Listener | undefined {
+    return this.listeners.find((l) => l.protocol === protocol && l.port === port && (l.address === '0.0.0.0' || l.address === ip));
   }
 
   /** The addresses of a device (or all), in the order they were added. */

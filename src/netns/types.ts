@@ -85,3 +85,20 @@ export interface FdbEntry {
   /** The bridge learned it from a frame's source address. */
   learned?: boolean;
 }
+
+/** A socket bound for listening or receiving: address "0.0.0.0" is any. */
+export interface Listener {
+  protocol: 'tcp' | 'udp';
+  address: string;
+  port: number;
+  /** Who holds it: a container name, "kubelet", ... */
+  owner: string;
+}
+
+/** A conntrack entry: the original and reply directions of a flow. */
+export interface ConntrackEntry {
+  protocol: 'tcp' | 'udp' | 'icmp';
+  original: { src: string; dst: string; sport?: number; dport?: number };
+  reply: { src: string; dst: string; sport?: number; dport?: number };
+  state: 'NEW' | 'ESTABLISHED';
+}

@@ -176,3 +176,27 @@ describe('kdp ip and kdp bridge', () => {
     expect((await kdp(['ip', '--pod', 'kube-system/nope', 'route', '-f', DEFAULT])).stderr).toBe('error: pod "kube-system/nope" not found\n');
   });
 });
+
+describe('kdp trace', () => {
+  it('prints the path and exits 0 when the flow is answered', async () => {
+    const r = await kdp(['trace', '--from', 'client', '--to', 'http://10.244.1.3:8080/', '-f', DEFAULT]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^request:\n/);
+    expect(r.stdout).toContain('encapsulate in VXLAN VNI 1');
+    expect(r.stdout).toMatch(/  => DELIVERED: socket 10\.244\.1\.3:8080\/tcp in p\/default\/web-[a-z0-9]+-[a-z0-9]{5}\n\nreply:\n/);
+  });
+
+  it('gives JSON with the same hops, and exits 2 when the flow is not answered', async () => {
+    const r = await kdp(['trace', '--from', 'node/node1', '--to', '10.244.2.3:9', '-o', 'json', '-f', DEFAULT]);
+    expect(r.code).toBe(2);
+    const t = JSON.parse(r.stdout);
+    expect(t.request.verdict).toEqual({ kind: 'refused', by: expect.stringMatching(/nothing listens on 10\.244\.2\.3:9\/tcp$/) });
+    expect(t.request.hops[0]).toEqual({ node: 'node1', netns: 'node/node1', kind: 'route', what: 'ip route get 10.244.2.3: 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink' });
+  });
+
+  it('says what it cannot take', async () => {
+    expect((await kdp(['trace', '--from', 'client', '--to', 'web.default.svc:80', '-f', DEFAULT])).stderr).toMatch(/traces to IP addresses so far/);
+    expect((await kdp(['trace', '--from', 'nope', '--to', '10.244.1.3:80', '-f', DEFAULT])).stderr).toBe('error: --from nope: pod "default/nope" not found\n');
+    expect((await kdp(['trace', '--from', 'client', '--to', '10.244.1.3', '--proto', 'tcp', '-f', DEFAULT])).stderr).toBe('error: --to 10.244.1.3: tcp needs a port (ADDRESS:PORT)\n');
+  });
+});

@@ -1,0 +1,442 @@
+// The packet path: one decision procedure for every packet, in the Linux kernel's order — OUTPUT (route,
+// hooks, neighbour), the device (veth to its peer, bridge by FDB with learning and hairpin, vxlan by FDB into
+// an outer UDP packet over the underlay), then on the receiving side PREROUTING, the routing decision, INPUT to
+// a socket or FORWARD and out again. Every step is a Hop of the Trace; the Trace's verdict is where it ended.
+// Netfilter is traversed hook by hook with its tables; kube-proxy's rules plug into these hooks later.
+import { fnv32a } from '../cluster/names.ts';
+import { parseIP } from '../cluster/net.ts';
+import type { Netns } from './netns.ts';
+import type { Device } from './types.ts';
+import { describePacket, ETHERNET, IP_HEADER, L4_HEADER, VXLAN_HEADERS, type IPv4Packet, type Packet } from './packet.ts';
+import type { Hop, HopKind, Trace, Verdict } from './trace.ts';
+
+/** What the engine needs to know of the world around one namespace. */
+export interface Fabric {
+  netns(name: string): Netns | undefined;
+  /** "node/node1", "p/default/web-x" */
+  label(netns: Netns): string;
+  /** The node whose kernel a namespace belongs to. */
+  nodeOf(netns: Netns): string;
+  /** The underlay: the host namespaces whose eth0 sit on one L2 segment with the router. */
+  underlay(): { netns: Netns; dev: Device }[];
+  /** Clients outside the cluster, behind the underlay's router, that a trace is running for. */
+  readonly outsideClients: Set<string>;
+}
+
+const MAX_HOPS = 256;
+const BROADCAST = 'ff:ff:ff:ff:ff:ff';
+
+/** The kernel's netfilter hook order and the tables at each (for IPv4). */
+const HOOK_TABLES: Record<string, string[]> = {
+  PREROUTING: ['raw', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'nat'],
+  FORWARD: ['mangle', 'filter'],
+  OUTPUT: ['raw', 'mangle', 'nat', 'filter'],
+  POSTROUTING: ['mangle', 'nat'],
+};
+
+class Leg {
+  readonly hops: Hop[] = [];
+  verdict?: Verdict;
+  /** The namespace whose socket took the packet. */
+  deliveredIn?: Netns;
+  constructor(readonly fabric: Fabric) {}
+
+  hop(ns: Netns, kind: HopKind, what: string, change?: { before: string; after: string }): void {
+    if (this.hops.length >= MAX_HOPS) throw new LoopError();
+    this.hops.push({ node: this.fabric.nodeOf(ns), netns: this.fabric.label(ns), kind, what, ...(change ?? {}) });
+  }
+
+  end(v: Verdict): void {
+    this.verdict ??= v;
+  }
+}
+
+class LoopError extends Error {}
+
+const tupleKey = (p: IPv4Packet) => `${p.protocol} ${p.src}:${p.sport ?? ''} ${p.dst}:${p.dport ?? ''}`;
+
+/** conntrack: the first packet of a flow makes a NEW entry; one in the reply direction finds it ESTABLISHED. */
+function conntrack(leg: Leg, ns: Netns, p: IPv4Packet): void {
+  const reverse = tupleKey({ ...p, src: p.dst, dst: p.src, sport: p.dport, dport: p.sport });
+  const existing = ns.conntrack.get(tupleKey(p)) ?? ns.conntrack.get(reverse);
+  if (existing) {
+    const isReply = ns.conntrack.get(reverse) === existing && !ns.conntrack.get(tupleKey(p));
+    if (isReply) existing.state = 'ESTABLISHED';
+    leg.hop(ns, 'conntrack', `${p.protocol} ${isReply ? 'reply' : 'original'} direction of a known flow [${existing.state}]`);
+    return;
+  }
+  ns.conntrack.set(tupleKey(p), {
+    protocol: p.protocol,
+    original: { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport },
+    reply: { src: p.dst, dst: p.src, sport: p.dport, dport: p.sport },
+    state: 'NEW',
+  });
+  leg.hop(ns, 'conntrack', `new ${p.protocol} flow src=${p.src} dst=${p.dst}${p.sport !== undefined ? ` sport=${p.sport} dport=${p.dport}` : ''} [NEW]`);
+}
+
+function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): void {
+  // With no rules loaded every chain's policy is ACCEPT; the hop still shows the traversal in order.
+  leg.hop(ns, 'hook', `${name}${via}: ${HOOK_TABLES[name].join(', ')}: no rules, policy ACCEPT`);
+}
+
+/** Who owns an IP on the L2 domain a device reaches (ARP's answer), and by which device there. */
+function l2Owner(fabric: Fabric, ns: Netns, dev: Device, ip: string): { ns: Netns; dev: Device } | undefined {
+  for (const { ns: n, dev: d } of l2Domain(fabric, ns, dev)) {
+    if (n.addressesOf(d.name).some((a) => a.ip === ip)) return { ns: n, dev: d };
+  }
+  return undefined;
+}
+
+/** The interfaces one L2 hop away: a veth's peer, a bridge's ports' peers (and the bridge), the underlay. */
+function l2Domain(fabric: Fabric, ns: Netns, dev: Device): { ns: Netns; dev: Device }[] {
+  if (dev.kind === 'ether') return fabric.underlay().filter((x) => !(x.netns === ns && x.dev === dev)).map((x) => ({ ns: x.netns, dev: x.dev }));
+  const out: { ns: Netns; dev: Device }[] = [];
+  const addBridge = (bns: Netns, br: Device) => {
+    out.push({ ns: bns, dev: br });
+    for (const port of bns.devices.values()) {
+      if (port.master !== br.name || !port.peer) continue;
+      const pn = fabric.netns(port.peer.netns);
+      const pd = pn?.device(port.peer.name);
+      if (pn && pd) out.push({ ns: pn, dev: pd });
+    }
+  };
+  if (dev.kind === 'bridge') addBridge(ns, dev);
+  if (dev.kind === 'veth' && dev.peer) {
+    const pn = fabric.netns(dev.peer.netns);
+    const pd = pn?.device(dev.peer.name);
+    if (pn && pd) {
+      if (pd.master) addBridge(pn, pn.device(pd.master)!);
+      else out.push({ ns: pn, dev: pd });
+    }
+  }
+  return out.filter((x) => !(x.ns === ns && x.dev === dev));
+}
+
+/** Sends a packet a process in `ns` wrote: the OUTPUT path. */
+function output(leg: Leg, ns: Netns, pkt: Packet): void {
+  const p = pkt.l3;
+  const route = ns.lookup(p.dst);
+  if (!route) {
+    leg.hop(ns, 'route', `ip route get ${p.dst}: no route`);
+    leg.end({ kind: 'no-route', by: `route lookup in ${leg.fabric.label(ns)}: Network is unreachable` });
+    return;
+  }
+  leg.hop(ns, 'route', `ip route get ${p.dst}: ${routeText(route)}`);
+  conntrack(leg, ns, p);
+  hook(leg, ns, 'OUTPUT');
+  if (route.type === 'local') {
+    hook(leg, ns, 'POSTROUTING');
+    leg.hop(ns, 'device', 'loopback: lo');
+    hook(leg, ns, 'PREROUTING');
+    local(leg, ns, pkt);
+    return;
+  }
+  hook(leg, ns, 'POSTROUTING');
+  transmit(leg, ns, ns.device(route.dev)!, route.via ?? p.dst, pkt);
+}
+
+function routeText(r: { dst?: { text: string }; via?: string; dev: string; type: string; onlink?: boolean }): string {
+  return `${r.type === 'local' ? 'local ' : ''}${r.dst?.text ?? 'default'}${r.via ? ` via ${r.via}` : ''} dev ${r.dev}${r.onlink ? ' onlink' : ''}`;
+}
+
+/** Puts a packet on a device towards `nexthop`: neighbour resolution, MTU, then whatever the device does. */
+function transmit(leg: Leg, ns: Netns, dev: Device, nexthop: string, pkt: Packet): void {
+  const p = pkt.l3;
+  if (p.length > dev.mtu) {
+    leg.hop(ns, 'device', `${dev.name}: packet of ${p.length} bytes exceeds mtu ${dev.mtu}`);
+    leg.end({ kind: 'mtu-exceeded', by: `${leg.fabric.label(ns)} ${dev.name} mtu ${dev.mtu}${p.dontFragment ? ' (DF set: ICMP fragmentation needed)' : ''}` });
+    return;
+  }
+  // Neighbour: a permanent entry, else ARP on the device's L2 domain.
+  let mac = ns.neighbours.find((n) => n.ip === nexthop && n.dev === dev.name)?.lladdr;
+  if (mac) {
+    leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name} lladdr ${mac} ${ns.neighbours.find((n) => n.ip === nexthop)!.state}`);
+  } else if (dev.kind !== 'vxlan') {
+    const owner = l2Owner(leg.fabric, ns, dev, nexthop);
+    if (!owner) {
+      const router = dev.kind === 'ether' ? ns.routes.find((r) => r.table === 'main' && !r.dst && r.dev === dev.name)?.via : undefined;
+      if (router && nexthop === router) {
+        leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name}: the underlay's router`);
+        leg.hop(ns, 'underlay', `${dev.name} -> router ${router}: leaves the cluster`);
+        if (leg.fabric.outsideClients.has(p.dst)) {
+          leg.hop(ns, 'socket', `the router delivers to the outside client ${p.dst}`);
+          leg.end({ kind: 'delivered', by: `the outside client ${p.dst}${p.dport !== undefined ? `:${p.dport}` : ''}` });
+        } else {
+          leg.end({ kind: 'unreachable', by: `${p.dst} is outside the emulated cluster (sent to the router ${router})` });
+        }
+        return;
+      }
+      leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name}: ARP got no answer (FAILED)`);
+      leg.end({ kind: 'unreachable', by: `${leg.fabric.label(ns)}: no host ${nexthop} on ${dev.name} (Destination Host Unreachable)` });
+      return;
+    }
+    mac = owner.dev.mac;
+    ns.addNeighbour({ ip: nexthop, dev: dev.name, lladdr: mac, state: 'REACHABLE' });
+    leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name} lladdr ${mac} REACHABLE (ARP)`);
+  }
+  const frame: Packet = { ...pkt, l2: { src: dev.mac, dst: mac ?? BROADCAST } };
+  switch (dev.kind) {
+    case 'veth': {
+      const pn = leg.fabric.netns(dev.peer!.netns)!;
+      const pd = pn.device(dev.peer!.name)!;
+      leg.hop(ns, 'device', `${dev.name} -> veth peer ${pd.name} in ${leg.fabric.label(pn)}`);
+      receive(leg, pn, pd, frame);
+      return;
+    }
+    case 'bridge':
+      leg.hop(ns, 'device', `${dev.name}: the host sends through its bridge`);
+      bridgeForward(leg, ns, dev, undefined, frame);
+      return;
+    case 'vxlan':
+      vxlanEncap(leg, ns, dev, frame);
+      return;
+    case 'ether': {
+      const target = leg.fabric.underlay().find((x) => x.dev.mac === frame.l2!.dst);
+      leg.hop(ns, 'underlay', `${dev.name} ${frame.l2!.src} > ${frame.l2!.dst}: to ${target ? leg.fabric.label(target.netns) : 'nobody'}`);
+      if (target) receive(leg, target.netns, target.dev, frame);
+      else leg.end({ kind: 'dropped', by: 'no host on the underlay owns the destination MAC' });
+      return;
+    }
+    default:
+      leg.hop(ns, 'device', `${dev.name}: ${dev.kind} devices do not carry traffic`);
+      leg.end({ kind: 'dropped', by: `${dev.name} (${dev.kind})` });
+  }
+}
+
+/** A bridge's forwarding decision for a frame that entered by `inPort` (or from the host, when undefined). */
+function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefined, pkt: Packet): void {
+  const dst = pkt.l2!.dst;
+  if (dst === br.mac) {
+    leg.hop(ns, 'bridge', `${br.name}: frame for the bridge's own address: up to the host's stack`);
+    ip(leg, ns, br, pkt);
+    return;
+  }
+  const entry = ns.fdb.find((e) => e.mac === dst && e.master === br.name);
+  let out = entry && ns.device(entry.dev);
+  if (out) {
+    leg.hop(ns, 'bridge', `${br.name}: fdb ${dst} dev ${out.name}${entry!.permanent ? ' permanent' : ''}`);
+  } else {
+    // Unknown unicast floods; the port whose far side owns the address takes it.
+    out = [...ns.devices.values()].find((d) => d.master === br.name && d.peer && leg.fabric.netns(d.peer.netns)?.device(d.peer.name)?.mac === dst);
+    leg.hop(ns, 'bridge', `${br.name}: no fdb entry for ${dst}: flooded${out ? `, answered on ${out.name}` : ''}`);
+    if (!out) {
+      leg.end({ kind: 'dropped', by: `${br.name}: nobody answered for ${dst}` });
+      return;
+    }
+  }
+  if (inPort && out === inPort && !inPort.hairpin) {
+    leg.end({ kind: 'dropped', by: `${br.name}: the frame would leave by ${out.name}, its way in, and hairpin is off on that port` });
+    return;
+  }
+  // br_netfilter hands frames bridged between ports to iptables; a packet the host routed out through the
+  // bridge has been through iptables already and is not hooked again.
+  if (inPort && ns.sysctls.bridgeNfCallIptables) {
+    hook(leg, ns, 'PREROUTING', ' (bridged, br_netfilter)');
+    hook(leg, ns, 'FORWARD', ' (bridged, br_netfilter)');
+    hook(leg, ns, 'POSTROUTING', ' (bridged, br_netfilter)');
+  } else if (inPort) {
+    leg.hop(ns, 'hook', 'bridge-nf-call-iptables=0: the bridged frame skips iptables');
+  }
+  const pn = leg.fabric.netns(out.peer!.netns)!;
+  const pd = pn.device(out.peer!.name)!;
+  leg.hop(ns, 'device', `${out.name} -> veth peer ${pd.name} in ${leg.fabric.label(pn)}`);
+  receive(leg, pn, pd, pkt);
+}
+
+function vxlanEncap(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
+  const v = dev.vxlan!;
+  const fdb = ns.fdb.find((e) => e.dev === dev.name && e.mac === pkt.l2!.dst && e.self);
+  if (!fdb?.dst) {
+    leg.hop(ns, 'vxlan', `${dev.name}: no fdb entry for ${pkt.l2!.dst}`);
+    leg.end({ kind: 'dropped', by: `${dev.name}: unknown VTEP for ${pkt.l2!.dst} (nolearning)` });
+    return;
+  }
+  const inner = pkt.l3;
+  // The outer UDP source port is a hash of the inner flow, as the kernel spreads flows (vxlan_src_port).
+  const sport = 32768 + (fnv32a(tupleKey(inner)) % 28232);
+  const outer: IPv4Packet = {
+    src: v.local, dst: fdb.dst, ttl: 64, protocol: 'udp', sport, dport: v.port,
+    length: inner.length + ETHERNET + VXLAN_HEADERS, dontFragment: inner.dontFragment,
+  };
+  leg.hop(ns, 'vxlan', `${dev.name}: fdb ${pkt.l2!.dst} dst ${fdb.dst}: encapsulate in VXLAN VNI ${v.vni}`, {
+    before: `${pkt.l2!.src} > ${pkt.l2!.dst} ${describePacket(inner)}`,
+    after: `UDP ${outer.src}:${outer.sport} > ${outer.dst}:${outer.dport} [VXLAN VNI ${v.vni}] { ${pkt.l2!.src} > ${pkt.l2!.dst} ${describePacket(inner)} }`,
+  });
+  const route = ns.lookup(outer.dst);
+  if (!route) {
+    leg.end({ kind: 'no-route', by: `no route to VTEP ${outer.dst}` });
+    return;
+  }
+  leg.hop(ns, 'route', `ip route get ${outer.dst}: ${routeText(route)} (outer packet)`);
+  hook(leg, ns, 'OUTPUT', ' (outer)');
+  hook(leg, ns, 'POSTROUTING', ' (outer)');
+  transmit(leg, ns, ns.device(route.dev)!, route.via ?? outer.dst, { l3: outer, inner: { vni: v.vni, packet: pkt } });
+}
+
+/** A frame arriving on a device. */
+function receive(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
+  leg.hop(ns, 'device', `receive on ${dev.name}`);
+  if (dev.master) {
+    const br = ns.device(dev.master)!;
+    const src = pkt.l2!.src;
+    if (!ns.fdb.some((e) => e.mac === src && e.master === br.name)) {
+      ns.addFdb({ mac: src, dev: dev.name, master: br.name, learned: true });
+      leg.hop(ns, 'bridge', `${br.name}: learned ${src} on ${dev.name}`);
+    }
+    bridgeForward(leg, ns, br, dev, pkt);
+    return;
+  }
+  ip(leg, ns, dev, pkt);
+}
+
+/** The IP layer of a namespace receiving a packet: PREROUTING, the routing decision, INPUT or FORWARD. */
+function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
+  const p = pkt.l3;
+  conntrack(leg, ns, p);
+  hook(leg, ns, 'PREROUTING');
+  const route = ns.lookup(p.dst);
+  if (!route) {
+    leg.hop(ns, 'route', `ip route get ${p.dst} from ${p.src} iif ${dev.name}: no route`);
+    leg.end({ kind: 'no-route', by: `${leg.fabric.label(ns)}: no route to ${p.dst}` });
+    return;
+  }
+  leg.hop(ns, 'route', `ip route get ${p.dst} from ${p.src} iif ${dev.name}: ${routeText(route)}`);
+  if (route.type === 'local' || route.type === 'broadcast') {
+    local(leg, ns, pkt);
+    return;
+  }
+  if (!ns.sysctls.ipForward) {
+    leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: net.ipv4.ip_forward=0` });
+    return;
+  }
+  hook(leg, ns, 'FORWARD');
+  if (p.ttl <= 1) {
+    leg.end({ kind: 'ttl-exceeded', by: `${leg.fabric.label(ns)}: TTL exceeded in transit` });
+    return;
+  }
+  const fwd: Packet = { l3: { ...p, ttl: p.ttl - 1 } };
+  hook(leg, ns, 'POSTROUTING');
+  transmit(leg, ns, ns.device(route.dev)!, route.via ?? p.dst, fwd);
+}
+
+/** Local delivery: INPUT, then VXLAN decapsulation or a socket. */
+function local(leg: Leg, ns: Netns, pkt: Packet): void {
+  const p = pkt.l3;
+  hook(leg, ns, 'INPUT');
+  if (pkt.inner && p.protocol === 'udp') {
+    const vx = [...ns.devices.values()].find((d) => d.kind === 'vxlan' && d.vxlan!.port === p.dport && d.vxlan!.vni === pkt.inner!.vni);
+    if (vx) {
+      leg.hop(ns, 'vxlan', `UDP :${p.dport} is ${vx.name}'s: decapsulate VNI ${pkt.inner.vni}`, {
+        before: `UDP ${p.src}:${p.sport} > ${p.dst}:${p.dport} [VXLAN VNI ${pkt.inner.vni}]`,
+        after: `${pkt.inner.packet.l2!.src} > ${pkt.inner.packet.l2!.dst} ${describePacket(pkt.inner.packet.l3)}`,
+      });
+      receive(leg, ns, vx, pkt.inner.packet);
+      return;
+    }
+  }
+  const label = leg.fabric.label(ns);
+  if (p.protocol === 'icmp') {
+    const what = p.flags === 'echo-reply' ? 'to the ping socket' : 'the kernel answers';
+    leg.hop(ns, 'socket', `ICMP ${p.flags ?? 'echo-request'} for ${p.dst}: ${what}`);
+    leg.deliveredIn = ns;
+    leg.end({ kind: 'delivered', by: `${p.flags === 'echo-reply' ? 'ping socket' : 'kernel'} of ${label}`, socket: { netns: label, address: p.dst, protocol: 'icmp' } });
+    return;
+  }
+  const l = ns.listener(p.protocol, p.dst, p.dport!);
+  if (l) {
+    leg.hop(ns, 'socket', `${p.protocol} ${l.address}:${l.port} ${l.owner === 'the connecting process' ? 'ESTABLISHED' : 'LISTEN'} (${l.owner})`);
+    leg.deliveredIn = ns;
+    leg.end({ kind: 'delivered', by: `socket ${p.dst}:${p.dport}/${p.protocol} in ${label}`, socket: { netns: label, address: p.dst, port: p.dport, protocol: p.protocol } });
+  } else {
+    const answer = p.protocol === 'tcp' ? 'TCP RST (Connection refused)' : 'ICMP port unreachable';
+    leg.hop(ns, 'socket', `no ${p.protocol} socket on ${p.dst}:${p.dport}: ${answer}`);
+    leg.end({ kind: 'refused', by: `${label}: nothing listens on ${p.dst}:${p.dport}/${p.protocol}` });
+  }
+}
+
+export interface Flow {
+  protocol: 'tcp' | 'udp' | 'icmp';
+  dst: string;
+  dport?: number;
+  /** Source address; default: what the route picks. */
+  src?: string;
+  sport?: number;
+}
+
+function runLeg(fabric: Fabric, start: (leg: Leg) => void): Leg {
+  const leg = new Leg(fabric);
+  try {
+    start(leg);
+  } catch (e) {
+    if (!(e instanceof LoopError)) throw e;
+    leg.end({ kind: 'dropped', by: `gave up after ${MAX_HOPS} hops (a forwarding loop?)` });
+  }
+  leg.end({ kind: 'dropped', by: 'the packet went nowhere' });
+  return leg;
+}
+
+const legResult = (leg: Leg) => ({ hops: leg.hops, verdict: leg.verdict! });
+
+/** The first packet of a flow from a process in `from`, and — when it is delivered — its answer. */
+export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
+  if (!parseIP(flow.dst)) throw new Error(`"${flow.dst}" is not an IPv4 address`);
+  const route = from.lookup(flow.dst);
+  const src = flow.src ?? (route ? from.sourceFor(route, 'IPv4') : undefined) ?? '0.0.0.0';
+  const sport = flow.protocol === 'icmp' ? undefined : flow.sport ?? 32768 + (fnv32a(`${src}>${flow.dst}:${flow.dport}`) % 28232);
+  const first: IPv4Packet = {
+    src, dst: flow.dst, ttl: 64, protocol: flow.protocol, sport, dport: flow.dport,
+    flags: flow.protocol === 'tcp' ? 'SYN' : flow.protocol === 'icmp' ? 'echo-request' : undefined,
+    length: IP_HEADER + L4_HEADER[flow.protocol] + (flow.protocol === 'tcp' ? 20 : flow.protocol === 'icmp' ? 56 : 32),
+    dontFragment: flow.protocol !== 'udp',
+  };
+  // The connecting process holds its ephemeral port while it waits for the answer.
+  const client = sport === undefined ? undefined : { protocol: flow.protocol as 'tcp' | 'udp', address: src, port: sport, owner: 'the connecting process' };
+  if (client) from.listeners.push(client);
+  try {
+    const request = runLeg(fabric, (leg) => output(leg, from, { l3: first }));
+    if (request.verdict!.kind !== 'delivered' || !request.deliveredIn) return { request: legResult(request) };
+    const answer: IPv4Packet = {
+      src: first.dst, dst: first.src, ttl: 64, protocol: first.protocol, sport: first.dport, dport: first.sport,
+      flags: first.protocol === 'tcp' ? 'SYN-ACK' : first.protocol === 'icmp' ? 'echo-reply' : undefined,
+      length: first.length, dontFragment: first.dontFragment,
+    };
+    const reply = runLeg(fabric, (leg) => output(leg, request.deliveredIn!, { l3: answer }));
+    return { request: legResult(request), reply: legResult(reply) };
+  } finally {
+    if (client) from.listeners.splice(from.listeners.indexOf(client), 1);
+  }
+}
+
+/**
+ * A flow from a client outside the cluster: it reaches the underlay through its router, which knows only the
+ * nodes' network — so it can reach a node's address (a NodePort, later) but not a pod's or a Service's.
+ */
+export function traceFromOutside(fabric: Fabric, client: string, flow: Flow): Trace {
+  const target = fabric.underlay().find((x) => x.netns.addressesOf(x.dev.name).some((a) => a.ip === flow.dst));
+  const sport = flow.protocol === 'icmp' ? undefined : flow.sport ?? 32768 + (fnv32a(`${client}>${flow.dst}:${flow.dport}`) % 28232);
+  const first: IPv4Packet = {
+    src: client, dst: flow.dst, ttl: 64, protocol: flow.protocol, sport, dport: flow.dport,
+    flags: flow.protocol === 'tcp' ? 'SYN' : flow.protocol === 'icmp' ? 'echo-request' : undefined,
+    length: IP_HEADER + L4_HEADER[flow.protocol] + (flow.protocol === 'tcp' ? 20 : flow.protocol === 'icmp' ? 56 : 32),
+    dontFragment: flow.protocol !== 'udp',
+  };
+  fabric.outsideClients.add(client);
+  try {
+    const request = runLeg(fabric, (leg) => {
+      if (!target) {
+        leg.end({ kind: 'unreachable', by: `the router in front of the cluster knows only the nodes' network; ${flow.dst} is not a node address` });
+        return;
+      }
+      // The router's frame arrives on the node's eth0 (its ARP answered for the node's address).
+      leg.hop(target.netns, 'underlay', `router -> ${target.dev.name} of ${fabric.label(target.netns)}: ${describePacket(first)}`);
+      receive(leg, target.netns, target.dev, { l2: { src: 'router', dst: target.dev.mac }, l3: first });
+    });
+    if (request.verdict!.kind !== 'delivered' || !request.deliveredIn) return { request: legResult(request) };
+    const answer: IPv4Packet = { ...first, src: first.dst, dst: first.src, sport: first.dport, dport: first.sport, flags: first.protocol === 'tcp' ? 'SYN-ACK' : first.protocol === 'icmp' ? 'echo-reply' : undefined };
+    const reply = runLeg(fabric, (leg) => output(leg, request.deliveredIn!, { l3: answer }));
+    return { request: legResult(request), reply: legResult(reply) };
+  } finally {
+    fabric.outsideClients.delete(client);
+  }
+}
