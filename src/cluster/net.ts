@@ -38,7 +38,7 @@ export function parseIP(ip: string): { family: Family; value: bigint } | undefin
     return { family, value: BigInt(((+octets[0] << 24) | (+octets[1] << 16) | (+octets[2] << 8) | +octets[3]) >>> 0) };
   }
   if (family === 'IPv6') {
-    const value = IPv6.fromString(ip).getValue();
+    const value = ipv6Value(ip);
     if (value >> 32n === 0xffffn) return { family: 'IPv4', value: value & 0xffffffffn };
     return { family, value };
   }
@@ -50,7 +50,49 @@ export function formatIP(family: Family, value: bigint): string {
     const n = Number(value);
     return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   }
-  return collapseIPv6Number(IPv6.fromBigInt(value).toString());
+  return formatIPv6(value);
+}
+
+// IPv6 text <-> value by hand: node:net has validated the text, and ip-num's parser and formatter cost
+// ~20-50 µs an address (regular expressions, string expansion) — too much for a node's link-local
+// addresses times a thousand nodes.
+function ipv6Value(ip: string): bigint {
+  let text = ip;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  let v = 0n;
+  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g, 16));
+  return v;
+}
+
+/** RFC 5952: lowercase, no leading zeros, the longest run of two or more zero groups as "::" (the first on a tie). */
+function formatIPv6(value: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
 /** Canonical text of an IP (so "fd00:10:96:0::a" and "fd00:10:96::a" compare equal). */

@@ -38,6 +38,9 @@ export class ClusterNetwork implements Fabric {
   readonly hosts = new Map<string, Netns>();
   readonly sandboxes = new Map<string, Sandbox>();
   readonly outsideClients = new Set<string>();
+  private readonly byName = new Map<string, Netns>();
+  private readonly underlayIndex = new Map<string, { netns: Netns; dev: Device }>();
+  private readonly labels = new WeakMap<Netns, { label: string; node: string }>();
   private readonly leases = new Map<string, Cidr>();
 
   constructor(private readonly cluster: Cluster) {
@@ -46,7 +49,10 @@ export class ClusterNetwork implements Fabric {
     for (const p of cluster.store.list<Pod & KubeObject>('Pod')) this.syncPod(p);
     cluster.store.watch({ kind: 'Node' }, (e) => {
       const n = e.object as Node & KubeObject;
-      if (e.type === 'DELETED') this.hosts.delete(n.metadata.name);
+      if (e.type === 'DELETED') {
+        this.byName.delete(n.metadata.name);
+        this.hosts.delete(n.metadata.name);
+      }
       else if (!this.hosts.has(n.metadata.name) || !this.leases.has(n.metadata.name)) this.addNode(n);
       this.programOverlay();
     });
@@ -60,21 +66,24 @@ export class ClusterNetwork implements Fabric {
   // --- the Fabric the forwarding engine walks ----------------------------------------------------
 
   netns(name: string): Netns | undefined {
-    if (this.hosts.has(name)) return this.hosts.get(name);
-    for (const s of this.sandboxes.values()) if (s.netns.name === name) return s.netns;
-    return undefined;
+    return this.byName.get(name);
   }
 
   label(ns: Netns): string {
-    if (this.hosts.get(ns.name) === ns) return `node/${ns.name}`;
-    for (const s of this.sandboxes.values()) if (s.netns === ns) return `p/${s.pod}`;
-    return ns.name;
+    return this.labels.get(ns)?.label ?? ns.name;
   }
 
   nodeOf(ns: Netns): string {
-    if (this.hosts.get(ns.name) === ns) return ns.name;
-    for (const s of this.sandboxes.values()) if (s.netns === ns) return s.node;
-    return '';
+    return this.labels.get(ns)?.node ?? '';
+  }
+
+  private register(ns: Netns, label: string, node: string): void {
+    this.byName.set(ns.name, ns);
+    this.labels.set(ns, { label, node });
+  }
+
+  underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined {
+    return this.underlayIndex.get('ip' in by ? `ip:${by.ip}` : `mac:${by.mac}`);
   }
 
   underlay(): { netns: Netns; dev: Device }[] {
@@ -112,7 +121,11 @@ export class ClusterNetwork implements Fabric {
         host.setUp('eth0');
       }
       host.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port: KUBELET_PORT, owner: 'kubelet' });
+      const eth0 = host.device('eth0')!;
+      this.underlayIndex.set(`mac:${eth0.mac}`, { netns: host, dev: eth0 });
+      if (ip) this.underlayIndex.set(`ip:${ip}`, { netns: host, dev: eth0 });
       this.hosts.set(name, host);
+      this.register(host, `node/${name}`, name);
     }
     const cidr = n.spec?.podCIDRs?.[0] ?? n.spec?.podCIDR;
     const lease = cidr ? parseCIDR(cidr, false) : undefined;
@@ -135,8 +148,8 @@ export class ClusterNetwork implements Fabric {
     for (const p of peers) {
       const host = this.hosts.get(p.node)!;
       // A re-sync rewrites the overlay's routes from the current peers.
-      const stale = host.routes.filter((r) => r.table === 'main' && r.proto !== 'kernel' && r.dst && [...this.leases.values()].some((l) => l.text === r.dst!.text));
-      for (const r of stale) host.routes.splice(host.routes.indexOf(r), 1);
+      const leaseTexts = new Set([...this.leases.values()].map((l) => l.text));
+      host.removeRoutes((r) => r.table === 'main' && r.proto !== 'kernel' && !!r.dst && leaseTexts.has(r.dst.text));
       if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: UNDERLAY_MTU }, peers);
       else programHostGw(host, { node: p.node }, peers);
     }
@@ -178,6 +191,7 @@ export class ClusterNetwork implements Fabric {
       }
     }
     this.sandboxes.set(key, { pod: key, node: p.spec.nodeName, netns, containerId, netnsPath, result });
+    this.register(netns, `p/${key}`, p.spec.nodeName);
   }
 
   private removePod(key: string): void {
@@ -186,5 +200,6 @@ export class ClusterNetwork implements Fabric {
     const host = this.hosts.get(s.node);
     if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);
     this.sandboxes.delete(key);
+    this.byName.delete(s.netns.name);
   }
 }

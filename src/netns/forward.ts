@@ -19,6 +19,8 @@ export interface Fabric {
   nodeOf(netns: Netns): string;
   /** The underlay: the host namespaces whose eth0 sit on one L2 segment with the router. */
   underlay(): { netns: Netns; dev: Device }[];
+  /** The underlay interface with this address or MAC (ARP's and the segment's lookups). */
+  underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined;
   /** Clients outside the cluster, behind the underlay's router, that a trace is running for. */
   readonly outsideClients: Set<string>;
 }
@@ -82,15 +84,18 @@ function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): vo
 
 /** Who owns an IP on the L2 domain a device reaches (ARP's answer), and by which device there. */
 function l2Owner(fabric: Fabric, ns: Netns, dev: Device, ip: string): { ns: Netns; dev: Device } | undefined {
+  if (dev.kind === 'ether') {
+    const host = fabric.underlayHost({ ip });
+    return host && host.netns !== ns ? { ns: host.netns, dev: host.dev } : undefined;
+  }
   for (const { ns: n, dev: d } of l2Domain(fabric, ns, dev)) {
     if (n.addressesOf(d.name).some((a) => a.ip === ip)) return { ns: n, dev: d };
   }
   return undefined;
 }
 
-/** The interfaces one L2 hop away: a veth's peer, a bridge's ports' peers (and the bridge), the underlay. */
+/** The interfaces one L2 hop away: a veth's peer, or a bridge's ports' peers (and the bridge). */
 function l2Domain(fabric: Fabric, ns: Netns, dev: Device): { ns: Netns; dev: Device }[] {
-  if (dev.kind === 'ether') return fabric.underlay().filter((x) => !(x.netns === ns && x.dev === dev)).map((x) => ({ ns: x.netns, dev: x.dev }));
   const out: { ns: Netns; dev: Device }[] = [];
   const addBridge = (bns: Netns, br: Device) => {
     out.push({ ns: bns, dev: br });
@@ -149,15 +154,27 @@ function transmit(leg: Leg, ns: Netns, dev: Device, nexthop: string, pkt: Packet
     return;
   }
   // Neighbour: a permanent entry, else ARP on the device's L2 domain.
-  let mac = ns.neighbours.find((n) => n.ip === nexthop && n.dev === dev.name)?.lladdr;
+  const known = ns.neighbour(nexthop, dev.name);
+  let mac = known?.lladdr;
   if (mac) {
-    leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name} lladdr ${mac} ${ns.neighbours.find((n) => n.ip === nexthop)!.state}`);
+    leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name} lladdr ${mac} ${known!.state}`);
   } else if (dev.kind !== 'vxlan') {
     const owner = l2Owner(leg.fabric, ns, dev, nexthop);
     if (!owner) {
       const router = dev.kind === 'ether' ? ns.routes.find((r) => r.table === 'main' && !r.dst && r.dev === dev.name)?.via : undefined;
       if (router && nexthop === router) {
         leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name}: the underlay's router`);
+        // The router joins the nodes' subnets: another node's address is routed on to it.
+        const host = leg.fabric.underlayHost({ ip: p.dst });
+        if (host) {
+          if (p.ttl <= 1) {
+            leg.end({ kind: 'ttl-exceeded', by: `the underlay's router ${router}: TTL exceeded in transit` });
+            return;
+          }
+          leg.hop(ns, 'underlay', `${dev.name} -> router ${router} -> ${host.dev.name} of ${leg.fabric.label(host.netns)}`);
+          receive(leg, host.netns, host.dev, { ...pkt, l2: { src: 'router', dst: host.dev.mac }, l3: { ...p, ttl: p.ttl - 1 } });
+          return;
+        }
         leg.hop(ns, 'underlay', `${dev.name} -> router ${router}: leaves the cluster`);
         if (leg.fabric.outsideClients.has(p.dst)) {
           leg.hop(ns, 'socket', `the router delivers to the outside client ${p.dst}`);
@@ -192,7 +209,7 @@ function transmit(leg: Leg, ns: Netns, dev: Device, nexthop: string, pkt: Packet
       vxlanEncap(leg, ns, dev, frame);
       return;
     case 'ether': {
-      const target = leg.fabric.underlay().find((x) => x.dev.mac === frame.l2!.dst);
+      const target = leg.fabric.underlayHost({ mac: frame.l2!.dst });
       leg.hop(ns, 'underlay', `${dev.name} ${frame.l2!.src} > ${frame.l2!.dst}: to ${target ? leg.fabric.label(target.netns) : 'nobody'}`);
       if (target) receive(leg, target.netns, target.dev, frame);
       else leg.end({ kind: 'dropped', by: 'no host on the underlay owns the destination MAC' });
@@ -212,7 +229,7 @@ function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefin
     ip(leg, ns, br, pkt);
     return;
   }
-  const entry = ns.fdb.find((e) => e.mac === dst && e.master === br.name);
+  const entry = ns.fdbEntry(dst, { master: br.name });
   let out = entry && ns.device(entry.dev);
   if (out) {
     leg.hop(ns, 'bridge', `${br.name}: fdb ${dst} dev ${out.name}${entry!.permanent ? ' permanent' : ''}`);
@@ -246,7 +263,7 @@ function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefin
 
 function vxlanEncap(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
   const v = dev.vxlan!;
-  const fdb = ns.fdb.find((e) => e.dev === dev.name && e.mac === pkt.l2!.dst && e.self);
+  const fdb = ns.fdbEntry(pkt.l2!.dst, { dev: dev.name, self: true });
   if (!fdb?.dst) {
     leg.hop(ns, 'vxlan', `${dev.name}: no fdb entry for ${pkt.l2!.dst}`);
     leg.end({ kind: 'dropped', by: `${dev.name}: unknown VTEP for ${pkt.l2!.dst} (nolearning)` });
@@ -280,7 +297,7 @@ function receive(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
   if (dev.master) {
     const br = ns.device(dev.master)!;
     const src = pkt.l2!.src;
-    if (!ns.fdb.some((e) => e.mac === src && e.master === br.name)) {
+    if (ns.fdbEntry(src, { master: br.name })?.dev !== dev.name) {
       ns.addFdb({ mac: src, dev: dev.name, master: br.name, learned: true });
       leg.hop(ns, 'bridge', `${br.name}: learned ${src} on ${dev.name}`);
     }
@@ -413,7 +430,7 @@ export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
  * nodes' network — so it can reach a node's address (a NodePort, later) but not a pod's or a Service's.
  */
 export function traceFromOutside(fabric: Fabric, client: string, flow: Flow): Trace {
-  const target = fabric.underlay().find((x) => x.netns.addressesOf(x.dev.name).some((a) => a.ip === flow.dst));
+  const target = fabric.underlayHost({ ip: flow.dst });
   const sport = flow.protocol === 'icmp' ? undefined : flow.sport ?? 32768 + (fnv32a(`${client}>${flow.dst}:${flow.dport}`) % 28232);
   const first: IPv4Packet = {
     src: client, dst: flow.dst, ttl: 64, protocol: flow.protocol, sport, dport: flow.dport,

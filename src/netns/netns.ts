@@ -32,8 +32,12 @@ export class Netns {
   readonly devices = new Map<string, Device>();
   readonly addresses: InterfaceAddress[] = [];
   readonly routes: Route[] = [];
-  readonly neighbours: Neighbour[] = [];
-  readonly fdb: FdbEntry[] = [];
+  /** ip|dev -> entry, in the order learned or added (as `ip neigh` lists them). */
+  private readonly neighbourTable = new Map<string, Neighbour>();
+  /** A bridge's entries by mac|@bridge (one port per MAC); a device's own (self) entries by mac|dev|self. */
+  private readonly fdbTable = new Map<string, FdbEntry>();
+  /** Longest-prefix-match index over `routes`, rebuilt when routes change. */
+  private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>> }>;
   readonly listeners: Listener[] = [];
   /** The connection-tracking table, by the original direction's tuple. */
   readonly conntrack = new Map<string, ConntrackEntry>();
@@ -68,15 +72,37 @@ export class Netns {
 
   removeDevice(name: string): void {
     this.devices.delete(name);
-    const keep = <T extends { dev: string }>(list: T[]) => {
-      const kept = list.filter((x) => x.dev !== name);
-      list.length = 0;
-      list.push(...kept);
-    };
-    keep(this.addresses);
-    keep(this.routes);
-    keep(this.neighbours);
-    keep(this.fdb);
+    const kept = this.addresses.filter((x) => x.dev !== name);
+    this.addresses.length = 0;
+    this.addresses.push(...kept);
+    this.removeRoutes((r) => r.dev === name);
+    for (const [k, n] of this.neighbourTable) if (n.dev === name) this.neighbourTable.delete(k);
+    for (const [k, e] of this.fdbTable) if (e.dev === name) this.fdbTable.delete(k);
+  }
+
+  get neighbours(): Neighbour[] {
+    return [...this.neighbourTable.values()];
+  }
+
+  get fdb(): FdbEntry[] {
+    return [...this.fdbTable.values()];
+  }
+
+  neighbour(ip: string, dev: string): Neighbour | undefined {
+    return this.neighbourTable.get(`${ip}|${dev}`);
+  }
+
+  /** The forwarding entry for a MAC on a device (self: the device's own table, as vxlan's) or in a bridge. */
+  fdbEntry(mac: string, where: { dev: string; self: true } | { master: string }): FdbEntry | undefined {
+    return this.fdbTable.get('master' in where ? `${mac}|@${where.master}` : `${mac}|${where.dev}|self`);
+  }
+
+  removeRoutes(match: (r: Route) => boolean): void {
+    const kept = this.routes.filter((r) => !match(r));
+    if (kept.length === this.routes.length) return;
+    this.routes.length = 0;
+    this.routes.push(...kept);
+    this.routeIndex = undefined;
   }
 
   /** `ip link set DEV up`: brings up the device and the connected routes of its addresses. */
@@ -84,6 +110,7 @@ export class Netns {
     const d = this.devices.get(name);
     if (!d || d.up) return;
     d.up = true;
+    this.routeIndex = undefined;
     for (const a of this.addresses) if (a.dev === name) this.addPrefixRoute(a);
     // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
     if (!this.addresses.some((a) => a.dev === name && a.family === 'IPv6')) {
@@ -104,6 +131,7 @@ export class Netns {
     const broadcast = p.family === 'IPv4' && prefix < 31 ? formatIP('IPv4', net.base + net.size - 1n) : undefined;
     const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast && withBroadcast ? { broadcast } : {}) };
     this.addresses.push(a);
+    this.routeIndex = undefined;
     this.routes.push({ table: 'local', type: 'local', dst: networkOf(ip, BITS[p.family]), dev, proto: 'kernel', scope: 'host', src: ip });
     if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOf(broadcast, 32), dev, proto: 'kernel', scope: 'link', src: ip });
     if (this.devices.get(dev)?.up) this.addPrefixRoute(a);
@@ -116,25 +144,23 @@ export class Netns {
     // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
     const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
     if (this.routes.some((r) => r.table === table && r.dev === a.dev && r.dst?.text === dst.text)) return;
+    this.routeIndex = undefined;
     this.routes.push({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
   }
 
   addRoute(r: Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>): Route {
     const route: Route = { table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link', ...r };
     this.routes.push(route);
+    this.routeIndex = undefined;
     return route;
   }
 
   addNeighbour(n: Neighbour): void {
-    const i = this.neighbours.findIndex((x) => x.ip === n.ip && x.dev === n.dev);
-    if (i >= 0) this.neighbours[i] = n;
-    else this.neighbours.push(n);
+    this.neighbourTable.set(`${n.ip}|${n.dev}`, n);
   }
 
   addFdb(e: FdbEntry): void {
-    const i = this.fdb.findIndex((x) => x.mac === e.mac && x.dev === e.dev && !!x.self === !!e.self);
-    if (i >= 0) this.fdb[i] = e;
-    else this.fdb.push(e);
+    this.fdbTable.set(e.master ? `${e.mac}|@${e.master}` : `${e.mac}|${e.dev}|self`, e);
   }
 
   /** The socket a packet to ip:port would reach, if any. */
@@ -154,21 +180,42 @@ export class Netns {
   lookup(dst: string): Route | undefined {
     const p = parseIP(dst);
     if (!p) return undefined;
-    let best: Route | undefined;
-    let bestLen = -1;
+    const index = this.routeIndex ?? this.buildRouteIndex();
+    const bits = BigInt(BITS[p.family]);
     for (const table of ['local', 'main'] as const) {
-      for (const r of this.routes) {
-        if (r.table !== table || !this.devices.get(r.dev)?.up) continue;
-        const len = r.dst ? r.dst.prefix : 0;
-        if (r.dst ? !cidrContains(r.dst, p) : p.family !== (r.via ? parseIP(r.via)?.family : 'IPv4')) continue;
-        if (len > bestLen) {
-          best = r;
-          bestLen = len;
-        }
+      const t = index.get(`${table}|${p.family}`);
+      if (!t) continue;
+      for (const prefix of t.prefixes) {
+        const host = bits - BigInt(prefix);
+        const r = t.byPrefix.get(prefix)!.get((p.value >> host) << host);
+        if (r) return r;
       }
-      if (best) return best;
     }
     return undefined;
+  }
+
+  /** Per table and family: the prefix lengths present, longest first, and the routes by network. */
+  private buildRouteIndex(): NonNullable<Netns['routeIndex']> {
+    const index: NonNullable<Netns['routeIndex']> = new Map();
+    for (const r of this.routes) {
+      if (!this.devices.get(r.dev)?.up) continue;
+      const family = r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4';
+      const key = `${r.table}|${family}`;
+      let t = index.get(key);
+      if (!t) index.set(key, (t = { prefixes: [], byPrefix: new Map() }));
+      const prefix = r.dst?.prefix ?? 0;
+      let m = t.byPrefix.get(prefix);
+      if (!m) {
+        t.byPrefix.set(prefix, (m = new Map()));
+        t.prefixes.push(prefix);
+      }
+      // The first route for a destination wins, as the first one added does in the kernel.
+      const base = r.dst?.base ?? 0n;
+      if (!m.has(base)) m.set(base, r);
+    }
+    for (const t of index.values()) t.prefixes.sort((a, b) => b - a);
+    this.routeIndex = index;
+    return index;
   }
 
   /** The source address the kernel would pick for a route: its src, else the first global address on its device. */

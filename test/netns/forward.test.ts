@@ -137,3 +137,30 @@ describe('the packet path', () => {
     expect(kinds(traceFlow(net, pod('a'), { protocol: 'tcp', dst: ipOf('c'), dport: 8080 }).request)).toContain('node/node1 underlay');
   });
 });
+
+describe('an underlay of several subnets', () => {
+  it('carries VXLAN between nodes on different /24s through the underlay\'s router', () => {
+    const c = cluster(`apiVersion: kdp.dev/v1alpha1
+kind: Cluster
+metadata: {name: t}
+spec:
+  nodes: [{name: a, ip: 192.168.1.11}, {name: b, ip: 192.168.2.11}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: x}
+spec: {nodeName: a, containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: y}
+spec: {nodeName: b, containers: [{name: c, ports: [{containerPort: 80}]}]}
+`);
+    const net = new ClusterNetwork(c);
+    const y = get<any>(c, 'Pod', 'default', 'y').status.podIP;
+    const t = traceFlow(net, net.pod('default', 'x')!.netns, { protocol: 'tcp', dst: y, dport: 80 });
+    expect(t.request.verdict.kind).toBe('delivered');
+    expect(t.request.hops.map((h) => h.what)).toContain('eth0 -> router 192.168.1.1 -> eth0 of node/b');
+    expect(t.reply!.verdict.kind).toBe('delivered');
+  });
+});
