@@ -101,7 +101,8 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .requiredOption('--to <dst>', 'IP:PORT, IP (ICMP), or a URL')
     .option('--proto <proto>', 'tcp | udp | icmp (default: tcp with a port, icmp without)')
     .option('-o, --output <format>', 'text | json', 'text')
-    .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string }) => {
+    .option('--size <bytes>', 'payload size, for MTU questions (default: a bare SYN, 32-byte datagram, 56-byte ping)')
+    .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string; size?: string }) => {
       const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
       result.code = cluster ? trace(cluster, o, io) : 1;
     });

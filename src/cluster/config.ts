@@ -32,6 +32,17 @@ export interface NodeShorthand {
   index: number;
 }
 
+/** Faults a walkthrough can switch on: each bites at one hop of a trace, which names it. */
+export type Fault =
+  | { type: 'bridge-nf-call-iptables-off'; node: string }
+  | { type: 'hairpin-off'; node: string }
+  | { type: 'forward-policy-drop'; node: string }
+  | { type: 'vxlan-blocked'; between: [string, string] }
+  | { type: 'mtu-mismatch'; node: string; mtu: number }
+  | { type: 'node-down'; node: string };
+
+export const FAULT_TYPES = ['bridge-nf-call-iptables-off', 'hairpin-off', 'forward-policy-drop', 'vxlan-blocked', 'mtu-mismatch', 'node-down'] as const;
+
 export interface ClusterConfig {
   name: string;
   clusterDomain: string;
@@ -44,6 +55,7 @@ export interface ClusterConfig {
   /** kubelet's clusterDNS, and the kube-dns Service's ClusterIP. */
   dnsClusterIP: string;
   nodes: NodeShorthand[];
+  faults: Fault[];
 }
 
 export const DEFAULTS = {
@@ -125,7 +137,37 @@ export function resolveClusterConfig(
   const proxy = resolveProxyConfig(proxyDoc, shorthandMode, podCIDRs, reportProxy);
 
   const nodes = parseNodeShorthands(spec.nodes, f);
-  return { name, clusterDomain, podCIDRs, serviceCIDRs, nodeCIDRMaskSize, nodePortRange, overlay, proxy, dnsClusterIP, nodes };
+  const faults = parseFaults(spec.faults, f);
+  return { name, clusterDomain, podCIDRs, serviceCIDRs, nodeCIDRMaskSize, nodePortRange, overlay, proxy, dnsClusterIP, nodes, faults };
+}
+
+function parseFaults(v: unknown, f: Fields): Fault[] {
+  const out: Fault[] = [];
+  (f.array(v, ['spec', 'faults']) ?? []).forEach((item, i) => {
+    const path = ['spec', 'faults', i];
+    const o = f.object(item, path, true);
+    const type = o && f.string(o.type, [...path, 'type'], { required: true, oneOf: FAULT_TYPES });
+    if (!o || !type) return;
+    if (type === 'vxlan-blocked') {
+      const between = f.array(o.between, [...path, 'between'], true);
+      if (!between) return;
+      if (between.length !== 2 || !between.every((n) => typeof n === 'string')) {
+        f.report([...path, 'between'], 'Invalid value: must name two nodes, e.g. [node1, node2]');
+        return;
+      }
+      out.push({ type, between: between as [string, string] });
+      return;
+    }
+    const node = f.string(o.node, [...path, 'node'], { required: true });
+    if (!node) return;
+    if (type === 'mtu-mismatch') {
+      const mtu = f.int(o.mtu, [...path, 'mtu'], { required: true, min: 576, max: 9000 });
+      if (mtu !== undefined) out.push({ type, node, mtu });
+      return;
+    }
+    out.push({ type, node } as Fault);
+  });
+  return out;
 }
 
 function parsePortRange(text: string, report: Report): { min: number; max: number } {

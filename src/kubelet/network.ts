@@ -9,7 +9,9 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel } from '../cni/bridge.ts';
-import { FLANNEL_CONFLIST, flannelDelegate, programHostGw, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import type { Fault } from '../cluster/config.ts';
+import type { IPv4Packet } from '../netns/packet.ts';
 import type { Result } from '../cni/types.ts';
 import type { Fabric } from '../netns/forward.ts';
 import type { Device } from '../netns/types.ts';
@@ -82,6 +84,19 @@ export class ClusterNetwork implements Fabric {
     this.labels.set(ns, { label, node });
   }
 
+  underlayFilter(from: Netns, to: Netns, p: IPv4Packet): string | undefined {
+    if (p.protocol !== 'udp' || p.dport !== VXLAN_PORT) return undefined;
+    const a = this.nodeOf(from);
+    const b = this.nodeOf(to);
+    const blocked = this.cluster.config.faults.some((f) => f.type === 'vxlan-blocked' && f.between.includes(a) && f.between.includes(b));
+    return blocked ? `UDP ${VXLAN_PORT} is blocked between ${a} and ${b} (fault: vxlan-blocked)` : undefined;
+  }
+
+  /** The faults of the topology that concern one node. */
+  private faultsOf(node: string): Fault[] {
+    return this.cluster.config.faults.filter((f) => 'node' in f && f.node === node);
+  }
+
   underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined {
     return this.underlayIndex.get('ip' in by ? `ip:${by.ip}` : `mac:${by.mac}`);
   }
@@ -111,7 +126,23 @@ export class ClusterNetwork implements Fabric {
       host.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
       host.addAddress('lo', '127.0.0.1', 8, 'host', false);
       host.setUp('lo');
-      host.addDevice({ name: 'eth0', kind: 'ether', mtu: UNDERLAY_MTU, mac: macFor(`${name}/eth0`), up: false });
+      host.addDevice({ name: 'eth0', kind: 'ether', mtu: this.underlayMtu(name), mac: macFor(`${name}/eth0`), up: false });
+      for (const f of this.faultsOf(name)) {
+        if (f.type === 'bridge-nf-call-iptables-off') {
+          host.sysctls.bridgeNfCallIptables = false;
+          host.faults.set('bridge-nf-call-iptables', f.type);
+        } else if (f.type === 'forward-policy-drop') {
+          host.policies.FORWARD = 'DROP';
+          host.faults.set('forward-policy', f.type);
+        } else if (f.type === 'node-down') {
+          host.down = true;
+          host.faults.set('down', f.type);
+        } else if (f.type === 'mtu-mismatch') {
+          host.faults.set('mtu', f.type);
+        } else if (f.type === 'hairpin-off') {
+          host.faults.set('hairpin', f.type);
+        }
+      }
       if (ip) {
         host.addAddress('eth0', ip, UNDERLAY_PREFIX);
         host.setUp('eth0');
@@ -150,20 +181,23 @@ export class ClusterNetwork implements Fabric {
       // A re-sync rewrites the overlay's routes from the current peers.
       const leaseTexts = new Set([...this.leases.values()].map((l) => l.text));
       host.removeRoutes((r) => r.table === 'main' && r.proto !== 'kernel' && !!r.dst && leaseTexts.has(r.dst.text));
-      if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: UNDERLAY_MTU }, peers);
+      if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: this.underlayMtu(p.node) }, peers);
       else programHostGw(host, { node: p.node }, peers);
     }
+  }
+
+  /** The node's NIC MTU: the underlay's, unless a fault gave this node another. */
+  private underlayMtu(node: string): number {
+    const f = this.faultsOf(node).find((x) => x.type === 'mtu-mismatch');
+    return f && f.type === 'mtu-mismatch' ? f.mtu : UNDERLAY_MTU;
   }
 
   private subnetEnv(node: string): SubnetEnv | undefined {
     const lease = this.leases.get(node);
     if (!lease) return undefined;
-    return {
-      network: this.cluster.config.podCIDRs[0],
-      lease,
-      mtu: this.cluster.config.overlay === 'vxlan' ? UNDERLAY_MTU - 50 : UNDERLAY_MTU,
-      ipMasq: true,
-    };
+    // flanneld derives the pods' MTU from its node's NIC.
+    const mtu = this.underlayMtu(node);
+    return { network: this.cluster.config.podCIDRs[0], lease, mtu: this.cluster.config.overlay === 'vxlan' ? mtu - 50 : mtu, ipMasq: true };
   }
 
   /** A running pod gets its sandbox (loopback, then the conflist's chain) once it has an IP. */
@@ -182,7 +216,10 @@ export class ClusterNetwork implements Fabric {
     netns.addAddress('lo', '127.0.0.1', 8, 'host', false);
     netns.setUp('lo');
     const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
-    const result = bridgeAdd(flannelDelegate(FLANNEL_CONFLIST, env), { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
+    const conf = flannelDelegate(FLANNEL_CONFLIST, env);
+    // kubelet's --hairpin-mode=none on that node leaves the bridge ports without hairpin.
+    if (this.faultsOf(p.spec.nodeName).some((f) => f.type === 'hairpin-off')) conf.hairpinMode = false;
+    const result = bridgeAdd(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
     // What the containers declare, they listen on (real listeners come with kubelet's apps).
     for (const c of p.spec.containers ?? []) {
       for (const port of c.ports ?? []) {

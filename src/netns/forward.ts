@@ -23,7 +23,11 @@ export interface Fabric {
   underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined;
   /** Clients outside the cluster, behind the underlay's router, that a trace is running for. */
   readonly outsideClients: Set<string>;
+  /** Why the underlay drops a packet between two hosts (a firewall fault), if it does. */
+  underlayFilter(from: Netns, to: Netns, p: IPv4Packet): string | undefined;
 }
+
+const faultNote = (ns: Netns, what: string) => (ns.faults.has(what) ? ` (fault: ${ns.faults.get(what)})` : '');
 
 const MAX_HOPS = 256;
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
@@ -77,9 +81,15 @@ function conntrack(leg: Leg, ns: Netns, p: IPv4Packet): void {
   leg.hop(ns, 'conntrack', `new ${p.protocol} flow src=${p.src} dst=${p.dst}${p.sport !== undefined ? ` sport=${p.sport} dport=${p.dport}` : ''} [NEW]`);
 }
 
-function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): void {
-  // With no rules loaded every chain's policy is ACCEPT; the hop still shows the traversal in order.
+/** Traverses a hook's tables; false when a chain's policy drops the packet (no rules are loaded yet). */
+function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): boolean {
+  if (name === 'FORWARD' && ns.policies.FORWARD === 'DROP') {
+    leg.hop(ns, 'hook', `${name}${via}: ${HOOK_TABLES[name].join(', ')}: no rules, filter FORWARD policy DROP${faultNote(ns, 'forward-policy')}`);
+    leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: iptables -P FORWARD DROP${faultNote(ns, 'forward-policy')}` });
+    return false;
+  }
   leg.hop(ns, 'hook', `${name}${via}: ${HOOK_TABLES[name].join(', ')}: no rules, policy ACCEPT`);
+  return true;
 }
 
 /** Who owns an IP on the L2 domain a device reaches (ARP's answer), and by which device there. */
@@ -160,6 +170,12 @@ function transmit(leg: Leg, ns: Netns, dev: Device, nexthop: string, pkt: Packet
     leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name} lladdr ${mac} ${known!.state}`);
   } else if (dev.kind !== 'vxlan') {
     const owner = l2Owner(leg.fabric, ns, dev, nexthop);
+    const downHost = dev.kind === 'ether' ? leg.fabric.underlayHost({ ip: nexthop }) : undefined;
+    if (downHost?.netns.down) {
+      leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name}: ARP got no answer (FAILED)`);
+      leg.end({ kind: 'unreachable', by: `${leg.fabric.label(downHost.netns)} is down${faultNote(downHost.netns, 'down')}` });
+      return;
+    }
     if (!owner) {
       const router = dev.kind === 'ether' ? ns.routes.find((r) => r.table === 'main' && !r.dst && r.dev === dev.name)?.via : undefined;
       if (router && nexthop === router) {
@@ -211,8 +227,17 @@ function transmit(leg: Leg, ns: Netns, dev: Device, nexthop: string, pkt: Packet
     case 'ether': {
       const target = leg.fabric.underlayHost({ mac: frame.l2!.dst });
       leg.hop(ns, 'underlay', `${dev.name} ${frame.l2!.src} > ${frame.l2!.dst}: to ${target ? leg.fabric.label(target.netns) : 'nobody'}`);
-      if (target) receive(leg, target.netns, target.dev, frame);
-      else leg.end({ kind: 'dropped', by: 'no host on the underlay owns the destination MAC' });
+      if (!target) {
+        leg.end({ kind: 'dropped', by: 'no host on the underlay owns the destination MAC' });
+        return;
+      }
+      const blocked = leg.fabric.underlayFilter(ns, target.netns, p);
+      if (blocked) {
+        leg.hop(ns, 'underlay', `dropped between ${leg.fabric.label(ns)} and ${leg.fabric.label(target.netns)}: ${blocked}`);
+        leg.end({ kind: 'dropped', by: `the underlay: ${blocked}` });
+        return;
+      }
+      receive(leg, target.netns, target.dev, frame);
       return;
     }
     default:
@@ -243,17 +268,17 @@ function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefin
     }
   }
   if (inPort && out === inPort && !inPort.hairpin) {
-    leg.end({ kind: 'dropped', by: `${br.name}: the frame would leave by ${out.name}, its way in, and hairpin is off on that port` });
+    leg.end({ kind: 'dropped', by: `${br.name}: the frame would leave by ${out.name}, its way in, and hairpin is off on that port${faultNote(ns, 'hairpin')}` });
     return;
   }
   // br_netfilter hands frames bridged between ports to iptables; a packet the host routed out through the
   // bridge has been through iptables already and is not hooked again.
   if (inPort && ns.sysctls.bridgeNfCallIptables) {
     hook(leg, ns, 'PREROUTING', ' (bridged, br_netfilter)');
-    hook(leg, ns, 'FORWARD', ' (bridged, br_netfilter)');
+    if (!hook(leg, ns, 'FORWARD', ' (bridged, br_netfilter)')) return;
     hook(leg, ns, 'POSTROUTING', ' (bridged, br_netfilter)');
   } else if (inPort) {
-    leg.hop(ns, 'hook', 'bridge-nf-call-iptables=0: the bridged frame skips iptables');
+    leg.hop(ns, 'hook', `bridge-nf-call-iptables=0: the bridged frame skips iptables${faultNote(ns, 'bridge-nf-call-iptables')}`);
   }
   const pn = leg.fabric.netns(out.peer!.netns)!;
   const pd = pn.device(out.peer!.name)!;
@@ -293,6 +318,12 @@ function vxlanEncap(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
 
 /** A frame arriving on a device. */
 function receive(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
+  if (dev.kind === 'ether' && pkt.l3.length > dev.mtu) {
+    // A frame larger than the receiving NIC's MTU is dropped there (an underlay MTU mismatch).
+    leg.hop(ns, 'device', `receive on ${dev.name}: ${pkt.l3.length}-byte packet exceeds mtu ${dev.mtu}, dropped${faultNote(ns, 'mtu')}`);
+    leg.end({ kind: 'mtu-exceeded', by: `${leg.fabric.label(ns)} ${dev.name} mtu ${dev.mtu} < ${pkt.l3.length}${faultNote(ns, 'mtu')}` });
+    return;
+  }
   leg.hop(ns, 'device', `receive on ${dev.name}`);
   if (dev.master) {
     const br = ns.device(dev.master)!;
@@ -327,7 +358,7 @@ function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
     leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: net.ipv4.ip_forward=0` });
     return;
   }
-  hook(leg, ns, 'FORWARD');
+  if (!hook(leg, ns, 'FORWARD')) return;
   if (p.ttl <= 1) {
     leg.end({ kind: 'ttl-exceeded', by: `${leg.fabric.label(ns)}: TTL exceeded in transit` });
     return;
@@ -379,6 +410,8 @@ export interface Flow {
   /** Source address; default: what the route picks. */
   src?: string;
   sport?: number;
+  /** Payload bytes (default: a bare SYN, a 32-byte datagram, a 56-byte ping). */
+  size?: number;
 }
 
 function runLeg(fabric: Fabric, start: (leg: Leg) => void): Leg {
@@ -404,7 +437,7 @@ export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
   const first: IPv4Packet = {
     src, dst: flow.dst, ttl: 64, protocol: flow.protocol, sport, dport: flow.dport,
     flags: flow.protocol === 'tcp' ? 'SYN' : flow.protocol === 'icmp' ? 'echo-request' : undefined,
-    length: IP_HEADER + L4_HEADER[flow.protocol] + (flow.protocol === 'tcp' ? 20 : flow.protocol === 'icmp' ? 56 : 32),
+    length: IP_HEADER + L4_HEADER[flow.protocol] + (flow.size ?? (flow.protocol === 'tcp' ? 20 : flow.protocol === 'icmp' ? 56 : 32)),
     dontFragment: flow.protocol !== 'udp',
   };
   // The connecting process holds its ephemeral port while it waits for the answer.

@@ -42,6 +42,12 @@ export class Netns {
   /** The connection-tracking table, by the original direction's tuple. */
   readonly conntrack = new Map<string, ConntrackEntry>();
   readonly sysctls: Sysctls;
+  /** Built-in chain policies of the filter table (iptables -P). */
+  readonly policies: { FORWARD: 'ACCEPT' | 'DROP' } = { FORWARD: 'ACCEPT' };
+  /** A kernel that does not answer at all (a node that is down). */
+  down = false;
+  /** Settings a topology fault put here, by what they change: a trace names the fault where it bites. */
+  readonly faults = new Map<string, string>();
   private nextIndex = 1;
 
   /**

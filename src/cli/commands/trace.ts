@@ -12,6 +12,8 @@ export interface TraceOptions {
   to: string;
   proto?: string;
   output?: string;
+  /** Payload bytes, for MTU questions. */
+  size?: string;
 }
 
 /** "10.244.1.5:8080", "10.244.1.5" (ICMP unless --proto), "http://10.244.1.5:8080/path". */
@@ -40,6 +42,11 @@ export function parseDestination(to: string, proto: string | undefined): Flow {
 
 export function trace(cluster: Cluster, opts: TraceOptions, io: IO): number {
   const flow = parseDestination(opts.to, opts.proto);
+  if (opts.size !== undefined) {
+    const size = Number(opts.size);
+    if (!Number.isInteger(size) || size < 0 || size > 65000) throw new UserError(`--size ${opts.size}: want a payload size in bytes`);
+    flow.size = size;
+  }
   const net = new ClusterNetwork(cluster);
   let result;
   if (opts.from.startsWith('node/')) {

@@ -114,6 +114,7 @@ export function loadTopology(sources: readonly Source[]): Topology {
   };
   const config = resolveClusterConfig(clusterDoc?.object, proxyDoc?.object, clusterReport(clusterDoc, 'Cluster'), clusterReport(proxyDoc, 'KubeProxyConfiguration'));
   if (clusterDoc) {
+    origins.set('Cluster', undefined, config.name, clusterDoc.origin);
     for (const n of config.nodes) origins.set('Node', undefined, n.name, { ...clusterDoc.origin, pathInDocument: [...clusterDoc.origin.pathInDocument, 'spec', 'nodes', n.index] });
   }
   return { config, objects, origins, problems };
