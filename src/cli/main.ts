@@ -102,7 +102,8 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--proto <proto>', 'tcp | udp | icmp (default: tcp with a port, icmp without)')
     .option('-o, --output <format>', 'text | json', 'text')
     .option('--size <bytes>', 'payload size, for MTU questions (default: a bare SYN, 32-byte datagram, 56-byte ping)')
-    .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string; size?: string }) => {
+    .option('--pcap <file>', 'also write the frames, VXLAN-encapsulated between nodes, as a pcap file')
+    .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string; size?: string; pcap?: string }) => {
       const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
       result.code = cluster ? trace(cluster, o, io) : 1;
     });

@@ -8,7 +8,7 @@ import { parseIP } from '../cluster/net.ts';
 import type { Netns } from './netns.ts';
 import type { Device } from './types.ts';
 import { describePacket, ETHERNET, IP_HEADER, L4_HEADER, VXLAN_HEADERS, type IPv4Packet, type Packet } from './packet.ts';
-import type { Hop, HopKind, Trace, Verdict } from './trace.ts';
+import type { CapturedFrame, Hop, HopKind, Trace, Verdict } from './trace.ts';
 
 /** What the engine needs to know of the world around one namespace. */
 export interface Fabric {
@@ -46,6 +46,7 @@ class Leg {
   verdict?: Verdict;
   /** The namespace whose socket took the packet. */
   deliveredIn?: Netns;
+  readonly frames: CapturedFrame[] = [];
   constructor(readonly fabric: Fabric) {}
 
   hop(ns: Netns, kind: HopKind, what: string, change?: { before: string; after: string }): void {
@@ -318,6 +319,7 @@ function vxlanEncap(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
 
 /** A frame arriving on a device. */
 function receive(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
+  leg.frames.push({ netns: leg.fabric.label(ns), dev: dev.name, packet: pkt });
   if (dev.kind === 'ether' && pkt.l3.length > dev.mtu) {
     // A frame larger than the receiving NIC's MTU is dropped there (an underlay MTU mismatch).
     leg.hop(ns, 'device', `receive on ${dev.name}: ${pkt.l3.length}-byte packet exceeds mtu ${dev.mtu}, dropped${faultNote(ns, 'mtu')}`);
@@ -426,7 +428,7 @@ function runLeg(fabric: Fabric, start: (leg: Leg) => void): Leg {
   return leg;
 }
 
-const legResult = (leg: Leg) => ({ hops: leg.hops, verdict: leg.verdict! });
+const legResult = (leg: Leg) => ({ hops: leg.hops, verdict: leg.verdict!, frames: leg.frames });
 
 /** The first packet of a flow from a process in `from`, and — when it is delivered — its answer. */
 export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {

@@ -1,4 +1,5 @@
-// A Trace: every hop a packet takes, in order, and how its journey ended. Text and JSON are renderings of it.
+// A Trace: every hop a packet takes, in order, and how its journey ended. Text, JSON and pcap are renderings of it.
+import type { Packet } from './packet.ts';
 
 export type HopKind = 'device' | 'route' | 'neigh' | 'bridge' | 'hook' | 'vxlan' | 'underlay' | 'socket' | 'conntrack';
 
@@ -25,13 +26,27 @@ export interface Verdict {
   socket?: { netns: string; address: string; port?: number; protocol: string };
 }
 
-export interface Trace {
-  /** The request's path, then (when it was delivered and answers) the reply's. */
-  request: { hops: Hop[]; verdict: Verdict };
-  reply?: { hops: Hop[]; verdict: Verdict };
+/** A frame as a capture on "any" interface would see it: where, and its headers. */
+export interface CapturedFrame {
+  netns: string;
+  dev: string;
+  packet: Packet;
 }
 
-function renderLeg(title: string, leg: { hops: Hop[]; verdict: Verdict }): string[] {
+export interface TraceLeg {
+  hops: Hop[];
+  verdict: Verdict;
+  /** Every frame the leg put on a wire, in order (VXLAN's outer packet on eth0, its inner frame on flannel.1). */
+  frames: CapturedFrame[];
+}
+
+export interface Trace {
+  /** The request's path, then (when it was delivered and answers) the reply's. */
+  request: TraceLeg;
+  reply?: TraceLeg;
+}
+
+function renderLeg(title: string, leg: TraceLeg): string[] {
   const out = [title];
   leg.hops.forEach((h, i) => {
     out.push(`${String(i + 1).padStart(3)}. [${h.netns}] ${h.kind.padEnd(9)} ${h.what}`);

@@ -4,6 +4,8 @@ import { parseIP } from '../../cluster/net.ts';
 import { ClusterNetwork } from '../../kubelet/network.ts';
 import { traceFlow, traceFromOutside, type Flow } from '../../netns/forward.ts';
 import { renderTrace } from '../../netns/trace.ts';
+import { pcapFile } from '../../netns/pcap.ts';
+import { writeFileSync } from 'node:fs';
 import { toJSON } from '../printers/serialize.ts';
 import { UserError, type IO } from '../io.ts';
 
@@ -14,6 +16,8 @@ export interface TraceOptions {
   output?: string;
   /** Payload bytes, for MTU questions. */
   size?: string;
+  /** Write the frames as a pcap file here. */
+  pcap?: string;
 }
 
 /** "10.244.1.5:8080", "10.244.1.5" (ICMP unless --proto), "http://10.244.1.5:8080/path". */
@@ -67,6 +71,7 @@ export function trace(cluster: Cluster, opts: TraceOptions, io: IO): number {
       result = traceFlow(net, sandbox.netns, flow);
     }
   }
+  if (opts.pcap) writeFileSync(opts.pcap, pcapFile([...result.request.frames, ...(result.reply?.frames ?? [])], io.now()));
   const output = opts.output ?? 'text';
   if (output === 'json') io.stdout(toJSON(result));
   else if (output === 'text') io.stdout(renderTrace(result));
