@@ -38,3 +38,20 @@ spec:
     - {name: node2, ip: 192.168.1.12, labels: {topology.kubernetes.io/zone: a}}
     - {name: node3, ip: 192.168.1.13, labels: {topology.kubernetes.io/zone: b}}
 `;
+
+/** A pod document pinned to a node, listening on the given TCP ports (UDP as "53/UDP"). */
+export function podDoc(name: string, node: string, ports: (number | string)[] = []): string {
+  const list = ports.map((p) => (typeof p === 'number' ? `{containerPort: ${p}}` : `{containerPort: ${p.split('/')[0]}, protocol: ${p.split('/')[1]}}`));
+  return `---\napiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec: {nodeName: ${node}, containers: [{name: c${list.length ? `, ports: [${list.join(', ')}]` : ''}}]}\n`;
+}
+
+/** Replaces kubeadm's coredns Deployment with an empty one, so the only pods are the test's own. */
+export const NO_COREDNS = `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  replicas: 0
+  selector: {matchLabels: {k8s-app: kube-dns}}
+  template: {metadata: {labels: {k8s-app: kube-dns}}, spec: {containers: [{name: c}]}}
+`;

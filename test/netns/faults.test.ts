@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { traceFlow } from '../../src/netns/forward.ts';
-import { cluster, errors, get } from '../helpers/cluster.ts';
+import { cluster, errors, get, podDoc } from '../helpers/cluster.ts';
 
 function withFaults(faults: string) {
   const c = cluster(`apiVersion: kdp.dev/v1alpha1
@@ -12,27 +12,7 @@ spec:
   nodes: [{name: node1, ip: 192.168.1.11}, {name: node2, ip: 192.168.1.12}, {name: node3, ip: 192.168.1.13}]
   faults:
 ${faults}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: a}
-spec: {nodeName: node1, containers: [{name: c, ports: [{containerPort: 80}]}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: b}
-spec: {nodeName: node1, containers: [{name: c, ports: [{containerPort: 80}]}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: c}
-spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 80}]}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: d}
-spec: {nodeName: node3, containers: [{name: c, ports: [{containerPort: 80}]}]}
-`);
+` + podDoc('a', 'node1', [80]) + podDoc('b', 'node1', [80]) + podDoc('c', 'node2', [80]) + podDoc('d', 'node3', [80]));
   expect(errors(c)).toEqual([]);
   const net = new ClusterNetwork(c);
   const ip = (name: string) => get<any>(c, 'Pod', 'default', name).status.podIP as string;

@@ -2,24 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { traceFlow, traceFromOutside } from '../../src/netns/forward.ts';
 import { renderTrace } from '../../src/netns/trace.ts';
-import { cluster, get, NODES3 } from '../helpers/cluster.ts';
+import { cluster, get, NODES3, podDoc } from '../helpers/cluster.ts';
 
-const PODS = NODES3 + `---
-apiVersion: v1
-kind: Pod
-metadata: {name: a}
-spec: {nodeName: node1, containers: [{name: web, ports: [{containerPort: 8080}]}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: b}
-spec: {nodeName: node1, containers: [{name: web, ports: [{containerPort: 8080}, {containerPort: 53, protocol: UDP}]}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: c}
-spec: {nodeName: node2, containers: [{name: web, ports: [{containerPort: 8080}]}]}
-`;
+const PODS = NODES3 + podDoc('a', 'node1', [8080]) + podDoc('b', 'node1', [8080, '53/UDP']) + podDoc('c', 'node2', [8080]);
 
 function setup(text = PODS) {
   const c = cluster(text);
@@ -145,17 +130,7 @@ kind: Cluster
 metadata: {name: t}
 spec:
   nodes: [{name: a, ip: 192.168.1.11}, {name: b, ip: 192.168.2.11}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: x}
-spec: {nodeName: a, containers: [{name: c}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: y}
-spec: {nodeName: b, containers: [{name: c, ports: [{containerPort: 80}]}]}
-`);
+` + podDoc('x', 'a') + podDoc('y', 'b', [80]));
     const net = new ClusterNetwork(c);
     const y = get<any>(c, 'Pod', 'default', 'y').status.podIP;
     const t = traceFlow(net, net.pod('default', 'x')!.netns, { protocol: 'tcp', dst: y, dport: 80 });

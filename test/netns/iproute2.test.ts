@@ -4,27 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { bridgeFdb, ipAddr, ipLink, ipNeigh, ipRoute, ipRouteGet } from '../../src/netns/iproute2.ts';
 import { linkLocal } from '../../src/netns/netns.ts';
-import { cluster } from '../helpers/cluster.ts';
+import { cluster, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
 
 const TOPO = `apiVersion: kdp.dev/v1alpha1
 kind: Cluster
 metadata: {name: t}
 spec:
   nodes: [{name: node1, ip: 192.168.1.11}, {name: node2, ip: 192.168.1.12}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: coredns, namespace: kube-system}
-spec:
-  replicas: 0
-  selector: {matchLabels: {k8s-app: kube-dns}}
-  template: {metadata: {labels: {k8s-app: kube-dns}}, spec: {containers: [{name: c}]}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: a}
-spec: {nodeName: node1, containers: [{name: c}]}
-`;
+` + NO_COREDNS + podDoc('a', 'node1');
 
 function setup() {
   const net = new ClusterNetwork(cluster(TOPO));

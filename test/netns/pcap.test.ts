@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { traceFlow } from '../../src/netns/forward.ts';
 import { checksum, pcapFile } from '../../src/netns/pcap.ts';
-import { cluster, get, NODES3 } from '../helpers/cluster.ts';
+import { cluster, get, NODES3, podDoc } from '../helpers/cluster.ts';
 
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
 
@@ -18,17 +18,7 @@ describe('pcap', () => {
   });
 
   it.skipIf(!hasTshark)('is decoded by tshark: the VXLAN outer and inner addresses, VNI 1, good checksums', () => {
-    const c = cluster(NODES3 + `---
-apiVersion: v1
-kind: Pod
-metadata: {name: a}
-spec: {nodeName: node1, containers: [{name: c}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: b}
-spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 80}]}]}
-`);
+    const c = cluster(NODES3 + podDoc('a', 'node1') + podDoc('b', 'node2', [80]));
     const net = new ClusterNetwork(c);
     const a = get<any>(c, 'Pod', 'default', 'a').status.podIP;
     const b = get<any>(c, 'Pod', 'default', 'b').status.podIP;

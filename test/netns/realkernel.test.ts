@@ -9,7 +9,7 @@ import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { traceFlow } from '../../src/netns/forward.ts';
 import { ipRouteGet } from '../../src/netns/iproute2.ts';
 import type { Netns } from '../../src/netns/netns.ts';
-import { cluster, get } from '../helpers/cluster.ts';
+import { cluster, get, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0 && spawnSync('/usr/bin/python3', ['--version']).status === 0;
 const why = canRun ? '' : 'needs root, iproute2 and /usr/bin/python3 to build real network namespaces';
@@ -29,30 +29,7 @@ kind: Cluster
 metadata: {name: t}
 spec:
   nodes: [{name: node1, ip: 192.168.1.11}, {name: node2, ip: 192.168.1.12}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: coredns, namespace: kube-system}
-spec:
-  replicas: 0
-  selector: {matchLabels: {k8s-app: kube-dns}}
-  template: {metadata: {labels: {k8s-app: kube-dns}}, spec: {containers: [{name: c}]}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: a}
-spec: {nodeName: node1, containers: [{name: c}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: b}
-spec: {nodeName: node1, containers: [{name: c, ports: [{containerPort: 8080}]}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: c}
-spec: {nodeName: node2, containers: [{name: c, ports: [{containerPort: 8080}]}]}
-`);
+` + NO_COREDNS + podDoc('a', 'node1') + podDoc('b', 'node1', [8080]) + podDoc('c', 'node2', [8080]));
   const net = new ClusterNetwork(c);
   const real = new Map<Netns, string>();
   const listeners: ReturnType<typeof spawn>[] = [];

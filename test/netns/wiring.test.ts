@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterNetwork } from '../../src/kubelet/network.ts';
-import { cluster, get, NODES3 } from '../helpers/cluster.ts';
+import { cluster, get, NODES3, podDoc } from '../helpers/cluster.ts';
 import { FLANNEL_CONFLIST, flannelDelegate, subnetEnvText } from '../../src/cni/flannel.ts';
 import { parseCIDR, type Cidr } from '../../src/cluster/net.ts';
 import { linkLocal } from '../../src/netns/netns.ts';
 
-const TWO_PODS = NODES3 + `---
-apiVersion: v1
-kind: Pod
-metadata: {name: a}
-spec: {nodeName: node1, containers: [{name: c}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: b}
-spec: {nodeName: node2, containers: [{name: c}]}
-`;
+const TWO_PODS = NODES3 + podDoc('a', 'node1') + podDoc('b', 'node2');
 
 const routes = (ns: { routes: any[] }, table = 'main') => ns.routes.filter((r) => r.table === table && r.dst?.family !== 'IPv6')
   .map((r) => [r.dst?.text ?? 'default', r.via, r.dev, r.onlink ? 'onlink' : '', r.src].filter(Boolean).join(' '));
