@@ -46,7 +46,7 @@ describe('the packet path', () => {
     expect(encap.what).toMatch(/^flannel\.1: fdb [0-9a-f:]{17} dst 192\.168\.1\.12: encapsulate in VXLAN VNI 1$/);
     expect(encap.after).toMatch(/^UDP 192\.168\.1\.11:\d+ > 192\.168\.1\.12:8472 \[VXLAN VNI 1\] \{ .* TCP 10\.244\.0\.2:\d+ > 10\.244\.1\.2:8080 SYN ttl 63 len 60 \}$/);
     // node1 forwarded it: TTL 64 -> 63; node2 forwards once more.
-    expect(t.request.hops.at(-1)!.what).toBe('tcp 0.0.0.0:8080 LISTEN (web)');
+    expect(t.request.hops.at(-1)!.what).toBe('tcp 0.0.0.0:8080 LISTEN (c)');
     expect(t.reply!.verdict.kind).toBe('delivered');
   });
 
