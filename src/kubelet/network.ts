@@ -42,6 +42,8 @@ export class ClusterNetwork implements Fabric {
   readonly outsideClients = new Set<string>();
   private readonly byName = new Map<string, Netns>();
   private readonly underlayIndex = new Map<string, { netns: Netns; dev: Device }>();
+  /** Pods' eth0 and the nodes' bridges, by address and by MAC. */
+  private readonly ownerIndex = new Map<string, { netns: Netns; dev: Device }>();
   private readonly labels = new WeakMap<Netns, { label: string; node: string }>();
   private readonly leases = new Map<string, Cidr>();
 
@@ -97,13 +99,19 @@ export class ClusterNetwork implements Fabric {
     return this.cluster.config.faults.filter((f) => 'node' in f && f.node === node);
   }
 
+  owner(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined {
+    return this.ownerIndex.get('ip' in by ? `ip:${by.ip}` : `mac:${by.mac}`) ?? this.underlayHost(by);
+  }
+
+  private indexOwner(netns: Netns, dev: Device): void {
+    this.ownerIndex.set(`mac:${dev.mac}`, { netns, dev });
+    for (const a of netns.addressesOf(dev.name)) this.ownerIndex.set(`ip:${a.ip}`, { netns, dev });
+  }
+
   underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined {
     return this.underlayIndex.get('ip' in by ? `ip:${by.ip}` : `mac:${by.mac}`);
   }
 
-  underlay(): { netns: Netns; dev: Device }[] {
-    return [...this.hosts.values()].flatMap((h) => (h.device('eth0') ? [{ netns: h, dev: h.device('eth0')! }] : []));
-  }
 
   /** The namespaces a node's `ip` shows by name: its pods' sandboxes. */
   namedNamespaces(): Set<string> {
@@ -229,12 +237,19 @@ export class ClusterNetwork implements Fabric {
     }
     this.sandboxes.set(key, { pod: key, node: p.spec.nodeName, netns, containerId, netnsPath, result });
     this.register(netns, `p/${key}`, p.spec.nodeName);
+    this.indexOwner(netns, netns.device('eth0')!);
+    this.indexOwner(host, host.device('cni0')!);
   }
 
   private removePod(key: string): void {
     const s = this.sandboxes.get(key);
     if (!s) return;
     const host = this.hosts.get(s.node);
+    const eth0 = s.netns.device('eth0');
+    if (eth0) {
+      this.ownerIndex.delete(`mac:${eth0.mac}`);
+      for (const a of s.netns.addressesOf('eth0')) this.ownerIndex.delete(`ip:${a.ip}`);
+    }
     if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);
     this.sandboxes.delete(key);
     this.byName.delete(s.netns.name);

@@ -17,10 +17,10 @@ export interface Fabric {
   label(netns: Netns): string;
   /** The node whose kernel a namespace belongs to. */
   nodeOf(netns: Netns): string;
-  /** The underlay: the host namespaces whose eth0 sit on one L2 segment with the router. */
-  underlay(): { netns: Netns; dev: Device }[];
-  /** The underlay interface with this address or MAC (ARP's and the segment's lookups). */
+  /** The underlay interface (the nodes' eth0, on one segment with its router) with this address or MAC (ARP's and the segment's lookups). */
   underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined;
+  /** The interface, anywhere, that has this address or MAC (callers check it is on their segment). */
+  owner(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined;
   /** Clients outside the cluster, behind the underlay's router, that a trace is running for. */
   readonly outsideClients: Set<string>;
   /** Why the underlay drops a packet between two hosts (a firewall fault), if it does. */
@@ -93,40 +93,31 @@ function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): bo
   return true;
 }
 
-/** Who owns an IP on the L2 domain a device reaches (ARP's answer), and by which device there. */
+/** The bridge a device is on the segment of: itself, or its veth peer's master (a pod's eth0 -> cni0). */
+function segmentOf(fabric: Fabric, ns: Netns, dev: Device): { ns: Netns; bridge: string } | undefined {
+  if (dev.kind === 'bridge') return { ns, bridge: dev.name };
+  if (dev.master) return { ns, bridge: dev.master };
+  if (dev.kind === 'veth' && dev.peer) {
+    const pn = fabric.netns(dev.peer.netns);
+    const pd = pn?.device(dev.peer.name);
+    if (pn && pd?.master) return { ns: pn, bridge: pd.master };
+  }
+  return undefined;
+}
+
+/** Who owns an IP on the L2 segment a device reaches (ARP's answer), and by which device there. */
 function l2Owner(fabric: Fabric, ns: Netns, dev: Device, ip: string): { ns: Netns; dev: Device } | undefined {
   if (dev.kind === 'ether') {
     const host = fabric.underlayHost({ ip });
     return host && host.netns !== ns ? { ns: host.netns, dev: host.dev } : undefined;
   }
-  for (const { ns: n, dev: d } of l2Domain(fabric, ns, dev)) {
-    if (n.addressesOf(d.name).some((a) => a.ip === ip)) return { ns: n, dev: d };
-  }
-  return undefined;
-}
-
-/** The interfaces one L2 hop away: a veth's peer, or a bridge's ports' peers (and the bridge). */
-function l2Domain(fabric: Fabric, ns: Netns, dev: Device): { ns: Netns; dev: Device }[] {
-  const out: { ns: Netns; dev: Device }[] = [];
-  const addBridge = (bns: Netns, br: Device) => {
-    out.push({ ns: bns, dev: br });
-    for (const port of bns.devices.values()) {
-      if (port.master !== br.name || !port.peer) continue;
-      const pn = fabric.netns(port.peer.netns);
-      const pd = pn?.device(port.peer.name);
-      if (pn && pd) out.push({ ns: pn, dev: pd });
-    }
-  };
-  if (dev.kind === 'bridge') addBridge(ns, dev);
-  if (dev.kind === 'veth' && dev.peer) {
-    const pn = fabric.netns(dev.peer.netns);
-    const pd = pn?.device(dev.peer.name);
-    if (pn && pd) {
-      if (pd.master) addBridge(pn, pn.device(pd.master)!);
-      else out.push({ ns: pn, dev: pd });
-    }
-  }
-  return out.filter((x) => !(x.ns === ns && x.dev === dev));
+  const owner = fabric.owner({ ip });
+  if (!owner || (owner.netns === ns && owner.dev === dev)) return undefined;
+  // A veth pair without a bridge is a segment of two.
+  if (dev.kind === 'veth' && dev.peer && owner.netns.name === dev.peer.netns && owner.dev.name === dev.peer.name) return { ns: owner.netns, dev: owner.dev };
+  const mine = segmentOf(fabric, ns, dev);
+  const theirs = segmentOf(fabric, owner.netns, owner.dev);
+  return mine && theirs && mine.ns === theirs.ns && mine.bridge === theirs.bridge ? { ns: owner.netns, dev: owner.dev } : undefined;
 }
 
 /** Sends a packet a process in `ns` wrote: the OUTPUT path. */
@@ -261,7 +252,9 @@ function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefin
     leg.hop(ns, 'bridge', `${br.name}: fdb ${dst} dev ${out.name}${entry!.permanent ? ' permanent' : ''}`);
   } else {
     // Unknown unicast floods; the port whose far side owns the address takes it.
-    out = [...ns.devices.values()].find((d) => d.master === br.name && d.peer && leg.fabric.netns(d.peer.netns)?.device(d.peer.name)?.mac === dst);
+    const far = leg.fabric.owner({ mac: dst });
+    const port = far?.dev.peer && far.dev.peer.netns === ns.name ? ns.device(far.dev.peer.name) : undefined;
+    out = port?.master === br.name ? port : undefined;
     leg.hop(ns, 'bridge', `${br.name}: no fdb entry for ${dst}: flooded${out ? `, answered on ${out.name}` : ''}`);
     if (!out) {
       leg.end({ kind: 'dropped', by: `${br.name}: nobody answered for ${dst}` });
