@@ -51,7 +51,12 @@ class Leg {
 
   hop(ns: Netns, kind: HopKind, what: string, change?: { before: string; after: string }): void {
     if (this.hops.length >= MAX_HOPS) throw new LoopError();
-    this.hops.push({ node: this.fabric.nodeOf(ns), netns: this.fabric.label(ns), kind, what, ...(change ?? {}) });
+    const h: Hop = { node: this.fabric.nodeOf(ns), netns: this.fabric.label(ns), kind, what };
+    if (change) {
+      h.before = change.before;
+      h.after = change.after;
+    }
+    this.hops.push(h);
   }
 
   end(v: Verdict): void {
@@ -82,6 +87,15 @@ function conntrack(leg: Leg, ns: Netns, p: IPv4Packet): void {
   leg.hop(ns, 'conntrack', `new ${p.protocol} flow src=${p.src} dst=${p.dst}${p.sport !== undefined ? ` sport=${p.sport} dport=${p.dport}` : ''} [NEW]`);
 }
 
+/** A hook's traversal text, made once: every packet crosses a dozen hooks. */
+const ACCEPT_TEXT = new Map<string, string>();
+function acceptText(name: keyof typeof HOOK_TABLES, via: string): string {
+  const key = `${name}${via}`;
+  let t = ACCEPT_TEXT.get(key);
+  if (!t) ACCEPT_TEXT.set(key, (t = `${name}${via}: ${HOOK_TABLES[name].join(', ')}: no rules, policy ACCEPT`));
+  return t;
+}
+
 /** Traverses a hook's tables; false when a chain's policy drops the packet (no rules are loaded yet). */
 function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): boolean {
   if (name === 'FORWARD' && ns.policies.FORWARD === 'DROP') {
@@ -89,7 +103,7 @@ function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): bo
     leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: iptables -P FORWARD DROP${faultNote(ns, 'forward-policy')}` });
     return false;
   }
-  leg.hop(ns, 'hook', `${name}${via}: ${HOOK_TABLES[name].join(', ')}: no rules, policy ACCEPT`);
+  leg.hop(ns, 'hook', acceptText(name, via));
   return true;
 }
 
