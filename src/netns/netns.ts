@@ -16,9 +16,15 @@ const BITS: Record<Family, number> = { IPv4: 32, IPv6: 128 };
 /** The network an address with a prefix belongs to, as a Cidr. */
 export function networkOf(ip: string, prefix: number): Cidr {
   const p = parseIP(ip)!;
-  const host = BigInt(BITS[p.family] - prefix);
-  const base = (p.value >> host) << host;
-  return { family: p.family, base, prefix, size: 1n << host, text: `${formatIP(p.family, base)}/${prefix}` };
+  return networkOfValue(p.family, p.value, prefix, ip);
+}
+
+/** The same from a parsed address; a host route's text is the address itself (no formatting needed). */
+function networkOfValue(family: Family, value: bigint, prefix: number, ip: string): Cidr {
+  const host = BigInt(BITS[family] - prefix);
+  const base = (value >> host) << host;
+  const text = prefix === BITS[family] ? `${ip}/${prefix}` : `${formatIP(family, base)}/${prefix}`;
+  return { family, base, prefix, size: 1n << host, text };
 }
 
 /** The EUI-64 link-local address of a MAC: fe80:: with ff:fe in the middle and the universal/local bit flipped. */
@@ -39,6 +45,8 @@ export class Netns {
   /** Longest-prefix-match index over `routes`, rebuilt when routes change. */
   private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>> }>;
   readonly listeners: Listener[] = [];
+  /** Each address's network, computed once when it is added. */
+  private readonly networks = new WeakMap<InterfaceAddress, Cidr>();
   /** The connection-tracking table, by the original direction's tuple. */
   readonly conntrack = new Map<string, ConntrackEntry>();
   readonly sysctls: Sysctls;
@@ -133,20 +141,22 @@ export class Netns {
   addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global', withBroadcast = true): InterfaceAddress {
     const p = parseIP(ip);
     if (!p) throw new Error(`${this.name}: "${ip}" is not an IP address`);
-    const net = networkOf(ip, prefix);
-    const broadcast = p.family === 'IPv4' && prefix < 31 ? formatIP('IPv4', net.base + net.size - 1n) : undefined;
+    const net = networkOfValue(p.family, p.value, prefix, ip);
+    const broadcastValue = p.family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
+    const broadcast = broadcastValue !== undefined ? formatIP('IPv4', broadcastValue) : undefined;
     const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast && withBroadcast ? { broadcast } : {}) };
     this.addresses.push(a);
+    this.networks.set(a, net);
     this.routeIndex = undefined;
-    this.routes.push({ table: 'local', type: 'local', dst: networkOf(ip, BITS[p.family]), dev, proto: 'kernel', scope: 'host', src: ip });
-    if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOf(broadcast, 32), dev, proto: 'kernel', scope: 'link', src: ip });
+    this.routes.push({ table: 'local', type: 'local', dst: networkOfValue(p.family, p.value, BITS[p.family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
+    if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
     if (this.devices.get(dev)?.up) this.addPrefixRoute(a);
     return a;
   }
 
   private addPrefixRoute(a: InterfaceAddress): void {
     if (a.prefix === BITS[a.family]) return; // a /32 has no connected network
-    const dst = networkOf(a.ip, a.prefix);
+    const dst = this.networks.get(a) ?? networkOf(a.ip, a.prefix);
     // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
     const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
     if (this.routes.some((r) => r.table === table && r.dev === a.dev && r.dst?.text === dst.text)) return;
