@@ -70,10 +70,6 @@ export class Netns {
     return this.devices.get(name);
   }
 
-  deviceByIndex(index: number): Device | undefined {
-    for (const d of this.devices.values()) if (d.index === index) return d;
-    return undefined;
-  }
 
   /** Adds a device; its ifindex is the next free one, as the kernel hands them out. */
   addDevice(d: Omit<Device, 'index'> & { index?: number }): Device {

@@ -125,3 +125,28 @@ describe('flannel configuration', () => {
     });
   });
 });
+
+describe('the bridge plugin\'s CHECK and DEL', () => {
+  it('CHECK passes on what ADD made and fails, with a CNI error, when it is gone; DEL is idempotent', async () => {
+    const { bridgeCheck, bridgeDel } = await import('../../src/cni/bridge.ts');
+    const { CniError } = await import('../../src/cni/types.ts');
+    const c = cluster(TWO_PODS);
+    const net = new ClusterNetwork(c);
+    const s = net.pod('default', 'a')!;
+    const host = net.host('node1')!;
+    const inv = { containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} };
+    const conf = { type: 'bridge' as const, bridge: 'cni0', ipam: { type: 'host-local' } };
+    expect(() => bridgeCheck(conf, inv, host, s.netns, s.result)).not.toThrow();
+    bridgeDel(inv, host, s.netns);
+    expect(host.device(s.result.interfaces![1].name)).toBeUndefined();
+    expect(() => bridgeDel(inv, host, s.netns)).not.toThrow();
+    let err: unknown;
+    try {
+      bridgeCheck(conf, inv, host, s.netns, s.result);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CniError);
+    expect((err as InstanceType<typeof CniError>).toJSON('0.3.1')).toEqual({ cniVersion: '0.3.1', code: 100, msg: `${s.result.interfaces![1].name} is not a port of cni0`, details: '' });
+  });
+});
