@@ -141,6 +141,7 @@ describe('kdp up', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^kdp: cluster "demo" is up: 3 nodes, 8 pods, 6 services\n/);
     expect(r.stdout).toContain('kdp get pods -A -o wide -f topologies/default.yaml');
+    expect(r.stdout).toMatch(/^  kdp trace --from default\/client --to 10\.244\.\d+\.\d+:8080 -f topologies\/default\.yaml$/m);
     expect(r.stdout).toMatch(/kdp: stopped\n$/);
   });
 

@@ -1,13 +1,29 @@
 // kdp up: load the topology and keep the cluster running until Ctrl-C. Later releases attach DNS, the Ingress
 // controller and NodePorts to it; today it serves the model and says how to look at it.
 import type { Cluster } from '../../cluster/cluster.ts';
+import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
+
+/** A pod-to-pod flow worth tracing: from one running pod to a port another declares, on another node if any. */
+function traceExample(cluster: Cluster): { from: string; to: string } | undefined {
+  const pods = cluster.store.list<Pod & KubeObject>('Pod').filter((p) => p.status?.podIP && !p.spec?.hostNetwork);
+  // The user's own workloads first, then the system's.
+  const ordered = [...pods.filter((p) => p.metadata.namespace !== 'kube-system'), ...pods.filter((p) => p.metadata.namespace === 'kube-system')];
+  for (const to of ordered) {
+    const port = to.spec?.containers?.flatMap((c) => c.ports ?? []).find((x) => (x.protocol ?? 'TCP') === 'TCP')?.containerPort;
+    const from = pods.find((p) => p !== to && p.spec?.nodeName !== to.spec?.nodeName) ?? pods.find((p) => p !== to);
+    if (port && from) return { from: `${from.metadata.namespace}/${from.metadata.name}`, to: `${to.status!.podIP}:${port}` };
+  }
+  return undefined;
+}
 
 export async function up(cluster: Cluster, files: string[], io: IO): Promise<number> {
   // Listen for Ctrl-C before saying it stops us, so an early one is not lost.
   const stopped = io.interrupted();
   const s = cluster.store;
   const c = cluster.config;
+  const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
+  const example = traceExample(cluster);
   const f = files.map((x) => ` -f ${x}`).join('');
   io.stdout([
     `kdp: cluster "${c.name}" is up: ${s.count('Node')} nodes, ${s.count('Pod')} pods, ${s.count('Service')} services`,
@@ -19,6 +35,8 @@ export async function up(cluster: Cluster, files: string[], io: IO): Promise<num
     `  kdp get pods -A -o wide${f}`,
     `  kdp get svc -A${f}`,
     `  kdp get endpointslices${f}`,
+    `  kdp ip --node ${firstNode} route${f}`,
+    ...(example ? [`  kdp trace --from ${example.from} --to ${example.to}${f}`] : []),
     '',
     'Press Ctrl-C to stop.',
     '',
