@@ -4,17 +4,17 @@ import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
 
-/** A pod-to-pod flow worth tracing: from one running pod to a port another declares, on another node if any. */
+/** A flow worth tracing: from the user's first pod to a port another pod declares, on another node if any. */
 function traceExample(cluster: Cluster): { from: string; to: string } | undefined {
   const pods = cluster.store.list<Pod & KubeObject>('Pod').filter((p) => p.status?.podIP && !p.spec?.hostNetwork);
   // The user's own workloads first, then the system's.
   const ordered = [...pods.filter((p) => p.metadata.namespace !== 'kube-system'), ...pods.filter((p) => p.metadata.namespace === 'kube-system')];
-  for (const to of ordered) {
-    const port = to.spec?.containers?.flatMap((c) => c.ports ?? []).find((x) => (x.protocol ?? 'TCP') === 'TCP')?.containerPort;
-    const from = pods.find((p) => p !== to && p.spec?.nodeName !== to.spec?.nodeName) ?? pods.find((p) => p !== to);
-    if (port && from) return { from: `${from.metadata.namespace}/${from.metadata.name}`, to: `${to.status!.podIP}:${port}` };
-  }
-  return undefined;
+  const from = ordered[0];
+  if (!from) return undefined;
+  const tcpPort = (p: Pod) => p.spec?.containers?.flatMap((c) => c.ports ?? []).find((x) => (x.protocol ?? 'TCP') === 'TCP')?.containerPort;
+  const candidates = ordered.filter((p) => p !== from && tcpPort(p));
+  const to = candidates.find((p) => p.spec?.nodeName !== from.spec?.nodeName) ?? candidates[0];
+  return to ? { from: `${from.metadata.namespace}/${from.metadata.name}`, to: `${to.status!.podIP}:${tcpPort(to)}` } : undefined;
 }
 
 export async function up(cluster: Cluster, files: string[], io: IO): Promise<number> {
