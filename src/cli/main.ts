@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TopologyError, formatProblem } from '../cluster/problems.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 import { UserError, type IO } from './io.ts';
 import { collect, loadOrReport } from './topology.ts';
 import { validate } from './commands/validate.ts';
@@ -38,6 +39,11 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .showHelpAfterError('(run "kdp --help" for usage)');
 
   const files = (o: { file?: string[] }, args: string[] = []) => [...(o.file ?? []), ...args];
+  // Most verbs read the topology, then answer from the model; a topology with errors prints them and exits 1.
+  const withCluster = (file: string[] | undefined, verb: (cluster: Cluster) => number) => {
+    const cluster = loadOrReport(file ?? [], io, { warnings: false });
+    result.code = cluster ? verb(cluster) : 1;
+  };
 
   p.command('up')
     .description('load a topology and run the cluster until Ctrl-C')
@@ -67,8 +73,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('-o, --output <format>', 'wide | yaml | json | name')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .action((type: string, names: string[], o: { file?: string[]; namespace: string; allNamespaces?: boolean; output?: string; selector?: string }) => {
-      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
-      result.code = cluster ? get(cluster, [type, ...names], o, io) : 1;
+      withCluster(o.file, (cluster) => get(cluster, [type, ...names], o, io));
     });
 
   p.command('describe')
@@ -78,8 +83,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('-f, --file <file>', FILES_HELP, collect)
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .action((type: string, names: string[], o: { file?: string[]; namespace: string }) => {
-      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
-      result.code = cluster ? describe(cluster, [type, ...names], o, io) : 1;
+      withCluster(o.file, (cluster) => describe(cluster, [type, ...names], o, io));
     });
 
   p.command('ip')
@@ -90,8 +94,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--node <name>', "the node's host namespace")
     .option('--pod <ns/name>', "the pod's namespace")
     .action((object: string, args: string[], o: { file?: string[]; node?: string; pod?: string }) => {
-      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
-      result.code = cluster ? ip(cluster, [object, ...args], o, io) : 1;
+      withCluster(o.file, (cluster) => ip(cluster, [object, ...args], o, io));
     });
 
   p.command('trace')
@@ -104,8 +107,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--size <bytes>', 'payload size, for MTU questions (default: a bare SYN, 32-byte datagram, 56-byte ping)')
     .option('--pcap <file>', 'also write the frames, VXLAN-encapsulated between nodes, as a pcap file')
     .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string; size?: string; pcap?: string }) => {
-      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
-      result.code = cluster ? trace(cluster, o, io) : 1;
+      withCluster(o.file, (cluster) => trace(cluster, o, io));
     });
 
   p.command('bridge')
@@ -115,8 +117,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('-f, --file <file>', FILES_HELP, collect)
     .option('--node <name>', "the node's host namespace")
     .action((object: string, _args: string[], o: { file?: string[]; node?: string }) => {
-      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
-      result.code = cluster ? bridge(cluster, [object], o, io) : 1;
+      withCluster(o.file, (cluster) => bridge(cluster, [object], o, io));
     });
 
   return p;
