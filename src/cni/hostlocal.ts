@@ -1,7 +1,7 @@
 // host-local IPAM, as delegated to by the bridge plugin. Which address a pod gets is decided where kubelet's
 // view of it lives (the cluster model runs host-local's allocation: .1 gateway, .2 onward, round-robin); here
 // the runtime passes that address as CNI_ARGS IP=, which host-local honours, and the plugin checks it.
-import { cidrContains, isCidr, parseCIDR, parseIP, nthAddress } from '../cluster/net.ts';
+import { cidrContains, isCidr, parseCIDR, parseIP, nthAddress, type Cidr } from '../cluster/net.ts';
 import { CniError, type Invocation, type PluginConf, type Result } from './types.ts';
 
 interface Range {
@@ -9,12 +9,20 @@ interface Range {
   gateway?: string;
 }
 
+/** Parsed subnets: every pod on a node shares its range, and parsing one is not free. */
+const subnets = new Map<string, Cidr | { error: string }>();
+function subnetOf(text: string): Cidr | { error: string } {
+  let c = subnets.get(text);
+  if (!c) subnets.set(text, (c = parseCIDR(text, false)));
+  return c;
+}
+
 export function hostLocalAdd(conf: PluginConf, inv: Invocation, cniVersion: string): Result {
   const ipam = (conf.ipam ?? {}) as { ranges?: Range[][]; routes?: { dst: string; gw?: string }[] };
   const wanted = (inv.args.IP ?? '').split(',').filter(Boolean);
   const ips = (ipam.ranges ?? []).map((set, i) => {
     const r = set[0];
-    const sub = parseCIDR(r.subnet, false);
+    const sub = subnetOf(r.subnet);
     if (!isCidr(sub)) throw new CniError(7, `invalid subnet ${r.subnet}`);
     const gateway = r.gateway ?? nthAddress(sub, 1n);
     const ip = wanted.find((w) => {

@@ -238,7 +238,9 @@ export class ClusterNetwork implements Fabric {
     this.sandboxes.set(key, { pod: key, node: p.spec.nodeName, netns, containerId, netnsPath, result });
     this.register(netns, `p/${key}`, p.spec.nodeName);
     this.indexOwner(netns, netns.device('eth0')!);
-    this.indexOwner(host, host.device('cni0')!);
+    // The bridge is indexed once, when the first pod brings it (and its gateway address) to life.
+    const cni0 = host.device('cni0')!;
+    if (!this.ownerIndex.has(`mac:${cni0.mac}`)) this.indexOwner(host, cni0);
   }
 
   private removePod(key: string): void {

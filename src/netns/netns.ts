@@ -47,6 +47,10 @@ export class Netns {
   readonly listeners: Listener[] = [];
   /** Each address's network, computed once when it is added. */
   private readonly networks = new WeakMap<InterfaceAddress, Cidr>();
+  /** The addresses of each device (a node has hundreds of devices: no scans of them all). */
+  private readonly byDevice = new Map<string, InterfaceAddress[]>();
+  /** table|dev|network of the connected routes present, so adding one is not a scan of the table. */
+  private readonly connected = new Set<string>();
   /** The connection-tracking table, by the original direction's tuple. */
   readonly conntrack = new Map<string, ConntrackEntry>();
   readonly sysctls: Sysctls;
@@ -85,6 +89,8 @@ export class Netns {
     const kept = this.addresses.filter((x) => x.dev !== name);
     this.addresses.length = 0;
     this.addresses.push(...kept);
+    this.byDevice.delete(name);
+    for (const key of this.connected) if (key.split('|')[1] === name) this.connected.delete(key);
     this.removeRoutes((r) => r.dev === name);
     for (const [k, n] of this.neighbourTable) if (n.dev === name) this.neighbourTable.delete(k);
     for (const [k, e] of this.fdbTable) if (e.dev === name) this.fdbTable.delete(k);
@@ -110,6 +116,7 @@ export class Netns {
   removeRoutes(match: (r: Route) => boolean): void {
     const kept = this.routes.filter((r) => !match(r));
     if (kept.length === this.routes.length) return;
+    for (const r of this.routes) if (r.proto === 'kernel' && r.dst && match(r)) this.connected.delete(`${r.table}|${r.dev}|${r.dst.text}`);
     this.routes.length = 0;
     this.routes.push(...kept);
     this.routeIndex = undefined;
@@ -121,9 +128,10 @@ export class Netns {
     if (!d || d.up) return;
     d.up = true;
     this.routeIndex = undefined;
-    for (const a of this.addresses) if (a.dev === name) this.addPrefixRoute(a);
+    const own = this.addressesOf(name);
+    for (const a of own) this.addPrefixRoute(a);
     // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
-    if (!this.addresses.some((a) => a.dev === name && a.family === 'IPv6')) {
+    if (!own.some((a) => a.family === 'IPv6')) {
       if (d.kind === 'loopback') this.addAddress(name, '::1', 128, 'host');
       else this.addAddress(name, linkLocal(d.mac), 64, 'link');
     }
@@ -142,6 +150,9 @@ export class Netns {
     const broadcast = broadcastValue !== undefined ? formatIP('IPv4', broadcastValue) : undefined;
     const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast && withBroadcast ? { broadcast } : {}) };
     this.addresses.push(a);
+    let own = this.byDevice.get(dev);
+    if (!own) this.byDevice.set(dev, (own = []));
+    own.push(a);
     this.networks.set(a, net);
     this.routeIndex = undefined;
     this.routes.push({ table: 'local', type: 'local', dst: networkOfValue(p.family, p.value, BITS[p.family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
@@ -155,7 +166,9 @@ export class Netns {
     const dst = this.networks.get(a) ?? networkOf(a.ip, a.prefix);
     // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
     const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
-    if (this.routes.some((r) => r.table === table && r.dev === a.dev && r.dst?.text === dst.text)) return;
+    const key = `${table}|${a.dev}|${dst.text}`;
+    if (this.connected.has(key)) return;
+    this.connected.add(key);
     this.routeIndex = undefined;
     this.routes.push({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
   }
@@ -182,7 +195,7 @@ export class Netns {
 
   /** The addresses of a device (or all), in the order they were added. */
   addressesOf(dev?: string): InterfaceAddress[] {
-    return dev === undefined ? this.addresses : this.addresses.filter((a) => a.dev === dev);
+    return dev === undefined ? this.addresses : (this.byDevice.get(dev) ?? []);
   }
 
   /**
