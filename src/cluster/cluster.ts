@@ -23,6 +23,7 @@ import { EndpointSliceController } from './controllers/endpointslice.ts';
 import { EndpointsController } from './controllers/endpoints.ts';
 import { EndpointSliceMirroringController } from './controllers/endpointslicemirroring.ts';
 import { WorkloadStatusController } from './controllers/workloadstatus.ts';
+import { GarbageCollector } from './controllers/garbagecollector.ts';
 
 export interface Cluster {
   config: ClusterConfig;
@@ -92,6 +93,7 @@ export function buildCluster(topology: Topology, opts: BuildOptions = {}): Clust
   for (const o of [...system, ...implicitNamespaces, ...nodes, ...topology.objects]) api.create(o);
 
   const controllers: Controller[] = [
+    new GarbageCollector(),
     new NodeController(),
     new KubernetesServiceController({
       endpoints: !fileKeys.has(`Endpoints\0default/kubernetes`),

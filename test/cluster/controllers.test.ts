@@ -299,3 +299,34 @@ spec:
     expect(warnings(c)).toEqual(['warning: topo.yaml:28: Service default/web: spec.ports[0].targetPort: targetPort "htpp" is not a TCP port name any selected pod declares; port 80 has no endpoints']);
   });
 });
+
+describe('garbage collector', () => {
+  it('deletes what a deleted owner controlled, through every level', () => {
+    const c = cluster(NODES3 + deployment('web', 2) + `---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: a}]}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c}]}}
+`);
+    const app = (name: string) => list<any>(c, 'Pod', 'default').filter((p) => p.metadata.labels.app === name);
+    expect([app('web').length, app('agent').length, app('db').length]).toEqual([2, 3, 2]);
+    c.api.delete('Deployment', 'default', 'web');
+    expect(list(c, 'ReplicaSet', 'default')).toEqual([]);
+    expect(app('web')).toEqual([]);
+    c.api.delete('DaemonSet', 'default', 'agent');
+    expect(app('agent')).toEqual([]);
+    c.api.delete('StatefulSet', 'default', 'db');
+    expect(app('db')).toEqual([]);
+  });
+});

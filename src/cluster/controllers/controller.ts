@@ -40,6 +40,17 @@ export function ownerReferences(owner: KubeObject): OwnerReference[] {
   return list;
 }
 
+/**
+ * A workload controller's loop: every object of `kind` now, then each one added or whose spec changed (a status
+ * write leaves spec as it was). Deletions are the garbage collector's to follow.
+ */
+export function syncDesiredState<T extends KubeObject>(ctx: ControllerContext, kind: string, sync: (o: T) => void): void {
+  for (const o of ctx.store.list<T>(kind)) sync(o);
+  ctx.store.watch({ kind }, (e) => {
+    if (e.type === 'ADDED' || (e.type === 'MODIFIED' && e.old?.spec !== e.object.spec)) sync(e.object as T);
+  });
+}
+
 /** Re-syncs the workload of `kind` that controlled a deleted pod: it has a replica to replace. */
 export function resyncOwnerOfDeletedPods<T extends KubeObject>(ctx: ControllerContext, kind: string, sync: (owner: T) => void): void {
   ctx.store.watch({ kind: 'Pod' }, (e) => {

@@ -1,7 +1,7 @@
 // The DaemonSet controller: one pod per node the pod fits, pinned there by a node-affinity term on
 // metadata.name (the scheduler then binds it), with the tolerations the controller always adds.
 import type { Controller, ControllerContext } from './controller.ts';
-import { resyncOwnerOfDeletedPods } from './controller.ts';
+import { resyncOwnerOfDeletedPods, syncDesiredState } from './controller.ts';
 import type { DaemonSet, KubeObject, Node, Pod } from '../objects.ts';
 import type * as core from 'kubernetes-types/core/v1.js';
 import { computeHash } from '../names.ts';
@@ -35,15 +35,7 @@ export class DaemonSetController implements Controller {
     const syncAll = () => {
       for (const ds of ctx.store.list<DS>('DaemonSet')) this.sync(ctx, ds);
     };
-    syncAll();
-    ctx.store.watch({ kind: 'DaemonSet' }, (e) => {
-      const ds = e.object as DS;
-      if (e.type === 'DELETED') {
-        for (const p of this.owned(ctx, ds)) ctx.api.delete('Pod', p.metadata.namespace, p.metadata.name);
-      } else if (e.type === 'ADDED' || e.old?.spec !== ds.spec) {
-        this.sync(ctx, ds);
-      }
-    });
+    syncDesiredState<DS>(ctx, 'DaemonSet', (ds) => this.sync(ctx, ds));
     ctx.store.watch({ kind: 'Node' }, (e) => {
       if (e.type !== 'MODIFIED' || e.old?.metadata.labels !== e.object.metadata.labels || (e.old as Node).spec?.taints !== (e.object as Node).spec?.taints) syncAll();
     });

@@ -1,7 +1,7 @@
 // The Deployment controller: one ReplicaSet per pod template, named <deployment>-<pod-template-hash>; the
 // current template's ReplicaSet gets all replicas, older ones are scaled to zero (a finished rollout).
 import type { Controller, ControllerContext } from './controller.ts';
-import { controllerOf, ownerReferences } from './controller.ts';
+import { ownerReferences, syncDesiredState } from './controller.ts';
 import type { Deployment, KubeObject, ReplicaSet } from '../objects.ts';
 import { computeHash } from '../names.ts';
 
@@ -26,15 +26,7 @@ export class DeploymentController implements Controller {
   readonly name = 'deployment';
 
   start(ctx: ControllerContext): void {
-    for (const d of ctx.store.list<Deploy>('Deployment')) this.sync(ctx, d);
-    ctx.store.watch({ kind: 'Deployment' }, (e) => {
-      const d = e.object as Deploy;
-      if (e.type === 'DELETED') {
-        for (const rs of this.owned(ctx, d)) ctx.api.delete('ReplicaSet', rs.metadata.namespace, rs.metadata.name);
-      } else if (e.type === 'ADDED' || e.old?.spec !== d.spec) {
-        this.sync(ctx, d);
-      }
-    });
+    syncDesiredState<Deploy>(ctx, 'Deployment', (d) => this.sync(ctx, d));
   }
 
   private owned(ctx: ControllerContext, d: Deploy): RS[] {

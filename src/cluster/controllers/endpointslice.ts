@@ -87,9 +87,9 @@ export class EndpointSliceController implements Controller {
 
   start(ctx: ControllerContext): void {
     for (const s of ctx.store.list<Svc>('Service')) this.sync(ctx, s);
+    // A deleted Service's slices are the garbage collector's (they name it as their controller).
     ctx.store.watch({ kind: 'Service' }, (e) => {
-      if (e.type === 'DELETED') this.deleteAll(ctx, e.object as Svc);
-      else this.sync(ctx, e.object as Svc);
+      if (e.type !== 'DELETED') this.sync(ctx, e.object as Svc);
     });
     watchPodsForServices(ctx, (s) => this.sync(ctx, s));
     ctx.store.watch({ kind: 'Node' }, (e) => {

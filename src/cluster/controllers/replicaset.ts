@@ -1,6 +1,6 @@
 // The ReplicaSet controller: keeps spec.replicas pods from the template, named <rs>-<5 chars>, owned by the RS.
 import type { Controller, ControllerContext } from './controller.ts';
-import { ownerReferences, resyncOwnerOfDeletedPods } from './controller.ts';
+import { ownerReferences, resyncOwnerOfDeletedPods, syncDesiredState } from './controller.ts';
 import type { KubeObject, Pod, ReplicaSet } from '../objects.ts';
 import { isPodReady, isPodTerminal } from '../podutil.ts';
 
@@ -36,16 +36,7 @@ export class ReplicaSetController implements Controller {
   readonly name = 'replicaset';
 
   start(ctx: ControllerContext): void {
-    for (const rs of ctx.store.list<RS>('ReplicaSet')) this.sync(ctx, rs);
-    ctx.store.watch({ kind: 'ReplicaSet' }, (e) => {
-      const rs = e.object as RS;
-      if (e.type === 'DELETED') {
-        // The garbage collector removes what the ReplicaSet owned.
-        for (const p of ownedPods(ctx, rs)) ctx.api.delete('Pod', p.metadata.namespace, p.metadata.name);
-      } else if (e.type === 'ADDED' || (e.old as RS | undefined)?.spec?.replicas !== rs.spec?.replicas || (e.old as RS | undefined)?.spec?.template !== rs.spec?.template) {
-        this.sync(ctx, rs);
-      }
-    });
+    syncDesiredState<RS>(ctx, 'ReplicaSet', (rs) => this.sync(ctx, rs));
     resyncOwnerOfDeletedPods<RS>(ctx, 'ReplicaSet', (owner) => this.sync(ctx, owner));
   }
 

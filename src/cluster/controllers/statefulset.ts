@@ -1,7 +1,7 @@
 // The StatefulSet controller: pods <set>-<ordinal> with a stable identity (hostname = pod name, subdomain =
 // spec.serviceName), so their DNS names under the governing headless Service stay the same when recreated.
 import type { Controller, ControllerContext } from './controller.ts';
-import { resyncOwnerOfDeletedPods } from './controller.ts';
+import { resyncOwnerOfDeletedPods, syncDesiredState } from './controller.ts';
 import type { KubeObject, Pod, StatefulSet } from '../objects.ts';
 import { computeHash } from '../names.ts';
 import { podFromTemplate } from './replicaset.ts';
@@ -12,15 +12,7 @@ export class StatefulSetController implements Controller {
   readonly name = 'statefulset';
 
   start(ctx: ControllerContext): void {
-    for (const s of ctx.store.list<STS>('StatefulSet')) this.sync(ctx, s);
-    ctx.store.watch({ kind: 'StatefulSet' }, (e) => {
-      const s = e.object as STS;
-      if (e.type === 'DELETED') {
-        for (const p of this.owned(ctx, s)) ctx.api.delete('Pod', p.metadata.namespace, p.metadata.name);
-      } else if (e.type === 'ADDED' || e.old?.spec !== s.spec) {
-        this.sync(ctx, s);
-      }
-    });
+    syncDesiredState<STS>(ctx, 'StatefulSet', (s) => this.sync(ctx, s));
     resyncOwnerOfDeletedPods<STS>(ctx, 'StatefulSet', (owner) => this.sync(ctx, owner));
   }
 
