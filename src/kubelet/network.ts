@@ -39,7 +39,6 @@ const KUBELET_PORT = 10250;
 export class ClusterNetwork implements Fabric {
   readonly hosts = new Map<string, Netns>();
   readonly sandboxes = new Map<string, Sandbox>();
-  readonly outsideClients = new Set<string>();
   private readonly byName = new Map<string, Netns>();
   private readonly underlayIndex = new Map<string, { netns: Netns; dev: Device }>();
   /** Pods' eth0 and the nodes' bridges, by address and by MAC. */

@@ -21,8 +21,6 @@ export interface Fabric {
   underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined;
   /** The interface, anywhere, that has this address or MAC (callers check it is on their segment). */
   owner(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined;
-  /** Clients outside the cluster, behind the underlay's router, that a trace is running for. */
-  readonly outsideClients: Set<string>;
   /** Why the underlay drops a packet between two hosts (a firewall fault), if it does. */
   underlayFilter(from: Netns, to: Netns, p: IPv4Packet): string | undefined;
 }
@@ -47,7 +45,8 @@ class Leg {
   /** The namespace whose socket took the packet. */
   deliveredIn?: Netns;
   readonly frames: CapturedFrame[] = [];
-  constructor(readonly fabric: Fabric) {}
+  /** outsideClient: the client behind the underlay's router this trace is for, if any. */
+  constructor(readonly fabric: Fabric, readonly outsideClient?: string) {}
 
   hop(ns: Netns, kind: HopKind, what: string, change?: { before: string; after: string }): void {
     if (this.hops.length >= MAX_HOPS) throw new LoopError();
@@ -198,7 +197,7 @@ function transmit(leg: Leg, ns: Netns, dev: Device, nexthop: string, pkt: Packet
           return;
         }
         leg.hop(ns, 'underlay', `${dev.name} -> router ${router}: leaves the cluster`);
-        if (leg.fabric.outsideClients.has(p.dst)) {
+        if (leg.outsideClient === p.dst) {
           leg.hop(ns, 'socket', `the router delivers to the outside client ${p.dst}`);
           leg.end({ kind: 'delivered', by: `the outside client ${p.dst}${p.dport !== undefined ? `:${p.dport}` : ''}` });
         } else {
@@ -423,8 +422,8 @@ export interface Flow {
   size?: number;
 }
 
-function runLeg(fabric: Fabric, start: (leg: Leg) => void): Leg {
-  const leg = new Leg(fabric);
+function runLeg(fabric: Fabric, start: (leg: Leg) => void, outsideClient?: string): Leg {
+  const leg = new Leg(fabric, outsideClient);
   try {
     start(leg);
   } catch (e) {
@@ -437,31 +436,43 @@ function runLeg(fabric: Fabric, start: (leg: Leg) => void): Leg {
 
 const legResult = (leg: Leg) => ({ hops: leg.hops, verdict: leg.verdict!, frames: leg.frames });
 
-/** The first packet of a flow from a process in `from`, and — when it is delivered — its answer. */
-export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
-  if (!parseIP(flow.dst)) throw new Error(`"${flow.dst}" is not an IPv4 address`);
-  const route = from.lookup(flow.dst);
-  const src = flow.src ?? (route ? from.sourceFor(route, 'IPv4') : undefined) ?? '0.0.0.0';
+/** A flow's first packet: a SYN, a datagram or an echo request, from an ephemeral port hashed from the flow. */
+function firstPacket(src: string, flow: Flow): IPv4Packet {
   const sport = flow.protocol === 'icmp' ? undefined : flow.sport ?? 32768 + (fnv32a(`${src}>${flow.dst}:${flow.dport}`) % 28232);
-  const first: IPv4Packet = {
+  return {
     src, dst: flow.dst, ttl: 64, protocol: flow.protocol, sport, dport: flow.dport,
     flags: flow.protocol === 'tcp' ? 'SYN' : flow.protocol === 'icmp' ? 'echo-request' : undefined,
     length: IP_HEADER + L4_HEADER[flow.protocol] + (flow.size ?? (flow.protocol === 'tcp' ? 20 : flow.protocol === 'icmp' ? 56 : 32)),
     dontFragment: flow.protocol !== 'udp',
   };
+}
+
+/** The answer a delivered first packet gets: SYN-ACK, a datagram back, an echo reply. */
+function answerTo(p: IPv4Packet): IPv4Packet {
+  return {
+    ...p, src: p.dst, dst: p.src, ttl: 64, sport: p.dport, dport: p.sport,
+    flags: p.protocol === 'tcp' ? 'SYN-ACK' : p.protocol === 'icmp' ? 'echo-reply' : undefined,
+  };
+}
+
+/** Runs the request leg, then — when a socket took it — the answer from that socket's namespace. */
+function requestAndReply(fabric: Fabric, first: IPv4Packet, send: (leg: Leg) => void, outsideClient?: string): Trace {
+  const request = runLeg(fabric, send, outsideClient);
+  if (request.verdict!.kind !== 'delivered' || !request.deliveredIn) return { request: legResult(request) };
+  const reply = runLeg(fabric, (leg) => output(leg, request.deliveredIn!, { l3: answerTo(first) }), outsideClient);
+  return { request: legResult(request), reply: legResult(reply) };
+}
+
+/** The first packet of a flow from a process in `from`, and — when it is delivered — its answer. */
+export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
+  if (!parseIP(flow.dst)) throw new Error(`"${flow.dst}" is not an IPv4 address`);
+  const route = from.lookup(flow.dst);
+  const first = firstPacket(flow.src ?? (route ? from.sourceFor(route, 'IPv4') : undefined) ?? '0.0.0.0', flow);
   // The connecting process holds its ephemeral port while it waits for the answer.
-  const client = sport === undefined ? undefined : { protocol: flow.protocol as 'tcp' | 'udp', address: src, port: sport, owner: 'the connecting process' };
+  const client = first.sport === undefined ? undefined : { protocol: flow.protocol as 'tcp' | 'udp', address: first.src, port: first.sport, owner: 'the connecting process' };
   if (client) from.listeners.push(client);
   try {
-    const request = runLeg(fabric, (leg) => output(leg, from, { l3: first }));
-    if (request.verdict!.kind !== 'delivered' || !request.deliveredIn) return { request: legResult(request) };
-    const answer: IPv4Packet = {
-      src: first.dst, dst: first.src, ttl: 64, protocol: first.protocol, sport: first.dport, dport: first.sport,
-      flags: first.protocol === 'tcp' ? 'SYN-ACK' : first.protocol === 'icmp' ? 'echo-reply' : undefined,
-      length: first.length, dontFragment: first.dontFragment,
-    };
-    const reply = runLeg(fabric, (leg) => output(leg, request.deliveredIn!, { l3: answer }));
-    return { request: legResult(request), reply: legResult(reply) };
+    return requestAndReply(fabric, first, (leg) => output(leg, from, { l3: first }));
   } finally {
     if (client) from.listeners.splice(from.listeners.indexOf(client), 1);
   }
@@ -473,29 +484,14 @@ export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
  */
 export function traceFromOutside(fabric: Fabric, client: string, flow: Flow): Trace {
   const target = fabric.underlayHost({ ip: flow.dst });
-  const sport = flow.protocol === 'icmp' ? undefined : flow.sport ?? 32768 + (fnv32a(`${client}>${flow.dst}:${flow.dport}`) % 28232);
-  const first: IPv4Packet = {
-    src: client, dst: flow.dst, ttl: 64, protocol: flow.protocol, sport, dport: flow.dport,
-    flags: flow.protocol === 'tcp' ? 'SYN' : flow.protocol === 'icmp' ? 'echo-request' : undefined,
-    length: IP_HEADER + L4_HEADER[flow.protocol] + (flow.protocol === 'tcp' ? 20 : flow.protocol === 'icmp' ? 56 : 32),
-    dontFragment: flow.protocol !== 'udp',
-  };
-  fabric.outsideClients.add(client);
-  try {
-    const request = runLeg(fabric, (leg) => {
-      if (!target) {
-        leg.end({ kind: 'unreachable', by: `the router in front of the cluster knows only the nodes' network; ${flow.dst} is not a node address` });
-        return;
-      }
-      // The router's frame arrives on the node's eth0 (its ARP answered for the node's address).
-      leg.hop(target.netns, 'underlay', `router -> ${target.dev.name} of ${fabric.label(target.netns)}: ${describePacket(first)}`);
-      receive(leg, target.netns, target.dev, { l2: { src: 'router', dst: target.dev.mac }, l3: first });
-    });
-    if (request.verdict!.kind !== 'delivered' || !request.deliveredIn) return { request: legResult(request) };
-    const answer: IPv4Packet = { ...first, src: first.dst, dst: first.src, sport: first.dport, dport: first.sport, flags: first.protocol === 'tcp' ? 'SYN-ACK' : first.protocol === 'icmp' ? 'echo-reply' : undefined };
-    const reply = runLeg(fabric, (leg) => output(leg, request.deliveredIn!, { l3: answer }));
-    return { request: legResult(request), reply: legResult(reply) };
-  } finally {
-    fabric.outsideClients.delete(client);
-  }
+  const first = firstPacket(client, flow);
+  return requestAndReply(fabric, first, (leg) => {
+    if (!target) {
+      leg.end({ kind: 'unreachable', by: `the router in front of the cluster knows only the nodes' network; ${flow.dst} is not a node address` });
+      return;
+    }
+    // The router's frame arrives on the node's eth0 (its ARP answered for the node's address).
+    leg.hop(target.netns, 'underlay', `router -> ${target.dev.name} of ${fabric.label(target.netns)}: ${describePacket(first)}`);
+    receive(leg, target.netns, target.dev, { l2: { src: 'router', dst: target.dev.mac }, l3: first });
+  }, client);
 }

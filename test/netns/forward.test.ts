@@ -86,6 +86,9 @@ describe('the packet path', () => {
     const kubelet = traceFromOutside(net, '203.0.113.7', { protocol: 'tcp', dst: '192.168.1.12', dport: 10250 });
     expect(kubelet.request.verdict.kind).toBe('delivered');
     expect(kubelet.reply!.verdict).toEqual({ kind: 'delivered', by: expect.stringMatching(/^the outside client 203\.0\.113\.7:\d+$/) });
+    // The payload size applies to outside flows as to any (an MTU question from outside).
+    const sized = traceFromOutside(net, '203.0.113.7', { protocol: 'tcp', dst: '192.168.1.12', dport: 10250, size: 1000 });
+    expect(sized.request.frames[0].packet.l3.length).toBe(20 + 20 + 1000);
     const podFromOutside = traceFromOutside(net, '203.0.113.7', { protocol: 'tcp', dst: ipOf('c'), dport: 8080 });
     expect(podFromOutside.request.verdict.kind).toBe('unreachable');
   });
