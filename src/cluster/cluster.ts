@@ -112,12 +112,12 @@ export function buildCluster(topology: Topology, opts: BuildOptions = {}): Clust
   ];
   const ctx: ControllerContext = { store, api, config, report };
   for (const c of controllers) c.start(ctx);
+  // A fault names nodes; each must be one of the cluster's.
+  const clusterObject: KubeObject = { apiVersion: 'kdp.dev/v1alpha1', kind: 'Cluster', metadata: { name: config.name } };
   config.faults.forEach((f, i) => {
-    for (const [field, node] of 'between' in f ? f.between.map((n, j) => [`between[${j}]`, n] as const) : [['node', f.node] as const]) {
-      if (!store.get('Node', undefined, node)) {
-        const path = ['spec', 'faults', i, ...(field === 'node' ? ['node'] : ['between', Number(field.slice(8, -1))])];
-        report({ apiVersion: 'kdp.dev/v1alpha1', kind: 'Cluster', metadata: { name: config.name } }, path, `Invalid value: "${node}": no such node`);
-      }
+    const named = 'between' in f ? f.between.map((node, j) => ({ node, path: ['spec', 'faults', i, 'between', j] })) : [{ node: f.node, path: ['spec', 'faults', i, 'node'] }];
+    for (const { node, path } of named) {
+      if (!store.get('Node', undefined, node)) report(clusterObject, path, `Invalid value: "${node}": no such node`);
     }
   });
   diagnose(store, report);

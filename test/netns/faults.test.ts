@@ -84,3 +84,10 @@ spec:
     ]);
   });
 });
+
+describe('fault validation', () => {
+  it('names the right element of a vxlan-blocked pair', () => {
+    const c = cluster('apiVersion: kdp.dev/v1alpha1\nkind: Cluster\nmetadata: {name: t}\nspec:\n  nodes: [{name: node1}]\n  faults:\n    - {type: vxlan-blocked, between: [node1, nodeZ]}\n');
+    expect(errors(c)).toEqual(['error: topo.yaml:7: Cluster t: spec.faults[0].between[1]: Invalid value: "nodeZ": no such node']);
+  });
+});
