@@ -5,6 +5,7 @@
 import { loadClusterFromText } from '../src/cluster/cluster.ts';
 import type { KubeObject } from '../src/cluster/objects.ts';
 import { formatProblem } from '../src/cluster/problems.ts';
+import { clusterTopology } from './cluster-topology.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -15,48 +16,10 @@ const SERVICES = arg('services', 10000);
 const REPLICAS = arg('replicas', 10);
 const NAMESPACES = 100;
 
-function topology(): string {
-  const out: string[] = [`apiVersion: kdp.dev/v1alpha1
-kind: Cluster
-metadata: {name: bench}
-spec:
-  podCIDR: 10.128.0.0/14
-  serviceCIDR: 10.96.0.0/12
-  nodes:`];
-  for (let n = 0; n < NODES; n++) out.push(`    - {name: node-${n}, ip: 172.16.${(n + 1) >> 8}.${(n + 1) & 255}, labels: {topology.kubernetes.io/zone: zone-${n % 3}}}`);
-  for (let ns = 0; ns < NAMESPACES; ns++) out.push(`---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns-${ns}}`);
-  for (let s = 0; s < SERVICES; s++) {
-    const ns = `ns-${s % NAMESPACES}`;
-    const app = `app-${s}`;
-    out.push(`---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${app}, namespace: ${ns}}
-spec:
-  replicas: ${REPLICAS}
-  selector: {matchLabels: {app: ${app}}}
-  template:
-    metadata: {labels: {app: ${app}, tier: backend}}
-    spec:
-      containers:
-      - name: app
-        image: registry.k8s.io/e2e-test-images/agnhost:2.52
-        ports: [{name: http, containerPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: ${app}, namespace: ${ns}}
-spec:
-  selector: {app: ${app}}
-  ports: [{name: http, port: 80, targetPort: http}]`);
-  }
-  return out.join('\n') + '\n';
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)];
 
-const text = topology();
+const text = clusterTopology({ nodes: NODES, services: SERVICES, replicas: REPLICAS, namespaces: NAMESPACES });
 const t0 = performance.now();
 const cluster = loadClusterFromText([{ file: 'bench.yaml', text }]);
 const loadMs = performance.now() - t0;
