@@ -158,8 +158,6 @@ class KindIndex {
 /** Kinds whose strategy keeps metadata.generation (Pods and Services do not, before v1.33). */
 const GENERATION_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Ingress', 'IngressClass']);
 
-const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
-
 /** murmur3's 32-bit finalizer: spreads the bits of a counter so consecutive UIDs look unrelated. */
 function mix32(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -167,16 +165,42 @@ function mix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+// A UID is written as character codes into one reusable buffer and made a string once: formatting the
+// words with toString(16), padStart and slices cost ~1.7 µs a UID, ~0.2 s of a 100,000-pod build.
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const DASH = 0x2d;
+const FOUR = 0x34;
+const uidCodes: number[] = new Array(36);
+
+/** Writes the hex digits from..to-1 (0 = most significant) of a 32-bit word at uidCodes[at]; returns the next index. */
+function putHex(at: number, word: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) uidCodes[at++] = HEX[(word >>> (28 - 4 * i)) & 15];
+  return at;
+}
+
 /**
  * The n-th UID this store hands out, shaped as the apiserver's random v4 UUIDs. Like them it is new for every
  * creation (a recreated object gets a fresh one); unlike them it is the same on every run.
  */
 function uidFor(n: number): string {
-  const a = hex8(mix32(n));
-  const b = hex8(mix32(n ^ 0x5bd1e995));
-  const c = hex8(mix32(n ^ 0x27d4eb2f));
-  const d = hex8(mix32(n ^ 0x165667b1));
-  return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${'89ab'[parseInt(c[0], 16) & 3]}${c.slice(1, 4)}-${c.slice(4)}${d}`;
+  const a = mix32(n);
+  const b = mix32(n ^ 0x5bd1e995);
+  const c = mix32(n ^ 0x27d4eb2f);
+  const d = mix32(n ^ 0x165667b1);
+  // aaaaaaaa-bbbb-4bbb-Vccc-ccccdddddddd: version 4, variant 8-b from c's first digit (b's fifth is dropped).
+  let i = putHex(0, a, 0, 8);
+  uidCodes[i++] = DASH;
+  i = putHex(i, b, 0, 4);
+  uidCodes[i++] = DASH;
+  uidCodes[i++] = FOUR;
+  i = putHex(i, b, 5, 8);
+  uidCodes[i++] = DASH;
+  uidCodes[i++] = HEX[8 + ((c >>> 28) & 3)];
+  i = putHex(i, c, 1, 4);
+  uidCodes[i++] = DASH;
+  i = putHex(i, c, 4, 8);
+  putHex(i, d, 0, 8);
+  return String.fromCharCode.apply(null, uidCodes);
 }
 
 export class Store {
