@@ -8,6 +8,7 @@ import type * as core from 'kubernetes-types/core/v1.js';
 import { cidrContains, formatIP, isCidr, parseCIDR, parseIP, type Cidr } from '../net.ts';
 import { internalIPs } from './nodes.ts';
 import { isPodTerminal } from '../podutil.ts';
+import { NamespacedMap } from '../namespacedmap.ts';
 
 type P = Pod & KubeObject;
 type N = Node & KubeObject;
@@ -60,12 +61,15 @@ class HostLocalRange {
   }
 }
 
+/** How IPAM names the pod holding an address (problems quote it). */
+const podKey = (p: P): string => `${p.metadata.namespace}/${p.metadata.name}`;
+
 export class Kubelet implements Controller {
   readonly name = 'kubelet+cni';
   /** node name -> its host-local ranges, one per family */
   private readonly ranges = new Map<string, HostLocalRange[]>();
-  /** pod key -> the addresses CNI gave it, for release on delete */
-  private readonly given = new Map<string, string[]>();
+  /** pod -> the addresses CNI gave it, for release on delete */
+  private readonly given = new NamespacedMap<string[]>();
 
   start(ctx: ControllerContext): void {
     for (const n of ctx.store.list<N>('Node')) this.nodeRanges(n);
@@ -75,13 +79,12 @@ export class Kubelet implements Controller {
     for (const p of pods) this.syncPod(ctx, p);
     ctx.store.watch({ kind: 'Pod' }, (e) => {
       const p = e.object as P;
-      const key = `${p.metadata.namespace}/${p.metadata.name}`;
       if (e.type === 'DELETED') {
-        this.release(key);
+        this.release(p);
         return;
       }
       if (e.type === 'ADDED') this.claimWritten(ctx, p);
-      if (p.spec?.nodeName && !this.given.has(key)) this.syncPod(ctx, p);
+      if (p.spec?.nodeName && !this.given.has(p.metadata.namespace, p.metadata.name)) this.syncPod(ctx, p);
     });
     ctx.store.watch({ kind: 'Node' }, (e) => {
       const n = e.object as N;
@@ -114,7 +117,6 @@ export class Kubelet implements Controller {
 
   private claimWritten(ctx: ControllerContext, p: P): void {
     if (p.spec?.hostNetwork) return;
-    const key = `${p.metadata.namespace}/${p.metadata.name}`;
     const node = p.spec?.nodeName;
     this.writtenIPs(p).forEach((ip, i) => {
       const v = parseIP(ip)!;
@@ -129,7 +131,7 @@ export class Kubelet implements Controller {
           : `"${ip}" is outside the pod CIDR ${ctx.config.podCIDRs.map((c) => c.text).join(',')}; kept as written`, 'warning');
         return;
       }
-      const holder = owner.reserve(owner.offset(v.value)!, key);
+      const holder = owner.reserve(owner.offset(v.value)!, podKey(p));
       if (holder) ctx.report(p, path, `Invalid value: "${ip}": pod ${holder} has this IP already`);
       const nodeRanges = node ? this.ranges.get(node) : undefined;
       if (nodeRanges && !nodeRanges.includes(owner)) {
@@ -138,10 +140,10 @@ export class Kubelet implements Controller {
     });
   }
 
-  private release(key: string): void {
-    const g = this.given.get(key);
+  private release(p: P): void {
+    const g = this.given.delete(p.metadata.namespace, p.metadata.name);
     if (!g) return;
-    this.given.delete(key);
+    const key = podKey(p);
     for (const ip of g) {
       const v = parseIP(ip);
       if (!v) continue;
@@ -157,7 +159,6 @@ export class Kubelet implements Controller {
   private syncPod(ctx: ControllerContext, p: P): void {
     const nodeName = p.spec?.nodeName;
     if (!nodeName) return;
-    const key = `${p.metadata.namespace}/${p.metadata.name}`;
     const node = ctx.store.get<N>('Node', undefined, nodeName);
     if (!node) {
       ctx.report(p, ['spec', 'nodeName'], `node "${nodeName}" does not exist; the pod stays Pending`, 'warning');
@@ -171,6 +172,7 @@ export class Kubelet implements Controller {
     } else if (ips.length === 0) {
       const ranges = this.ranges.get(nodeName) ?? [];
       if (ranges.length === 0) return; // no pod CIDR yet: the sandbox waits, as ContainerCreating
+      const key = podKey(p);
       for (const r of ranges) {
         const ip = r.allocate(key);
         if (!ip) {
@@ -180,7 +182,7 @@ export class Kubelet implements Controller {
         ips.push(ip);
       }
     }
-    this.given.set(key, p.spec?.hostNetwork ? [] : ips);
+    this.given.set(p.metadata.namespace, p.metadata.name, p.spec?.hostNetwork ? [] : ips);
     ctx.store.update(patch(p, { status: runningStatus(p, hostIPs, ips) }));
   }
 }

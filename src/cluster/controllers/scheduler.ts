@@ -7,6 +7,7 @@ import { controllerOf } from './controller.ts';
 import { patch, type KubeObject, type Node, type Pod } from '../objects.ts';
 import { unfitReason } from './nodefit.ts';
 import { isPodTerminal } from '../podutil.ts';
+import { NamespacedMap } from '../namespacedmap.ts';
 
 type P = Pod & KubeObject;
 type N = Node & KubeObject;
@@ -32,8 +33,8 @@ export class Scheduler implements Controller {
   /** owner uid -> node name -> pods of that owner there */
   private readonly byOwner = new Map<string, Map<string, number>>();
   private readonly unschedulable = new Map<string, P>();
-  /** pod key -> where it is counted; binding is counted when made, before its event arrives */
-  private readonly placed = new Map<string, { node: string; owner?: string }>();
+  /** pod -> where it is counted; binding is counted when made, before its event arrives */
+  private readonly placed = new NamespacedMap<{ node: string; owner?: string }>();
 
   start(ctx: ControllerContext): void {
     for (const n of ctx.store.list<N>('Node')) this.addNode(n);
@@ -56,10 +57,9 @@ export class Scheduler implements Controller {
     });
     ctx.store.watch({ kind: 'Pod' }, (e) => {
       const p = e.object as P;
-      const key = `${p.metadata.namespace}/${p.metadata.name}`;
       if (e.type === 'DELETED') {
-        this.unschedulable.delete(key);
-        if (this.unplace(key)) this.retry(ctx);
+        this.unschedulable.delete(`${p.metadata.namespace}/${p.metadata.name}`);
+        if (this.unplace(p)) this.retry(ctx);
       } else if (p.spec?.nodeName) {
         this.place(p);
       } else if (e.type === 'ADDED') {
@@ -75,18 +75,17 @@ export class Scheduler implements Controller {
   }
 
   private place(p: P): void {
-    const key = `${p.metadata.namespace}/${p.metadata.name}`;
-    if (this.placed.get(key)?.node === p.spec!.nodeName) return;
-    this.unplace(key);
+    const { namespace, name } = p.metadata;
+    if (this.placed.get(namespace, name)?.node === p.spec!.nodeName) return;
+    this.unplace(p);
     const where = { node: p.spec!.nodeName!, owner: controllerOf(p)?.uid };
-    this.placed.set(key, where);
+    this.placed.set(namespace, name, where);
     this.count(where, +1);
   }
 
-  private unplace(key: string): boolean {
-    const where = this.placed.get(key);
+  private unplace(p: P): boolean {
+    const where = this.placed.delete(p.metadata.namespace, p.metadata.name);
     if (!where) return false;
-    this.placed.delete(key);
     this.count(where, -1);
     return true;
   }
