@@ -25,15 +25,23 @@ export function podIPs(pod: Pod): string[] {
   return list;
 }
 
-const ipsByStatus = new WeakMap<object, Partial<Record<Family, string[]>>>();
-
-/** The pod's IPs of one family; asked for by every endpoint controller, so remembered per status version. */
+/**
+ * The pod's IPs of one family (podIPs(pod) filtered), asked for by both endpoint controllers for every pod.
+ * Computed in one pass rather than remembered: a cache keyed by status would hold a WeakMap entry per pod,
+ * which costs the garbage collector more than the pass does.
+ */
 export function podIPsOfFamily(pod: Pod, family: Family): string[] {
   const status = pod.status;
-  if (!status) return [];
-  let byFamily = ipsByStatus.get(status);
-  if (!byFamily) ipsByStatus.set(status, (byFamily = {}));
-  return (byFamily[family] ??= podIPs(pod).filter((ip) => familyOf(ip) === family));
+  const out: string[] = [];
+  if (!status) return out;
+  let any = false;
+  for (const p of status.podIPs ?? []) {
+    if (!p.ip) continue;
+    any = true;
+    if (familyOf(p.ip) === family) out.push(p.ip);
+  }
+  if (!any && status.podIP && familyOf(status.podIP) === family) out.push(status.podIP);
+  return out;
 }
 
 /**
@@ -62,13 +70,9 @@ export function shouldSetHostname(pod: Pod, svc: Service): boolean {
   return !!pod.spec?.hostname && pod.spec.subdomain === svc.metadata?.name && pod.metadata?.namespace === svc.metadata?.namespace;
 }
 
-const targetRefs = new WeakMap<Pod, { kind: string; namespace?: string; name?: string; uid?: string }>();
-
-/** The endpoint's reference to its pod; the slice and the legacy Endpoints share one per pod version. */
+/** The endpoint's reference to its pod. */
 export function podTargetRef(pod: Pod): { kind: string; namespace?: string; name?: string; uid?: string } {
-  let ref = targetRefs.get(pod);
-  if (!ref) targetRefs.set(pod, (ref = { kind: 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid }));
-  return ref;
+  return { kind: 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid };
 }
 
 export function isServiceIPSet(svc: Service): boolean {
