@@ -2,7 +2,7 @@
 // set of topologies, one file per (topology, query), into OUT_DIR. Run it before and after a change and
 // `diff -r` the two folders; the model's output must be byte-identical, ordering included.
 //   npx tsx bench/golden-cluster.ts OUT_DIR
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { main } from '../src/cli/main.ts';
@@ -39,4 +39,5 @@ for (const [topo, files] of Object.entries(topologies)) {
     writeFileSync(join(out, `${topo}.${q}.txt`), `${text}exit ${code}\n`);
   }
 }
+rmSync(generated);
 console.log(`wrote ${Object.keys(topologies).length * Object.keys(queries).length} files to ${out}`);

@@ -33,7 +33,10 @@ interface Watcher extends WatchOptions {
   since: number;
 }
 
-const controllerUid = (o: KubeObject): string | undefined => o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+function controllerUid(o: KubeObject): string | undefined {
+  for (const r of o.metadata.ownerReferences ?? []) if (r.controller) return r.uid;
+  return undefined;
+}
 
 function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
   if (a === b) return true;

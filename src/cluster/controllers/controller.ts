@@ -23,7 +23,9 @@ export interface Controller {
 
 /** The controlling owner reference of an object, if any. */
 export function controllerOf(o: KubeObject): { kind: string; name: string; uid?: string } | undefined {
-  return o.metadata.ownerReferences?.find((r) => r.controller);
+  // A loop, not find(): this runs on every pod event, and find's callback would be a closure per call.
+  for (const r of o.metadata.ownerReferences ?? []) if (r.controller) return r;
+  return undefined;
 }
 
 type OwnerReference = NonNullable<KubeObject['metadata']['ownerReferences']>[number];

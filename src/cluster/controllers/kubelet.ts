@@ -110,7 +110,8 @@ export class Kubelet implements Controller {
   }
 
   private writtenIPs(p: P): string[] {
-    const list = (p.status?.podIPs ?? []).map((x) => x.ip).filter((ip): ip is string => !!ip);
+    const list: string[] = [];
+    for (const x of p.status?.podIPs ?? []) if (x.ip) list.push(x.ip);
     if (list.length === 0 && p.status?.podIP) list.push(p.status.podIP);
     return list;
   }
@@ -194,11 +195,11 @@ export class Kubelet implements Controller {
 const sharedConditions = new Map<string, core.PodCondition[]>();
 const sharedContainerStatuses = new WeakMap<core.Container[], Map<string, core.ContainerStatus[]>>();
 
-const hostIPLists = new Map<string, { ip: string }[]>();
+/** status.hostIPs per node address list (internalIPs gives one list per node version). */
+const hostIPLists = new WeakMap<string[], { ip: string }[]>();
 function hostIPList(ips: string[]): { ip: string }[] {
-  const key = ips.join(',');
-  let list = hostIPLists.get(key);
-  if (!list) hostIPLists.set(key, (list = ips.map((ip) => ({ ip }))));
+  let list = hostIPLists.get(ips);
+  if (!list) hostIPLists.set(ips, (list = ips.map((ip) => ({ ip }))));
   return list;
 }
 

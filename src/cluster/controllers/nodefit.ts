@@ -44,12 +44,14 @@ export function unfitReason(pod: Pod, node: Node, opts: { ignoreUnschedulable?: 
     }
   }
   const labels = node.metadata?.labels ?? {};
-  for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) {
-    if (labels[k] !== v) return "node(s) didn't match Pod's node affinity/selector";
+  const nodeSelector = spec.nodeSelector;
+  for (const k in nodeSelector) {
+    if (labels[k] !== nodeSelector[k]) return "node(s) didn't match Pod's node affinity/selector";
   }
   const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && terms.length > 0 && !terms.some((t) => matchTerm(t, node))) return "node(s) didn't match Pod's node affinity/selector";
-  const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
-  if (ready && ready.status !== 'True') return 'node(s) were not ready';
+  for (const c of node.status?.conditions ?? []) {
+    if (c.type === 'Ready') return c.status !== 'True' ? 'node(s) were not ready' : undefined;
+  }
   return undefined;
 }

@@ -43,7 +43,9 @@ export class ReplicaSetController implements Controller {
   sync(ctx: ControllerContext, rs: RS): void {
     const want = rs.spec?.replicas ?? 1;
     const active = ownedPods(ctx, rs).filter((p) => !isPodTerminal(p) && !p.metadata.deletionTimestamp);
-    for (let n = active.length; n < want; n++) ctx.api.create(podFromTemplate(rs, rs.spec!.template, `${rs.metadata.name}-`));
+    // One base string for the whole batch: the name generator keys its sequences by it.
+    const generateName = `${rs.metadata.name}-`;
+    for (let n = active.length; n < want; n++) ctx.api.create(podFromTemplate(rs, rs.spec!.template, generateName));
     if (active.length > want) {
       const order = active.map((p, i) => ({ p, i, r: deletionRank(p) }))
         .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2] || b.i - a.i);

@@ -60,6 +60,8 @@ export class Scheduler implements Controller {
       if (e.type === 'DELETED') {
         this.unschedulable.delete(`${p.metadata.namespace}/${p.metadata.name}`);
         if (this.unplace(p)) this.retry(ctx);
+      } else if (e.type === 'MODIFIED' && (e.old as P).spec?.nodeName === p.spec?.nodeName) {
+        return; // a status write (kubelet's): the pod is counted where it was, or still waits for a node
       } else if (p.spec?.nodeName) {
         this.place(p);
       } else if (e.type === 'ADDED') {
