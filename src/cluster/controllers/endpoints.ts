@@ -26,15 +26,61 @@ function lessAddress(a: core.EndpointAddress, b: core.EndpointAddress): number {
 const portKey = (p?: core.EndpointPort) => (p ? `${p.name ?? ''}/${p.port}/${p.protocol ?? ''}/${p.appProtocol ?? ''}` : '');
 const addrKey = (a: core.EndpointAddress) => `${a.ip}/${a.targetRef?.uid ?? ''}`;
 
-type PortAddresses = Map<string, { port?: core.EndpointPort; addrs: Map<string, { address: core.EndpointAddress; ready: boolean }> }>;
+interface PackedAddress {
+  address: core.EndpointAddress;
+  ready: boolean;
+  /** addrKey(address), made once */
+  key: string;
+}
 
-function addAddress(perPort: PortAddresses, port: core.EndpointPort | undefined, address: core.EndpointAddress, ready: boolean): void {
+/** One port and the addresses it reaches, by addrKey. */
+interface PortGroup {
+  port?: core.EndpointPort;
+  addrs: Map<string, PackedAddress>;
+}
+
+/** Per port (by portKey), the addresses it reaches: RepackSubsets' first step, which sync fills directly. */
+type PortAddresses = Map<string, PortGroup>;
+
+function portGroup(perPort: PortAddresses, port: core.EndpointPort | undefined): PortGroup {
   const k = portKey(port);
   let g = perPort.get(k);
   if (!g) perPort.set(k, (g = { port, addrs: new Map() }));
+  return g;
+}
+
+function addAddress(g: PortGroup, address: core.EndpointAddress, key: string, ready: boolean): void {
   // The same address twice is an input error upstream keeps the first copy of; not-ready still wins.
-  const prev = g.addrs.get(addrKey(address));
-  g.addrs.set(addrKey(address), prev ? { address: prev.address, ready: prev.ready && ready } : { address, ready });
+  const prev = g.addrs.get(key);
+  g.addrs.set(key, prev ? { address: prev.address, ready: prev.ready && ready, key } : { address, ready, key });
+}
+
+const lessPacked = (a: PackedAddress, b: PackedAddress): number => lessAddress(a.address, b.address);
+
+/** RepackSubsets' second step: ports with the same address sets share a subset, addresses sorted. */
+function packSubsets(perPort: PortAddresses): core.EndpointSubset[] {
+  const out = new Map<string, core.EndpointSubset>();
+  for (const g of perPort.values()) {
+    const ready: PackedAddress[] = [];
+    const notReady: PackedAddress[] = [];
+    for (const a of g.addrs.values()) (a.ready ? ready : notReady).push(a);
+    ready.sort(lessPacked);
+    notReady.sort(lessPacked);
+    let key = '';
+    for (const a of ready) key += key ? `,${a.key}` : a.key;
+    key += '|';
+    for (let i = 0; i < notReady.length; i++) key += i ? `,${notReady[i].key}` : notReady[i].key;
+    let s = out.get(key);
+    if (!s) {
+      s = {
+        ...(ready.length ? { addresses: ready.map((a) => a.address) } : {}),
+        ...(notReady.length ? { notReadyAddresses: notReady.map((a) => a.address) } : {}),
+      };
+      out.set(key, s);
+    }
+    if (g.port) s.ports = [...(s.ports ?? []), g.port];
+  }
+  return [...out.values()];
 }
 
 /**
@@ -44,31 +90,14 @@ function addAddress(perPort: PortAddresses, port: core.EndpointPort | undefined,
 export function repackSubsets(subsets: core.EndpointSubset[]): core.EndpointSubset[] {
   const perPort: PortAddresses = new Map();
   for (const s of subsets) {
+    if (!s.addresses?.length && !s.notReadyAddresses?.length) continue; // a port no address reaches is dropped
     for (const port of s.ports?.length ? s.ports : [undefined]) {
-      for (const a of s.addresses ?? []) addAddress(perPort, port, a, true);
-      for (const a of s.notReadyAddresses ?? []) addAddress(perPort, port, a, false);
+      const g = portGroup(perPort, port);
+      for (const a of s.addresses ?? []) addAddress(g, a, addrKey(a), true);
+      for (const a of s.notReadyAddresses ?? []) addAddress(g, a, addrKey(a), false);
     }
   }
-  const out = new Map<string, core.EndpointSubset>();
-  for (const g of perPort.values()) {
-    const all = [...g.addrs.values()];
-    const ready = all.filter((a) => a.ready).map((a) => a.address).sort(lessAddress);
-    const notReady = all.filter((a) => !a.ready).map((a) => a.address).sort(lessAddress);
-    const key = `${ready.map(addrKey).join(',')}|${notReady.map(addrKey).join(',')}`;
-    let s = out.get(key);
-    if (!s) {
-      s = { ...(ready.length ? { addresses: ready } : {}), ...(notReady.length ? { notReadyAddresses: notReady } : {}) };
-      out.set(key, s);
-    }
-    if (g.port) s.ports = [...(s.ports ?? []), g.port];
-  }
-  return [...out.values()];
-}
-
-/** addEndpointSubset: one subset per (address, port), ready or not, for RepackSubsets to merge. */
-function addEndpointSubset(address: core.EndpointAddress, ready: boolean, port: core.EndpointPort | undefined): core.EndpointSubset {
-  const ports = port ? { ports: [port] } : {};
-  return ready ? { addresses: [address], ...ports } : { notReadyAddresses: [address], ...ports };
+  return packSubsets(perPort);
 }
 
 export class EndpointsController implements Controller {
@@ -91,7 +120,11 @@ export class EndpointsController implements Controller {
     if (!hasSelector(svc)) return;
     const publishNotReady = !!svc.spec?.publishNotReadyAddresses;
     const family = (svc.spec?.ipFamilies?.[0] ?? 'IPv4') as Family;
-    const entries: core.EndpointSubset[] = [];
+    // addEndpointSubset's (address, port) pairs go straight into RepackSubsets' per-port groups; a port's
+    // group (and its EndpointPort) is looked up once per resolved port number, not once per pod.
+    const perPort: PortAddresses = new Map();
+    const groups = new Map<core.ServicePort, Map<number, PortGroup>>();
+    const ports = svc.spec?.ports ?? [];
     for (const pod of selectedPods(ctx, svc)) {
       if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
       const ip = podIPsOfFamily(pod, family)[0];
@@ -100,19 +133,23 @@ export class EndpointsController implements Controller {
       if (shouldSetHostname(pod, svc)) address.hostname = pod.spec!.hostname;
       if (pod.spec?.nodeName) address.nodeName = pod.spec.nodeName;
       address.targetRef = podTargetRef(pod);
+      const key = addrKey(address);
       const ready = publishNotReady || isPodReady(pod);
-      const ports = svc.spec?.ports ?? [];
       if (ports.length === 0) {
-        if (svc.spec?.clusterIP === 'None') entries.push(addEndpointSubset(address, ready, undefined));
+        if (svc.spec?.clusterIP === 'None') addAddress(portGroup(perPort, undefined), address, key, ready);
         continue;
       }
       for (const sp of ports) {
         const port = findPort(pod, sp);
         if (port === undefined) continue;
-        entries.push(addEndpointSubset(address, ready, { name: sp.name, port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) }));
+        let byNumber = groups.get(sp);
+        if (!byNumber) groups.set(sp, (byNumber = new Map()));
+        let g = byNumber.get(port);
+        if (!g) byNumber.set(port, (g = portGroup(perPort, { name: sp.name, port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) })));
+        addAddress(g, address, key, ready);
       }
     }
-    let subsets = repackSubsets(entries);
+    let subsets = packSubsets(perPort);
     let truncated = false;
     const total = subsets.reduce((n, s) => n + (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0), 0);
     if (total > MAX_CAPACITY) {
