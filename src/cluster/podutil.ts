@@ -4,7 +4,9 @@ import type { Family } from './net.ts';
 import { familyOf } from './net.ts';
 
 export function isPodReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  // A loop, not some(): every endpoint controller asks this of every pod, and the callback would be a closure a call.
+  for (const c of pod.status?.conditions ?? []) if (c.type === 'Ready' && c.status === 'True') return true;
+  return false;
 }
 
 export function isPodTerminal(pod: Pod): boolean {

@@ -34,7 +34,9 @@ export function splitDocuments(text: string): DocumentText[] {
   while (pos <= text.length) {
     const nl = text.indexOf('\n', pos);
     const end = nl === -1 ? text.length : nl;
-    const l = text.slice(pos, end);
+    // Only a line starting with - or . can be a marker; the others are not sliced out at all.
+    const first = text.charCodeAt(pos);
+    const l = first === 0x2d || first === 0x2e ? text.slice(pos, end) : '';
     if (/^---(\s|$)/.test(l) || /^\.\.\.\s*$/.test(l)) {
       if (pos > start) docs.push({ text: text.slice(start, pos), firstLine: startLine });
       // Content after `--- ` on the marker line belongs to the new document.
@@ -51,8 +53,9 @@ export function splitDocuments(text: string): DocumentText[] {
 }
 
 function looksLikeJSON(text: string): boolean {
-  const t = text.trimStart();
-  return t.startsWith('{') || t.startsWith('[');
+  // The first non-space character, found without trimStart's copy of a whole document.
+  const m = /\S/.exec(text);
+  return m !== null && (m[0] === '{' || m[0] === '[');
 }
 
 export function parseSource(src: Source, problems: Problem[]): LoadedDocument[] {
@@ -103,9 +106,15 @@ function isListKind(value: unknown): boolean {
 
 function leadingBlankLines(text: string): number {
   let n = 0;
-  for (const l of text.split('\n')) {
+  let pos = 0;
+  // Line by line from the top, without splitting the whole document into lines first.
+  for (;;) {
+    const nl = text.indexOf('\n', pos);
+    const l = text.slice(pos, nl === -1 ? text.length : nl);
     if (l.trim() === '' || l.trimStart().startsWith('#')) n++;
     else break;
+    if (nl === -1) break;
+    pos = nl + 1;
   }
   return n;
 }
