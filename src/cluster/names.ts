@@ -7,7 +7,12 @@ import stringify from 'safe-stable-stringify';
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function fnv32a(s: string): number {
-  let h = 0x811c9dc5;
+  return fnv32aContinue(0x811c9dc5, s);
+}
+
+/** FNV-32a of prefix + s, given the hash of prefix: FNV is a running state, so a shared prefix is hashed once. */
+function fnv32aContinue(state: number, s: string): number {
+  let h = state;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
@@ -35,23 +40,22 @@ const MAX_GENERATED_NAME_LENGTH = 58; // 63 - 5, names.SimpleNameGenerator
  * each base has its own sequence, which only moves forward, so a replacement pod gets a fresh name.
  */
 export class NameGenerator {
-  private readonly next = new Map<string, number>();
+  /** base -> the next number in its sequence, and the hash of `${base}#` every suffix starts from */
+  private readonly next = new Map<string, { n: number; prefix: number }>();
 
   generate(base: string, taken: (name: string) => boolean): string {
     const b = base.length > MAX_GENERATED_NAME_LENGTH ? base.slice(0, MAX_GENERATED_NAME_LENGTH) : base;
-    let n = this.next.get(b) ?? 0;
+    let seq = this.next.get(b);
+    if (!seq) this.next.set(b, (seq = { n: 0, prefix: fnv32a(`${b}#`) }));
     for (;;) {
-      let h = fnv32a(`${b}#${n++}`);
+      let h = fnv32aContinue(seq.prefix, String(seq.n++));
       let suffix = '';
       for (let i = 0; i < 5; i++) {
         suffix += ALPHANUMS[h % 27];
         h = Math.floor(h / 27);
       }
       const name = b + suffix;
-      if (!taken(name)) {
-        this.next.set(b, n);
-        return name;
-      }
+      if (!taken(name)) return name;
     }
   }
 }
