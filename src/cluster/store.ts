@@ -209,7 +209,8 @@ function uidFor(n: number): string {
 export class Store {
   private resourceVersion = 0;
   private readonly kinds = new Map<string, KindIndex>();
-  private readonly watchers = new Set<Watcher>();
+  /** kind -> its watchers, in the order they began: an event is offered only to its own kind's */
+  private readonly watchers = new Map<string, Set<Watcher>>();
   private readonly pending: WatchEvent[] = [];
   private emitted = 0;
   private dispatching = false;
@@ -281,9 +282,11 @@ export class Store {
   /** Calls handler for every later change matching opts. Returns the function that stops the watch. */
   watch(opts: WatchOptions, handler: Handler): () => void {
     const w: Watcher = { ...opts, handler, since: this.emitted };
-    this.watchers.add(w);
+    let forKind = this.watchers.get(opts.kind);
+    if (!forKind) this.watchers.set(opts.kind, (forKind = new Set()));
+    forKind.add(w);
     return () => {
-      this.watchers.delete(w);
+      forKind.delete(w);
     };
   }
 
@@ -329,8 +332,10 @@ export class Store {
         const e = this.pending[i];
         const seq = this.emitted++;
         const o = e.object;
-        for (const w of this.watchers) {
-          if (w.kind !== o.kind || w.since > seq) continue;
+        const forKind = this.watchers.get(o.kind);
+        if (!forKind) continue;
+        for (const w of forKind) {
+          if (w.since > seq) continue;
           if (w.namespace !== undefined && w.namespace !== (o.metadata.namespace ?? '')) continue;
           if (w.selector && !matches(w.selector, o.metadata.labels) && !(e.old && matches(w.selector, e.old.metadata.labels))) continue;
           w.handler(e);
