@@ -220,6 +220,12 @@ export class Ipsets {
     if (!set.members.delete(key) && !exist) throw new IpsetError(undefined, "Element cannot be deleted from the set: it's not added");
   }
 
+  /** An element as the set prints it back (`1.2.3.4/32` in a hash:net is `1.2.3.4`). */
+  canonical(name: string, element: string): string {
+    const set = this.mustGet(name);
+    return elementText(set, parseElement(set, element));
+  }
+
   /** flush [NAME]: all sets without a name. */
   flush(name?: string): void {
     for (const s of name ? [this.mustGet(name)] : this.sets.values()) s.members.clear();
