@@ -19,6 +19,7 @@ export interface IpvsadmOptions {
 }
 
 export function ipvsadmList(ipvs: Ipvs, options: IpvsadmOptions = {}): string {
+  ipvs.expire();
   let out = `IP Virtual Server version 1.2.1 (size=${IPVS_CONN_TAB_SIZE})\n`;
   out += options.stats
     ? `${padEnd('Prot LocalAddress:Port', 33)} ${padStart('Conns', 8)} ${padStart('InPkts', 8)} ${padStart('OutPkts', 8)} ${padStart('InBytes', 8)} ${padStart('OutBytes', 8)}\n  -> RemoteAddress:Port\n`

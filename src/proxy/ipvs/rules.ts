@@ -78,6 +78,8 @@ export function ipvsRules(cluster: Cluster, nodeName: string, options: IpvsRules
  * (GracefulTerminationManager), UDP and SCTP servers at once.
  */
 export function loadIntoKernel(state: IpvsProxyState, ipvs: Ipvs, ipsets: Ipsets): void {
+  // The kernel's timers have run: connections past their timeout no longer count.
+  ipvs.expire();
   for (const s of state.ipsets) {
     const create = state.ipsetRestore.split('\n').find((l) => l.startsWith(`create ${s.name} `))!;
     ipsets.restore(`${create} -exist\n`);
