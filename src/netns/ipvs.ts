@@ -53,14 +53,23 @@ export interface IpvsConnection {
 
 export type IpvsDecision =
   | { service: VirtualService; destination: Destination; connection: IpvsConnection; existing: boolean }
-  /** A service matched but no real server could be chosen: ip_vs_leave answers ICMP port unreachable. */
-  | { service: VirtualService; destination: undefined; icmp: 'port-unreachable' };
+  /**
+   * No real server for the packet: `port-unreachable` when a service matched but none could be scheduled
+   * (ip_vs_leave answers ICMP port unreachable); `drop` when the connection's server is gone and
+   * expire_nodest_conn is off.
+   */
+  | { service: VirtualService; destination: undefined; verdict: 'port-unreachable' | 'drop' };
 
 export interface IpvsOptions {
   /** The clock, in ms (connection and template expiry, lblc/lblcr aging). */
   now?: () => number;
   /** /proc/sys/net/ipv4/vs/expire_quiescent_template (default 0: a weight-0 server keeps its persistent clients). */
   expireQuiescentTemplate?: boolean;
+  /**
+   * /proc/sys/net/ipv4/vs/expire_nodest_conn: a packet of a connection whose server was deleted expires the
+   * connection and is scheduled afresh (1), or is dropped (0, the default).
+   */
+  expireNodestConn?: boolean;
 }
 
 /** Connection table size as `ipvsadm -Ln` reports it (CONFIG_IP_VS_TAB_BITS 12). */
@@ -71,10 +80,12 @@ export class Ipvs {
   private readonly conns = new Map<string, IpvsConnection>();
   private readonly now: () => number;
   private readonly expireQuiescentTemplate: boolean;
+  private readonly expireNodestConn: boolean;
 
   constructor(options: IpvsOptions = {}) {
     this.now = options.now ?? (() => Date.now());
     this.expireQuiescentTemplate = options.expireQuiescentTemplate ?? false;
+    this.expireNodestConn = options.expireNodestConn ?? false;
   }
 
   services(): VirtualService[] {
@@ -168,7 +179,13 @@ export class Ipvs {
    */
   schedule(pkt: IpvsPacket): IpvsDecision | undefined {
     this.expire();
-    const existing = this.conns.get(connKey(pkt.protocol, false, pkt.src, pkt.sport, pkt.dst, pkt.dport));
+    const ckey = connKey(pkt.protocol, false, pkt.src, pkt.sport, pkt.dst, pkt.dport);
+    let existing = this.conns.get(ckey);
+    if (existing && !existing.destination.available) {
+      if (!this.expireNodestConn) return { service: existing.service, destination: undefined, verdict: 'drop' };
+      this.drop(ckey, existing);
+      existing = undefined;
+    }
     if (existing) {
       existing.expires = this.now() + TIMEOUTS[existing.state] * 1000;
       return { service: existing.service, destination: existing.destination, connection: existing, existing: true };
@@ -187,7 +204,7 @@ export class Ipvs {
       }
       if (!template) {
         dest = svc.sched.schedule(svc, pkt, this.now());
-        if (!dest) return { service: svc, destination: undefined, icmp: 'port-unreachable' };
+        if (!dest) return { service: svc, destination: undefined, verdict: 'port-unreachable' };
         template = this.newConnection(svc, dest, {
           protocol: pkt.protocol, template: true, client: { address: snet, port: 0 },
           virtual: { address: pkt.dst, port: svc.spec.fwmark ? 0 : pkt.dport }, state: 'NONE',
@@ -198,7 +215,7 @@ export class Ipvs {
       template.expires = this.now() + svc.spec.timeout * 1000;
     } else {
       dest = svc.sched.schedule(svc, pkt, this.now());
-      if (!dest) return { service: svc, destination: undefined, icmp: 'port-unreachable' };
+      if (!dest) return { service: svc, destination: undefined, verdict: 'port-unreachable' };
     }
     const conn = this.newConnection(svc, dest, {
       protocol: pkt.protocol, template: false, client: { address: pkt.src, port: pkt.sport },

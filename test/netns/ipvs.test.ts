@@ -69,7 +69,7 @@ describe('IPVS schedulers', () => {
   it('wrr with every weight 0 has no destination', () => {
     const { ipvs, pick } = setup('wrr', [[A, 0]]);
     expect(pick()).toBeUndefined();
-    expect(ipvs.schedule({ protocol: 'tcp', src: '1.1.1.1', dst: VIP, sport: 1, dport: 80 })).toMatchObject({ icmp: 'port-unreachable' });
+    expect(ipvs.schedule({ protocol: 'tcp', src: '1.1.1.1', dst: VIP, sport: 1, dport: 80 })).toMatchObject({ verdict: 'port-unreachable' });
   });
 
   it('lc picks the least active*256+inactive, the first in list order on ties', () => {
@@ -262,6 +262,23 @@ describe('IPVS connections and persistence', () => {
     ipvs.deleteDestination(spec, A, 8080);
     expect(to('1.1.1.1', 4)).toBe(B);
   });
+});
+
+describe('expire_nodest_conn', () => {
+  for (const expireNodestConn of [false, true]) {
+    it(`a connection to a deleted server is ${expireNodestConn ? 'expired and rescheduled' : 'dropped'} (expire_nodest_conn=${Number(expireNodestConn)})`, () => {
+      const ipvs = new Ipvs({ now: () => 0, expireNodestConn });
+      const spec = svcSpec('rr');
+      ipvs.addService(spec);
+      for (const ip of [B, A]) ipvs.addDestination(spec, { address: ip, port: 8080, weight: 1, forward: 'Masq' });
+      const pkt = { protocol: 'tcp' as const, src: '1.1.1.1', dst: VIP, sport: 5000, dport: 80 };
+      expect(ipvs.schedule(pkt)?.destination?.address).toBe(A);
+      ipvs.deleteDestination(spec, A, 8080);
+      const again = ipvs.schedule(pkt);
+      if (expireNodestConn) expect(again).toMatchObject({ existing: false, destination: { address: B } });
+      else expect(again).toMatchObject({ destination: undefined, verdict: 'drop' });
+    });
+  }
 });
 
 describe('ipvsadm -Ln', () => {

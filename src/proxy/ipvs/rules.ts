@@ -5,7 +5,7 @@ import type { EndpointSlice, Node, Service } from '../../cluster/objects.ts';
 import { familyOf, type Family } from '../../cluster/net.ts';
 import { Ipvs, hostPort, serviceKey } from '../../netns/ipvs.ts';
 import { Ipsets } from '../../netns/ipset.ts';
-import { ipvsadmList } from '../../netns/ipvs/ipvsadm.ts';
+import { ipvsadmList, type IpvsadmOptions } from '../../netns/ipvs/ipvsadm.ts';
 import { DUMMY_DEVICE, syncIpvsProxier, type IpvsProxierInput, type IpvsProxyState } from './proxier.ts';
 
 export interface IpvsRulesOptions {
@@ -21,8 +21,8 @@ export interface IpvsRulesOptions {
 export interface IpvsRules extends IpvsProxyState {
   /** The node's IPVS table and ipsets with this sync loaded. */
   kernel: { ipvs: Ipvs; ipsets: Ipsets };
-  /** `ipvsadm -Ln` */
-  ipvsadm(): string;
+  /** `ipvsadm -Ln`, or `-Ln --stats` */
+  ipvsadm(options?: IpvsadmOptions): string;
   /** `ipset list` */
   ipsetList(): string;
 }
@@ -64,11 +64,12 @@ export function proxierInput(cluster: Cluster, nodeName: string, options: IpvsRu
 export function ipvsRules(cluster: Cluster, nodeName: string, options: IpvsRulesOptions = {}): IpvsRules {
   const state = syncIpvsProxier(proxierInput(cluster, nodeName, options));
   const now = options.now ?? (() => 0);
-  // kube-proxy sets expire_quiescent_template=1: a weight-0 server loses its persistent clients.
-  const ipvs = new Ipvs({ now, expireQuiescentTemplate: true });
+  // kube-proxy sets expire_quiescent_template=1 (a weight-0 server loses its persistent clients) and
+  // expire_nodest_conn=1 (a deleted server's connections are rescheduled).
+  const ipvs = new Ipvs({ now, expireQuiescentTemplate: true, expireNodestConn: true });
   const ipsets = new Ipsets({ now });
   loadIntoKernel(state, ipvs, ipsets);
-  return { ...state, kernel: { ipvs, ipsets }, ipvsadm: () => ipvsadmList(ipvs), ipsetList: () => ipsets.list() };
+  return { ...state, kernel: { ipvs, ipsets }, ipvsadm: (o?: IpvsadmOptions) => ipvsadmList(ipvs, o), ipsetList: () => ipsets.list() };
 }
 
 /**
