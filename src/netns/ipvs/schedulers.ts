@@ -204,13 +204,15 @@ class LocalityBasedLeastConnectionReplication implements SchedulerState {
   changed(): void {}
 
   schedule(svc: VirtualService, pkt: ScheduledPacket, now: number): Destination | undefined {
-    const en = this.table.get(pkt.dst);
+    let en = this.table.get(pkt.dst);
+    // The full expiration check drops entries unused for lblcr_expiration.
+    if (en && now - en.lastuse > LBLC_EXPIRATION_MS) { this.table.delete(pkt.dst); en = undefined; }
     if (en) {
       en.lastuse = now;
       const min = setMin(en.list);
       if (en.list.length > 1 && now - en.lastmod > LBLC_EXPIRATION_MS) {
         const m = setMax(en.list);
-        if (m) en.list.splice(en.list.indexOf(m), 1);
+        if (m) { en.list.splice(en.list.indexOf(m), 1); en.lastmod = now; }
       }
       if (min && !lblcOverloaded(min, svc)) return min;
       const dest = lblcLeast(svc);
