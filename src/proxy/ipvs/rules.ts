@@ -5,16 +5,19 @@ import type { EndpointSlice, Node, Service } from '../../cluster/objects.ts';
 import { familyOf, type Family } from '../../cluster/net.ts';
 import { Ipvs, hostPort, serviceKey } from '../../netns/ipvs.ts';
 import { Ipsets } from '../../netns/ipset.ts';
+import type { Netns } from '../../netns/netns.ts';
 import { ipvsadmList, type IpvsadmOptions } from '../../netns/ipvs/ipvsadm.ts';
 import { DUMMY_DEVICE, syncIpvsProxier, type IpvsProxierInput, type IpvsProxyState } from './proxier.ts';
 
 export interface IpvsRulesOptions {
   family?: Family;
   /**
-   * The node's local addresses (every device but kube-ipvs0). Default: the Node's InternalIP/ExternalIP
-   * addresses of the family and the loopback address.
+   * The node's local addresses (every device but kube-ipvs0). Default: those of `netns` when given, else the
+   * Node's InternalIP/ExternalIP addresses of the family and the loopback address.
    */
   nodeAddresses?: string[];
+  /** The node's network namespace (ClusterNetwork.host(node)): its devices' addresses are the node's. */
+  netns?: Pick<Netns, 'addresses'>;
   now?: () => number;
 }
 
@@ -34,7 +37,11 @@ export function proxierInput(cluster: Cluster, nodeName: string, options: IpvsRu
   if (!node) throw new Error(`kube-proxy: node "${nodeName}" not found (known: ${cluster.store.list('Node').map((n) => n.metadata.name).join(', ')})`);
   const proxy = cluster.config.proxy;
   const addrs = (node.status?.addresses ?? []).filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && familyOf(a.address) === family).map((a) => a.address);
-  const nodeAddresses = options.nodeAddresses ?? [...new Set([...addrs, family === 'IPv4' ? '127.0.0.1' : '::1'])];
+  // GetAllLocalAddressesExcept(kube-ipvs0): every device's addresses of the family, IPv6 link-local left out.
+  const fromNetns = options.netns?.addresses
+    .filter((a) => a.dev !== DUMMY_DEVICE && a.family === family && !(family === 'IPv6' && a.ip.toLowerCase().startsWith('fe80:')))
+    .map((a) => a.ip);
+  const nodeAddresses = options.nodeAddresses ?? (fromNetns ? [...new Set(fromNetns)] : [...new Set([...addrs, family === 'IPv4' ? '127.0.0.1' : '::1'])]);
   let ifNotLocal: string[] | undefined;
   if (proxy.detectLocalMode === 'ClusterCIDR') {
     const c = proxy.clusterCIDRs.find((x) => x.family === family);

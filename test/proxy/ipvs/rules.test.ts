@@ -4,6 +4,7 @@ import { Ipvs } from '../../../src/netns/ipvs.ts';
 import { Ipsets as IpsetTable } from '../../../src/netns/ipset.ts';
 import { ipvsRules, loadIntoKernel, proxierInput } from '../../../src/proxy/ipvs/rules.ts';
 import { syncIpvsProxier } from '../../../src/proxy/ipvs/proxier.ts';
+import { ClusterNetwork } from '../../../src/kubelet/network.ts';
 
 const pod = (name: string, node: string) => podDoc(name, node, [8080]).replace('metadata: {name: ', 'metadata: {labels: {app: web}, name: ');
 const TOPO = NODES3 + NO_COREDNS + pod('web-a', 'node1') + pod('web-b', 'node2') + `---
@@ -41,6 +42,16 @@ describe('ipvsRules(cluster, node)', () => {
     const d = r.kernel.ipvs.schedule({ protocol: 'tcp', src: '10.244.0.5', dst: '10.96.100.10', sport: 40000, dport: 80 });
     expect(ips).toContain(d?.destination?.address);
     expect(r.kernel.ipsets.test('KUBE-CLUSTER-IP', { src: '10.244.0.5', dst: '10.96.100.10', protocol: 'tcp', sport: 40000, dport: 80 }, ['dst', 'dst'])).toBe(true);
+  });
+
+  it('with the node\'s network namespace, every local address of it gets the NodePort (cni0, flannel.1 too)', () => {
+    const c = cluster(TOPO);
+    const host = new ClusterNetwork(c).host('node1')!;
+    const addrs = host.addresses.filter((a) => a.family === 'IPv4').map((a) => a.ip);
+    expect(addrs.length).toBeGreaterThan(2);
+    const r = ipvsRules(c, 'node1', { netns: host });
+    const nodePortVS = r.virtualServers.filter((v) => v.spec.port === 30080).map((v) => v.spec.address).sort();
+    expect(nodePortVS).toEqual([...addrs].sort());
   });
 
   it('takes the scheduler, masquerade settings and local-traffic detection from the KubeProxyConfiguration', () => {
