@@ -45,6 +45,15 @@ function hasJump(s: State, chain: string, target: string, set = ''): boolean {
     && (l.endsWith(`-j ${target}`) || l.includes(`-j ${target} `)) && (set === '' || l.includes(`--match-set ${set} `)));
 }
 
+/** A chain's rules as upstream's ExpectedIptablesChain lists them: [jump, match set or "-s source"], in order. */
+function chainRules(s: State, chain: string, table: 'nat' | 'filter' = 'nat'): [string, string][] {
+  const text = s.iptablesRestore.split('*filter\n')[table === 'nat' ? 0 : 1];
+  return text.split('\n').filter((l) => l.startsWith(`-A ${chain} `)).map((l) => [
+    / -j (\S+)/.exec(l)![1],
+    / --match-set (\S+)/.exec(l)?.[1] ?? (/ -s (\S+)/.exec(l) ? `-s ${/ -s (\S+)/.exec(l)![1]}` : ''),
+  ]);
+}
+
 const P80 = { name: 'p80', port: 80, protocol: 'TCP' };
 const nodePortSvc = (protocol = 'TCP', extra: Record<string, unknown> = {}) =>
   svc('ns1', 'svc1', { type: 'NodePort', clusterIP: '10.20.30.41', ports: [{ name: 'p80', port: 80, protocol, nodePort: 3001 }], ...extra });
@@ -156,6 +165,10 @@ describe('load balancers', () => {
 
   it('TestLoadBalancer', () => {
     const s = sync({ services: [lbSvc()], endpointSlices: [slice('ns1', 'svc1', P80, [{ ip: '10.180.0.1' }])] });
+    expect(chainRules(s, 'KUBE-SERVICES')).toEqual([
+      ['RETURN', '-s 127.0.0.0/8'], ['KUBE-LOAD-BALANCER', 'KUBE-LOAD-BALANCER'], ['KUBE-MARK-MASQ', 'KUBE-CLUSTER-IP'],
+      ['KUBE-NODE-PORT', ''], ['ACCEPT', 'KUBE-CLUSTER-IP'], ['ACCEPT', 'KUBE-LOAD-BALANCER'],
+    ]);
     expect(vsMap(s)).toEqual({ '10.20.30.41:80/TCP': ['10.180.0.1:80'], '1.2.3.4:80/TCP': ['10.180.0.1:80'] });
     expect(entries(s, 'KUBE-LOAD-BALANCER')).toEqual(['1.2.3.4,tcp:80']);
     expect(hasJump(s, 'KUBE-SERVICES', 'KUBE-LOAD-BALANCER', 'KUBE-LOAD-BALANCER')).toBe(true);
@@ -197,9 +210,26 @@ describe('load balancers', () => {
       svc('ns1', 'svc3', { type: 'NodePort', clusterIP: '10.20.30.42', ports: [{ ...P80, nodePort: 80 }] }),
     ];
     const s = sync({ services });
+    expect(chainRules(s, 'KUBE-SERVICES')).toEqual([
+      ['RETURN', '-s 127.0.0.0/8'], ['KUBE-LOAD-BALANCER', 'KUBE-LOAD-BALANCER'], ['KUBE-MARK-MASQ', 'KUBE-CLUSTER-IP'],
+      ['KUBE-MARK-MASQ', 'KUBE-EXTERNAL-IP'], ['ACCEPT', 'KUBE-EXTERNAL-IP'], ['ACCEPT', 'KUBE-EXTERNAL-IP'],
+      ['KUBE-NODE-PORT', ''], ['ACCEPT', 'KUBE-CLUSTER-IP'], ['ACCEPT', 'KUBE-LOAD-BALANCER'],
+    ]);
     expect(hasJump(s, 'KUBE-SERVICES', 'ACCEPT', 'KUBE-CLUSTER-IP')).toBe(true);
     expect(hasJump(s, 'KUBE-SERVICES', 'ACCEPT', 'KUBE-LOAD-BALANCER')).toBe(true);
     expect(hasJump(s, 'KUBE-SERVICES', 'ACCEPT', 'KUBE-EXTERNAL-IP')).toBe(true);
+  });
+});
+
+describe('TestHealthCheckNodePort', () => {
+  it('only LoadBalancer Services with eTP=Local put their health check node port in the set', () => {
+    const mk = (name: string, etp: string, hc: number) => svc('ns1', name, {
+      type: 'LoadBalancer', clusterIP: '10.20.30.41', externalTrafficPolicy: etp, healthCheckNodePort: hc, ports: [{ ...P80, nodePort: 3000 }],
+    });
+    const s = sync({ services: [mk('valid-svc1', 'Local', 30000), mk('valid-svc2', 'Local', 30001), mk('invalid-svc3', 'Cluster', 30002)], nodeAddresses: ['100.101.102.103'], nodePortAddresses: ['100.101.102.0/24'] });
+    expect(entries(s, 'KUBE-HEALTH-CHECK-NODE-PORT')).toEqual(['30000', '30001']);
+    expect(chainRules(s, 'KUBE-NODE-PORT')).toEqual([['RETURN', 'KUBE-NODE-PORT-LOCAL-TCP'], ['KUBE-MARK-MASQ', 'KUBE-NODE-PORT-TCP']]);
+    expect(chainRules(s, 'KUBE-NODE-PORT', 'filter')).toEqual([['ACCEPT', 'KUBE-HEALTH-CHECK-NODE-PORT']]);
   });
 });
 
