@@ -76,7 +76,18 @@ export function ipvsRules(cluster: Cluster, nodeName: string, options: IpvsRules
   const ipvs = new Ipvs({ now, expireQuiescentTemplate: true, expireNodestConn: true });
   const ipsets = new Ipsets({ now });
   loadIntoKernel(state, ipvs, ipsets);
+  referenceSets(ipsets, state.iptablesRestore);
   return { ...state, kernel: { ipvs, ipsets }, ipvsadm: (o?: IpvsadmOptions) => ipvsadmList(ipvs, o), ipsetList: () => ipsets.list() };
+}
+
+/**
+ * What `References:` shows once the iptables text is loaded: each rule with `-m set --match-set NAME` holds a
+ * reference to the set (xt_set takes one per rule).
+ */
+export function referenceSets(ipsets: Ipsets, iptablesRestore: string): void {
+  const counts = new Map<string, number>();
+  for (const m of iptablesRestore.matchAll(/ --match-set (\S+) /g)) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+  for (const name of ipsets.names()) ipsets.get(name)!.references = counts.get(name) ?? 0;
 }
 
 /**

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Ipsets } from '../../../src/netns/ipset.ts';
 import { syncIpvsProxier } from '../../../src/proxy/ipvs/proxier.ts';
-import { loadIntoKernel } from '../../../src/proxy/ipvs/rules.ts';
+import { loadIntoKernel, referenceSets } from '../../../src/proxy/ipvs/rules.ts';
 import { Ipvs } from '../../../src/netns/ipvs.ts';
 
 const root = process.getuid?.() === 0 && spawnSync('ipset', ['version']).status === 0 && spawnSync('iptables-restore', ['--version']).status === 0;
@@ -46,6 +46,9 @@ describe.skipIf(!root)('kube-proxy IPVS mode against the real kernel (root)', ()
       const strip = (t: string) => t.replace(/Size in memory: \d+/g, 'Size in memory: N');
       expect(strip(run(['ipset', 'list', '-sorted']))).toBe(strip(sets.list()));
       run(['iptables-restore', '--noflush'], state.iptablesRestore);
+      // With the rules loaded, each set's References counts the rules that match on it.
+      referenceSets(sets, state.iptablesRestore);
+      expect(strip(run(['ipset', 'list', '-sorted']))).toBe(strip(sets.list()));
       const saved = run(['iptables-save']);
       expect(saved).toContain('-A KUBE-SERVICES -m comment --comment "Kubernetes service lb portal" -m set --match-set KUBE-LOAD-BALANCER dst,dst -j KUBE-LOAD-BALANCER');
       expect(saved).toContain('-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT --reject-with icmp-port-unreachable');

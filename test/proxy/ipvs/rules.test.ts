@@ -34,6 +34,10 @@ describe('ipvsRules(cluster, node)', () => {
     expect(list).toContain('Name: KUBE-CLUSTER-IP\nType: hash:ip,port\n');
     expect(list).toContain('10.96.100.10,tcp:80\n');
     expect(list).toContain('Name: KUBE-NODE-PORT-TCP\nType: bitmap:port\nRevision: 3\nHeader: range 0-65535\n');
+    // Once the iptables text is loaded each rule matching a set holds a reference to it.
+    expect(list).toContain('Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nRevision: 7\n');
+    // KUBE-SERVICES' masquerade and ACCEPT rules, and KUBE-IPVS-FILTER's RETURN.
+    expect(/Name: KUBE-CLUSTER-IP\n(?:.*\n){4}References: (\d+)/.exec(list)![1]).toBe('3');
     expect(r.dummyAddresses).toContain('10.96.100.10');
     // The kube-proxy on node1 loops back only to its own pod.
     const local = r.kernel.ipsets.save('KUBE-LOOP-BACK').split('\n').filter((l) => l.startsWith('add'));
@@ -102,6 +106,20 @@ describe('loadIntoKernel: re-syncs as kube-proxy applies them', () => {
     u.schedule({ protocol: 'udp', src: '1.1.1.1', dst: '10.96.0.5', sport: 1, dport: 80 });
     loadIntoKernel(sync('UDP', []), u, new IpsetTable({ now: () => 0 }));
     expect(u.getService({ ...vs, protocol: 'udp' })!.destinations).toEqual([]);
+  });
+
+  it('Test_syncService: a changed virtual server (flags, scheduler) is updated in place', () => {
+    const ipvs = new Ipvs({ now: () => 0 });
+    const sets = new IpsetTable({ now: () => 0 });
+    const withSvc = (spec: object, scheduler = 'rr') => syncIpvsProxier({ ...base, scheduler, services: [{ ...service('TCP'), spec: { ...service('TCP').spec, ...spec } }] as never, endpointSlices: slices('TCP', ['10.244.0.1']) as never });
+    loadIntoKernel(withSvc({}), ipvs, sets);
+    const vs = { address: '10.96.0.5', protocol: 'tcp' as const, port: 80 };
+    loadIntoKernel(withSvc({ sessionAffinity: 'ClientIP' }), ipvs, sets);
+    expect(ipvs.getService(vs)!.spec).toMatchObject({ flags: 1, timeout: 10800, scheduler: 'rr' });
+    loadIntoKernel(withSvc({ sessionAffinity: 'ClientIP' }, 'wlc'), ipvs, sets);
+    expect(ipvs.getService(vs)!.spec.scheduler).toBe('wlc');
+    expect(ipvs.services()).toHaveLength(1);
+    expect(ipvs.getService(vs)!.destinations.map((d) => d.address)).toEqual(['10.244.0.1']);
   });
 
   it('stale ipset entries and virtual servers are removed', () => {
