@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Ipvs, SVC_F, SCHED_FALLBACK, SCHED_PORT, type VirtualServiceSpec, type SchedulerName } from '../../src/netns/ipvs.ts';
 import { siphash } from '../../src/netns/ipvs/siphash.ts';
-import { MH_TAB_SIZE, MaglevHashing, dhHashKey, shHashKey } from '../../src/netns/ipvs/schedulers.ts';
+import { MH_TAB_SIZE, MaglevHashing, dhHashKey, mhHashKey, shHashKey } from '../../src/netns/ipvs/schedulers.ts';
 import { ipvsadmConnections, ipvsadmList, largeNumber } from '../../src/netns/ipvs/ipvsadm.ts';
 
 const VIP = '10.96.0.10';
@@ -30,9 +30,20 @@ const B = '10.244.0.2';
 const C = '10.244.0.3';
 
 describe('siphash', () => {
-  it('SipHash-2-4 gives the reference test vector (key 00..0f, message 00..0e)', () => {
-    const msg = Uint8Array.from({ length: 15 }, (_, i) => i);
-    expect(siphash(msg, 0x0706050403020100n, 0x0f0e0d0c0b0a0908n).toString(16)).toBe('a129ca6149be45e5');
+  const K0 = 0x0706050403020100n;
+  const K1 = 0x0f0e0d0c0b0a0908n;
+  const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => i);
+  it('SipHash-2-4 gives the paper\'s test vectors (key 00..0f, messages 00..n-1)', () => {
+    expect(siphash(bytes(0), K0, K1).toString(16)).toBe('726fdb47dd0e0e31');
+    expect(siphash(bytes(1), K0, K1).toString(16)).toBe('74f839c593dc67fd');
+    expect(siphash(bytes(8), K0, K1).toString(16)).toBe('93f5f5799a932462');
+    expect(siphash(bytes(15), K0, K1).toString(16)).toBe('a129ca6149be45e5');
+  });
+  it('SipHash-1-3 (what hsiphash is on 64-bit) gives the published vectors under the zero key', () => {
+    const hex = (v: bigint) => v.toString(16).padStart(16, '0');
+    expect(hex(siphash(new Uint8Array(0), 0n, 0n, 1, 3))).toBe('d1fba762150c532c');
+    expect(hex(siphash(Buffer.from('siphash'), 0n, 0n, 1, 3))).toBe('8264ceeccb16bcbe');
+    expect(hex(siphash(Buffer.from('digest-sip_hash'), 0n, 0n, 1, 3))).toBe('ce31007e34130c0a');
   });
 });
 
@@ -162,6 +173,22 @@ describe('IPVS schedulers', () => {
     const cw = count((w.svc.sched as MaglevHashing).lookup);
     expect(cw.get(A)! + cw.get(B)!).toBe(4093);
     expect(Math.abs(cw.get(A)! - 2 * cw.get(B)!)).toBeLessThanOrEqual(2);
+  });
+
+  it('mh populates by the definition: each server in turn takes the next free slot of its permutation (offset, skip)', () => {
+    const m = setup('mh', [[A, 1], [B, 1]]);
+    const table = (m.svc.sched as MaglevHashing).lookup.map((d) => d!.address);
+    const perm = (ip: string) => ({ offset: mhHashKey(ip, 8080, 1) % MH_TAB_SIZE, skip: (mhHashKey(ip, 8080, 2) % (MH_TAB_SIZE - 1)) + 1 });
+    const a = perm(A);
+    const b = perm(B);
+    expect(a.offset).not.toBe(b.offset);
+    expect(table[a.offset]).toBe(A); // round 1: A's first preference, then B's
+    expect(table[b.offset]).toBe(B);
+    const a2 = (a.offset + a.skip) % MH_TAB_SIZE;
+    if (a2 !== b.offset) expect(table[a2]).toBe(A); // round 2: A's second preference
+    // A packet's slot is hsiphash(source address) % 4093 under the first key.
+    const src = '192.168.50.7';
+    expect(m.pick(src)).toBe(table[mhHashKey(src, 0, 1) % MH_TAB_SIZE]);
   });
 
   it('mh: removing a server moves only that server\'s slots (Maglev\'s minimal disruption, most slots)', () => {
