@@ -1,0 +1,134 @@
+// What a node's kube-proxy in IPVS mode programs, from the cluster store: the pure proxier's output, loaded into
+// that node's emulated IPVS and ipsets so `ipvsadm -Ln` and `ipset list` can be printed from the kernel's side.
+import type { Cluster } from '../../cluster/cluster.ts';
+import type { EndpointSlice, Node, Service } from '../../cluster/objects.ts';
+import { familyOf, type Family } from '../../cluster/net.ts';
+import { Ipvs, hostPort, serviceKey } from '../../netns/ipvs.ts';
+import { Ipsets } from '../../netns/ipset.ts';
+import type { Netns } from '../../netns/netns.ts';
+import { ipvsadmList, type IpvsadmOptions } from '../../netns/ipvs/ipvsadm.ts';
+import { DUMMY_DEVICE, syncIpvsProxier, type IpvsProxierInput, type IpvsProxyState } from './proxier.ts';
+
+export interface IpvsRulesOptions {
+  family?: Family;
+  /**
+   * The node's local addresses (every device but kube-ipvs0). Default: those of `netns` when given, else the
+   * Node's InternalIP/ExternalIP addresses of the family and the loopback address.
+   */
+  nodeAddresses?: string[];
+  /** The node's network namespace (ClusterNetwork.host(node)): its devices' addresses are the node's. */
+  netns?: Pick<Netns, 'addresses'>;
+  now?: () => number;
+}
+
+export interface IpvsRules extends IpvsProxyState {
+  /** The node's IPVS table and ipsets with this sync loaded. */
+  kernel: { ipvs: Ipvs; ipsets: Ipsets };
+  /** `ipvsadm -Ln`, or `-Ln --stats` */
+  ipvsadm(options?: IpvsadmOptions): string;
+  /** `ipset list` */
+  ipsetList(): string;
+}
+
+/** The proxier's input for a node, as kube-proxy would see it: its config, its Node object, the API's objects. */
+export function proxierInput(cluster: Cluster, nodeName: string, options: IpvsRulesOptions = {}): IpvsProxierInput {
+  const family = options.family ?? 'IPv4';
+  const node = cluster.store.get('Node', undefined, nodeName) as unknown as Node | undefined;
+  if (!node) throw new Error(`kube-proxy: node "${nodeName}" not found (known: ${cluster.store.list('Node').map((n) => n.metadata.name).join(', ')})`);
+  const proxy = cluster.config.proxy;
+  const addrs = (node.status?.addresses ?? []).filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && familyOf(a.address) === family).map((a) => a.address);
+  // GetAllLocalAddressesExcept(kube-ipvs0): every device's addresses of the family, IPv6 link-local left out.
+  const fromNetns = options.netns?.addresses
+    .filter((a) => a.dev !== DUMMY_DEVICE && a.family === family && !(family === 'IPv6' && a.ip.toLowerCase().startsWith('fe80:')))
+    .map((a) => a.ip);
+  const nodeAddresses = options.nodeAddresses ?? (fromNetns ? [...new Set(fromNetns)] : [...new Set([...addrs, family === 'IPv4' ? '127.0.0.1' : '::1'])]);
+  let ifNotLocal: string[] | undefined;
+  if (proxy.detectLocalMode === 'ClusterCIDR') {
+    const c = proxy.clusterCIDRs.find((x) => x.family === family);
+    if (c) ifNotLocal = ['!', '-s', c.text];
+  } else if (proxy.detectLocalMode === 'NodeCIDR') {
+    const c = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).find((x) => familyOf(x.split('/')[0]) === family);
+    if (c) ifNotLocal = ['!', '-s', c];
+  }
+  return {
+    family,
+    nodeName,
+    nodeIP: addrs[0],
+    nodeLabels: node.metadata?.labels ?? {},
+    nodeAddresses,
+    services: cluster.store.list('Service') as unknown as Service[],
+    endpointSlices: cluster.store.list('EndpointSlice') as unknown as EndpointSlice[],
+    scheduler: proxy.ipvsScheduler,
+    masqueradeAll: proxy.masqueradeAll,
+    masqueradeBit: proxy.masqueradeBit,
+    ifNotLocal,
+    nodePortAddresses: proxy.nodePortAddresses,
+    randomFully: node.metadata?.annotations?.['kdp.dev/iptables-random-fully'] !== 'false',
+  };
+}
+
+/** kube-proxy's IPVS-mode output for one node, with the kernel objects it leaves behind. */
+export function ipvsRules(cluster: Cluster, nodeName: string, options: IpvsRulesOptions = {}): IpvsRules {
+  const state = syncIpvsProxier(proxierInput(cluster, nodeName, options));
+  const now = options.now ?? (() => 0);
+  // kube-proxy sets expire_quiescent_template=1 (a weight-0 server loses its persistent clients) and
+  // expire_nodest_conn=1 (a deleted server's connections are rescheduled).
+  const ipvs = new Ipvs({ now, expireQuiescentTemplate: true, expireNodestConn: true });
+  const ipsets = new Ipsets({ now });
+  loadIntoKernel(state, ipvs, ipsets);
+  referenceSets(ipsets, state.iptablesRestore);
+  return { ...state, kernel: { ipvs, ipsets }, ipvsadm: (o?: IpvsadmOptions) => ipvsadmList(ipvs, o), ipsetList: () => ipsets.list() };
+}
+
+/**
+ * What `References:` shows once the iptables text is loaded: each rule with `-m set --match-set NAME` holds a
+ * reference to the set (xt_set takes one per rule).
+ */
+export function referenceSets(ipsets: Ipsets, iptablesRestore: string): void {
+  const counts = new Map<string, number>();
+  for (const m of iptablesRestore.matchAll(/ --match-set (\S+) /g)) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+  for (const name of ipsets.names()) ipsets.get(name)!.references = counts.get(name) ?? 0;
+}
+
+/**
+ * Applies a sync to a node's kernel objects as kube-proxy does: ipsets created (-exist) and their entries made
+ * to match; virtual servers added, updated or deleted; real servers added with weight 1, and removed ones
+ * terminated gracefully — a TCP server with connections is set to weight 0 and deleted once they are gone
+ * (GracefulTerminationManager), UDP and SCTP servers at once.
+ */
+export function loadIntoKernel(state: IpvsProxyState, ipvs: Ipvs, ipsets: Ipsets): void {
+  // The kernel's timers have run: connections past their timeout no longer count.
+  ipvs.expire();
+  for (const s of state.ipsets) {
+    const create = state.ipsetRestore.split('\n').find((l) => l.startsWith(`create ${s.name} `))!;
+    ipsets.restore(`${create} -exist\n`);
+    const current = new Set(ipsets.save(s.name).split('\n').filter((l) => l.startsWith('add ')).map((l) => l.slice(`add ${s.name} `.length)));
+    const wanted = new Set(s.entries.map((e) => ipsets.canonical(s.name, e)));
+    for (const e of [...current].filter((x) => !wanted.has(x)).sort()) ipsets.command(['del', s.name, e, '-exist']);
+    for (const e of s.entries) if (!current.has(ipsets.canonical(s.name, e))) ipsets.command(['add', s.name, e, '-exist']);
+  }
+
+  const active = new Set<string>();
+  for (const vs of state.virtualServers) {
+    active.add(serviceKey(vs.spec));
+    const existing = ipvs.getService(vs.spec);
+    if (!existing) ipvs.addService(vs.spec);
+    else if (JSON.stringify(existing.spec) !== JSON.stringify(vs.spec)) ipvs.editService(vs.spec);
+    const svc = ipvs.getService(vs.spec)!;
+    const wanted = new Map(vs.realServers.map((rs) => [hostPort(rs.address, rs.port), rs]));
+    for (const rs of vs.realServers) {
+      const d = svc.findDestination(rs.address, rs.port);
+      if (!d) ipvs.addDestination(vs.spec, rs);
+      else if (d.weight !== rs.weight) ipvs.updateDestination(vs.spec, rs);
+    }
+    for (const d of [...svc.destinations]) {
+      if (wanted.has(hostPort(d.address, d.port))) continue;
+      const graceful = vs.spec.protocol === 'tcp' && d.activeConns + d.inactConns > 0;
+      if (graceful) { if (d.weight !== 0) ipvs.updateDestination(vs.spec, { address: d.address, port: d.port, weight: 0, forward: d.forward }); }
+      else ipvs.deleteDestination(vs.spec, d.address, d.port);
+    }
+  }
+  for (const svc of ipvs.services()) if (!active.has(svc.key) && svc.family === state.family) ipvs.deleteService(svc.spec);
+}
+
+export { DUMMY_DEVICE };
