@@ -139,7 +139,7 @@ export class ClusterNetwork implements Fabric {
           host.sysctls.bridgeNfCallIptables = false;
           host.faults.set('bridge-nf-call-iptables', f.type);
         } else if (f.type === 'forward-policy-drop') {
-          host.policies.FORWARD = 'DROP';
+          host.netfilter.iptables.setPolicy('filter', 'FORWARD', 'DROP');
           host.faults.set('forward-policy', f.type);
         } else if (f.type === 'node-down') {
           host.down = true;
