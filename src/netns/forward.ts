@@ -12,7 +12,8 @@ import { describePacket, ETHERNET, IP_HEADER, L4_HEADER, VXLAN_HEADERS, type IPv
 import type { CapturedFrame, Hop, HopKind, Trace, Verdict } from './trace.ts';
 import type { CtRef } from './netfilter/conntrack.ts';
 import type { HookName } from './netfilter/model.ts';
-import { seeded, type Random } from './netfilter/random.ts';
+import { enumerate, seeded, type Choice, type Random } from './netfilter/random.ts';
+import { withUndo } from './netfilter/journal.ts';
 
 /** What the engine needs to know of the world around one namespace. */
 export interface Fabric {
@@ -539,4 +540,21 @@ export function traceFromOutside(fabric: Fabric, client: string, flow: Flow, opt
     leg.hop(target.netns, 'underlay', `router -> ${target.dev.name} of ${fabric.label(target.netns)}: ${describePacket(first)}`);
     receive(leg, target.netns, target.dev, { l2: { src: 'router', dst: target.dev.mac }, l3: first });
   }, client);
+}
+
+export interface TraceBranch {
+  /** The probability of this path (the product of its random decisions'). */
+  p: number;
+  trace: Trace;
+  /** The random decisions on the way (statistic rules), in order. */
+  choices: Choice[];
+}
+
+/**
+ * Every path a connection can take through the random rules (statistic --mode random), with its
+ * probability: `run` is traced once per branch, and what a run changes (conntrack entries, recent lists,
+ * counters) is undone before the next.
+ */
+export function traceBranches(run: (opts: TraceOptions) => Trace): TraceBranch[] {
+  return enumerate((random) => withUndo(() => run({ random }))).map((b) => ({ p: b.p, trace: b.result, choices: b.choices }));
 }

@@ -4,8 +4,18 @@
 // destination address (KUBE-SERVICES' shape) that visits exactly the rules that could match, in order.
 import type { NfEnv, NfPacket } from './context.ts';
 import { testMatch } from './matches.ts';
-import { BITS, type Chain, type Family, type Rule, type Table, type Target } from './model.ts';
+import { BITS, type Chain, type Counters, type Family, type Rule, type Table, type Target } from './model.ts';
 import { ruleText } from './rule.ts';
+import { recordUndo } from './journal.ts';
+
+function bump(c: Counters, bytes: number): void {
+  c.packets++;
+  c.bytes += bytes;
+  recordUndo(() => {
+    c.packets--;
+    c.bytes -= bytes;
+  });
+}
 
 export interface Hit {
   table: string;
@@ -111,8 +121,7 @@ export function traverse(table: Table, hook: string, p: NfPacket, env: NfEnv, fa
       const i = order ? order[k] : pos + k;
       const r = rules[i];
       if (!ruleMatches(r, p, env)) continue;
-      r.counters.packets++;
-      r.counters.bytes += p.length;
+      bump(r.counters, p.length);
       const hit: Hit = { table: table.name, chain: chain.name, num: i + 1, rule: r };
       hits.push(hit);
       const t = r.target;
@@ -139,7 +148,6 @@ export function traverse(table: Table, hook: string, p: NfPacket, env: NfEnv, fa
     chain = back.chain;
     pos = back.pos;
   }
-  base.counters.packets++;
-  base.counters.bytes += p.length;
+  bump(base.counters, p.length);
   return { verdict: { kind: base.policy!, by: { table: table.name, chain: base.name, policy: base.policy! } }, hits };
 }
