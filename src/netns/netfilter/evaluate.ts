@@ -89,6 +89,9 @@ function indexOf(rules: Rule[]): ChainIndex | null {
   return idx;
 }
 
+/** Whether a chain's rules are dispatched through the index. */
+export const usesIndex = (rules: Rule[]): boolean => indexOf(rules) !== null;
+
 /** The positions of the rules that may match a destination, from `start` on, in order. */
 function candidates(idx: ChainIndex, dst: bigint, start: number): number[] {
   const a = idx.byDst.get(dst) ?? [];
