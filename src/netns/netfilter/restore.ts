@@ -150,7 +150,8 @@ export function command(table: Table, args: string[], src: RuleSource, line: num
       const r = ruleFor(table, rest, src);
       r.line = line;
       if (counters) r.counters = counters;
-      c.rules = [...c.rules, r];
+      // `table` is restore's working copy, whose rule arrays are its own (and not indexed yet).
+      c.rules.push(r);
       return;
     }
     case '-I':
