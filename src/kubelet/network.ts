@@ -9,7 +9,7 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel } from '../cni/bridge.ts';
-import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programMasquerade, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import type { Fault } from '../cluster/config.ts';
 import type { IPv4Packet } from '../netns/packet.ts';
 import type { Result } from '../cni/types.ts';
@@ -190,6 +190,8 @@ export class ClusterNetwork implements Fabric {
       host.removeRoutes((r) => r.table === 'main' && r.proto !== 'kernel' && !!r.dst && leaseTexts.has(r.dst.text));
       if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: this.underlayMtu(p.node) }, peers);
       else programHostGw(host, { node: p.node }, peers);
+      const network = this.cluster.config.podCIDRs.find((c) => c.family === p.lease.family);
+      if (network) programMasquerade(host, network, p.lease);
     }
   }
 
