@@ -203,3 +203,58 @@ COMMIT
     expect(p[2]).toBeCloseTo(1 / 3, 9);
   });
 });
+
+describe('conntrack', () => {
+  it('an ICMP error about a tracked flow is RELATED to it', () => {
+    const nf = netfilter(`*filter
+-A FORWARD -m conntrack --ctstate RELATED -j ACCEPT
+-A FORWARD -p icmp -j DROP
+COMMIT
+`);
+    const flow = pkt({ protocol: 'udp', flags: undefined, dport: 53 });
+    const ct = nf.track(flow);
+    nf.conntrack.confirm(ct);
+    const error = { src: '10.96.0.10', dst: flow.src, protocol: 'icmp', flags: 'port-unreachable', length: 56 };
+    const rel = nf.track(error, flow);
+    expect(rel).toMatchObject({ state: 'RELATED', entry: ct.entry });
+    expect(nf.hook('FORWARD', error, rel, { mark: 0, random: seeded(1) }).verdict).toBe('accept');
+    // About a flow it does not know: a new ICMP flow of its own, which the second rule drops.
+    const stray = nf.track(error, { ...flow, sport: 1 });
+    expect(stray.state).toBe('NEW');
+    expect(nf.hook('FORWARD', error, stray, { mark: 0, random: seeded(1) }).verdict).toBe('drop');
+  });
+
+  it('MASQUERADE\'s binding is the entry\'s reply tuple, as conntrack -L shows it', () => {
+    const nf = netfilter(`*nat
+-A POSTROUTING -o eth0 -j MASQUERADE
+COMMIT
+`);
+    const p = pkt({ dst: '1.1.1.1' });
+    const ct = nf.track(p);
+    nf.hook('POSTROUTING', p, ct, { out: 'eth0', mark: 0, random: seeded(1) });
+    expect(ct.entry).toMatchObject({ snat: true, dnat: false, confirmed: true, reply: { src: '1.1.1.1', dst: '192.168.1.11', sport: 80, dport: 40000 } });
+    expect(nf.conntrack.list()).toEqual(['tcp      6 119 SYN_SENT src=10.244.0.5 dst=1.1.1.1 sport=40000 dport=80 [UNREPLIED] src=1.1.1.1 dst=192.168.1.11 sport=80 dport=40000 mark=0 use=1']);
+  });
+});
+
+describe('ip6tables', () => {
+  it('decides IPv6 packets with the IPv6 tables', () => {
+    const nf = netfilter('*filter\nCOMMIT\n');
+    nf.ip6tables.restore(`*nat
+:KUBE-SERVICES - [0:0]
+-A PREROUTING -j KUBE-SERVICES
+-A KUBE-SERVICES -d fd00:10:96::a -p tcp -m tcp --dport 80 -j DNAT --to-destination [fd00:10:244::5]:8080
+COMMIT
+`);
+    const p = pkt({ src: 'fd00:10:244::9', dst: 'fd00:10:96::a' });
+    const r = nf.hook('PREROUTING', p, nf.track(p), { mark: 0, random: seeded(1) });
+    expect(r.packet).toMatchObject({ dst: 'fd00:10:244::5', dport: 8080 });
+    expect(r.lines[2]).toEqual({
+      what: 'nat KUBE-SERVICES #1: -A KUBE-SERVICES -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -j DNAT --to-destination [fd00:10:244::5]:8080',
+      before: 'TCP [fd00:10:244::9]:40000 > [fd00:10:96::a]:80',
+      after: 'TCP [fd00:10:244::9]:40000 > [fd00:10:244::5]:8080',
+    });
+    // The IPv4 tables do not see it.
+    expect(nf.iptables.tables.get('nat')).toBeUndefined();
+  });
+});
