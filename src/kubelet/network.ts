@@ -9,6 +9,7 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel } from '../cni/bridge.ts';
+import { portmapAdd, portmapDel } from '../cni/portmap.ts';
 import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programMasquerade, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import type { Fault } from '../cluster/config.ts';
 import type { IPv4Packet } from '../netns/packet.ts';
@@ -229,6 +230,10 @@ export class ClusterNetwork implements Fabric {
     // kubelet's --hairpin-mode=none on that node leaves the bridge ports without hairpin.
     if (this.faultsOf(p.spec.nodeName).some((f) => f.type === 'hairpin-off')) conf.hairpinMode = false;
     const result = bridgeAdd(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
+    // The conflist's portmap plugin, for the hostPorts kubelet passes as the portMappings capability.
+    const mappings = (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
+      .map((x) => ({ hostPort: x.hostPort!, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP })));
+    for (const ip of result.ips ?? []) portmapAdd(host, FLANNEL_CONFLIST.name, containerId, ip.address, mappings);
     // What the containers declare, they listen on (real listeners come with kubelet's apps).
     for (const c of p.spec.containers ?? []) {
       for (const port of c.ports ?? []) {
@@ -253,6 +258,7 @@ export class ClusterNetwork implements Fabric {
       this.ownerIndex.delete(`mac:${eth0.mac}`);
       for (const a of s.netns.addressesOf('eth0')) this.ownerIndex.delete(`ip:${a.ip}`);
     }
+    if (host) portmapDel(host, FLANNEL_CONFLIST.name, s.containerId);
     if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);
     this.sandboxes.delete(key);
     this.byName.delete(s.netns.name);

@@ -92,6 +92,25 @@ export class Iptables {
     return false;
   }
 
+  /** DeleteRule: removes the first rule equal to this one, if there is one. */
+  deleteRule(table: TableName, chain: string, args: string[]): void {
+    const t = this.tables.get(table);
+    const c = t?.chains.get(chain);
+    if (!t || !c) return;
+    const want = ruleText(chain, ruleFor(t, args, this), this.family);
+    const i = c.rules.findIndex((r) => (r.text ??= ruleText(chain, r, this.family)) === want);
+    if (i < 0) return;
+    c.rules = c.rules.filter((_, k) => k !== i);
+    this.generation++;
+  }
+
+  /** FlushChain then DeleteChain of a user chain (nothing when it is missing); refused while a rule jumps to it. */
+  deleteChain(table: TableName, chain: string): void {
+    const t = this.tables.get(table);
+    if (!t?.chains.has(chain)) return;
+    this.restore(`*${table}\n:${chain} - [0:0]\n-X ${chain}\nCOMMIT\n`, { noflush: true });
+  }
+
   /** `iptables -P CHAIN POLICY` on a built-in chain. */
   setPolicy(table: TableName, chain: string, policy: 'ACCEPT' | 'DROP'): void {
     const c = this.tableFor(table).chains.get(chain);
