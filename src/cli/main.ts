@@ -11,6 +11,7 @@ import { describe } from './commands/describe.ts';
 import { up } from './commands/up.ts';
 import { bridge, ip } from './commands/ip.ts';
 import { trace } from './commands/trace.ts';
+import { conntrack } from './commands/conntrack.ts';
 
 export const processIO: IO = {
   stdout: (t) => process.stdout.write(t),
@@ -106,8 +107,24 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('-o, --output <format>', 'text | json', 'text')
     .option('--size <bytes>', 'payload size, for MTU questions (default: a bare SYN, 32-byte datagram, 56-byte ping)')
     .option('--pcap <file>', 'also write the frames, VXLAN-encapsulated between nodes, as a pcap file')
-    .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string; size?: string; pcap?: string }) => {
+    .option('--seed <n>', 'seed of the random rule choices (statistic --mode random, --random-fully); default 1')
+    .option('--branches', 'every path through the random rules with its probability, instead of one trace')
+    .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string; size?: string; pcap?: string; seed?: string; branches?: boolean }) => {
       withCluster(o.file, (cluster) => trace(cluster, o, io));
+    });
+
+  p.command('conntrack')
+    .description("a node's connection-tracking table as `conntrack -L` prints it, after the connections --from/--to make")
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .option('-L, --list', 'list the entries')
+    .option('--node <name>', 'the node (default: the first)')
+    .option('--pod <ns/name>', "a pod's own namespace instead")
+    .option('--from <src>', 'make connections from here first (a pod, node/NAME or an outside address)')
+    .option('--to <dst>', 'IP:PORT to connect to (repeatable)', collect)
+    .option('--proto <proto>', 'tcp | udp | icmp')
+    .option('--seed <n>', 'seed of the random rule choices')
+    .action((o: { file?: string[]; list?: boolean; node?: string; pod?: string; from?: string; to?: string[]; proto?: string; seed?: string }) => {
+      withCluster(o.file, (cluster) => conntrack(cluster, o, io));
     });
 
   p.command('bridge')

@@ -103,3 +103,29 @@ export function programHostGw(host: Netns, self: { node: string }, peers: Peer[]
     host.addRoute({ dst: p.lease, via: p.ip, dev: 'eth0' });
   }
 }
+
+/** kube-proxy's masquerade mark, which flanneld leaves alone (trafficmngr.KubeProxyMark). */
+const KUBE_PROXY_MARK = '0x4000/0x4000';
+
+/**
+ * flanneld --ip-masq (trafficmngr/iptables masqRules): FLANNEL-POSTRTG in nat POSTROUTING, masquerading what
+ * leaves the pod network for elsewhere and what the host sends into it, but not pod-to-pod traffic nor what
+ * kube-proxy marked. Appended only where missing, as flanneld's AppendUnique does.
+ */
+export function programMasquerade(host: Netns, network: Cidr, lease: Cidr): void {
+  const ipt = network.family === 'IPv4' ? host.netfilter.iptables : host.netfilter.ip6tables;
+  const cluster = network.text;
+  const pod = lease.text;
+  const multicast = network.family === 'IPv4' ? '224.0.0.0/4' : 'ff00::/8';
+  const c = ['-m', 'comment', '--comment', 'flanneld masq'];
+  ipt.ensureChain('nat', 'FLANNEL-POSTRTG');
+  ipt.ensureRule('append', 'nat', 'POSTROUTING', [...c, '-j', 'FLANNEL-POSTRTG']);
+  for (const spec of [
+    ['-m', 'mark', '--mark', KUBE_PROXY_MARK, ...c, '-j', 'RETURN'],
+    ['-s', pod, '-d', cluster, ...c, '-j', 'RETURN'],
+    ['-s', cluster, '-d', pod, ...c, '-j', 'RETURN'],
+    ['!', '-s', cluster, '-d', pod, ...c, '-j', 'RETURN'],
+    ['-s', cluster, '!', '-d', multicast, ...c, '-j', 'MASQUERADE', '--random-fully'],
+    ['!', '-s', cluster, '-d', cluster, ...c, '-j', 'MASQUERADE', '--random-fully'],
+  ]) ipt.ensureRule('append', 'nat', 'FLANNEL-POSTRTG', spec);
+}

@@ -9,7 +9,8 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel } from '../cni/bridge.ts';
-import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { portmapAdd, portmapDel } from '../cni/portmap.ts';
+import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programMasquerade, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import type { Fault } from '../cluster/config.ts';
 import type { IPv4Packet } from '../netns/packet.ts';
 import type { Result } from '../cni/types.ts';
@@ -139,7 +140,7 @@ export class ClusterNetwork implements Fabric {
           host.sysctls.bridgeNfCallIptables = false;
           host.faults.set('bridge-nf-call-iptables', f.type);
         } else if (f.type === 'forward-policy-drop') {
-          host.policies.FORWARD = 'DROP';
+          host.netfilter.iptables.setPolicy('filter', 'FORWARD', 'DROP');
           host.faults.set('forward-policy', f.type);
         } else if (f.type === 'node-down') {
           host.down = true;
@@ -190,6 +191,8 @@ export class ClusterNetwork implements Fabric {
       host.removeRoutes((r) => r.table === 'main' && r.proto !== 'kernel' && !!r.dst && leaseTexts.has(r.dst.text));
       if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: this.underlayMtu(p.node) }, peers);
       else programHostGw(host, { node: p.node }, peers);
+      const network = this.cluster.config.podCIDRs.find((c) => c.family === p.lease.family);
+      if (network) programMasquerade(host, network, p.lease);
     }
   }
 
@@ -227,6 +230,10 @@ export class ClusterNetwork implements Fabric {
     // kubelet's --hairpin-mode=none on that node leaves the bridge ports without hairpin.
     if (this.faultsOf(p.spec.nodeName).some((f) => f.type === 'hairpin-off')) conf.hairpinMode = false;
     const result = bridgeAdd(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
+    // The conflist's portmap plugin, for the hostPorts kubelet passes as the portMappings capability.
+    const mappings = (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
+      .map((x) => ({ hostPort: x.hostPort!, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP })));
+    for (const ip of result.ips ?? []) portmapAdd(host, FLANNEL_CONFLIST.name, containerId, ip.address, mappings);
     // What the containers declare, they listen on (real listeners come with kubelet's apps).
     for (const c of p.spec.containers ?? []) {
       for (const port of c.ports ?? []) {
@@ -251,6 +258,7 @@ export class ClusterNetwork implements Fabric {
       this.ownerIndex.delete(`mac:${eth0.mac}`);
       for (const a of s.netns.addressesOf('eth0')) this.ownerIndex.delete(`ip:${a.ip}`);
     }
+    if (host) portmapDel(host, FLANNEL_CONFLIST.name, s.containerId);
     if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);
     this.sandboxes.delete(key);
     this.byName.delete(s.netns.name);

@@ -2,13 +2,18 @@
 // hooks, neighbour), the device (veth to its peer, bridge by FDB with learning and hairpin, vxlan by FDB into
 // an outer UDP packet over the underlay), then on the receiving side PREROUTING, the routing decision, INPUT to
 // a socket or FORWARD and out again. Every step is a Hop of the Trace; the Trace's verdict is where it ended.
-// Netfilter is traversed hook by hook with its tables; kube-proxy's rules plug into these hooks later.
+// Netfilter (src/netns/netfilter) is traversed hook by hook with its tables; conntrack keeps each flow's
+// NAT bindings, so later packets and replies are translated without the nat table.
 import { fnv32a } from '../cluster/names.ts';
 import { parseIP } from '../cluster/net.ts';
 import type { Netns } from './netns.ts';
 import type { Device } from './types.ts';
 import { describePacket, ETHERNET, IP_HEADER, L4_HEADER, VXLAN_HEADERS, type IPv4Packet, type Packet } from './packet.ts';
 import type { CapturedFrame, Hop, HopKind, Trace, Verdict } from './trace.ts';
+import type { CtRef } from './netfilter/conntrack.ts';
+import type { HookName } from './netfilter/model.ts';
+import { enumerate, seeded, type Choice, type Random } from './netfilter/random.ts';
+import { withUndo } from './netfilter/journal.ts';
 
 /** What the engine needs to know of the world around one namespace. */
 export interface Fabric {
@@ -30,23 +35,19 @@ const faultNote = (ns: Netns, what: string) => (ns.faults.has(what) ? ` (fault: 
 const MAX_HOPS = 256;
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
-/** The kernel's netfilter hook order and the tables at each (for IPv4). */
-const HOOK_TABLES: Record<string, string[]> = {
-  PREROUTING: ['raw', 'mangle', 'nat'],
-  INPUT: ['mangle', 'filter', 'nat'],
-  FORWARD: ['mangle', 'filter'],
-  OUTPUT: ['raw', 'mangle', 'nat', 'filter'],
-  POSTROUTING: ['mangle', 'nat'],
-};
-
 class Leg {
   readonly hops: Hop[] = [];
   verdict?: Verdict;
   /** The namespace whose socket took the packet. */
   deliveredIn?: Netns;
   readonly frames: CapturedFrame[] = [];
+  /** The packet as the socket got it (after NAT), which the answer is made from. */
+  delivered?: IPv4Packet;
+  /** The packet's conntrack entry in the namespace it is in, and its skb->mark there. */
+  ct?: CtRef;
+  mark = 0;
   /** outsideClient: the client behind the underlay's router this trace is for, if any. */
-  constructor(readonly fabric: Fabric, readonly outsideClient?: string) {}
+  constructor(readonly fabric: Fabric, readonly random: Random, readonly outsideClient?: string) {}
 
   hop(ns: Netns, kind: HopKind, what: string, change?: { before: string; after: string }): void {
     if (this.hops.length >= MAX_HOPS) throw new LoopError();
@@ -67,43 +68,49 @@ class LoopError extends Error {}
 
 const tupleKey = (p: IPv4Packet) => `${p.protocol} ${p.src}:${p.sport ?? ''} ${p.dst}:${p.dport ?? ''}`;
 
-/** conntrack: the first packet of a flow makes a NEW entry; one in the reply direction finds it ESTABLISHED. */
-function conntrack(leg: Leg, ns: Netns, p: IPv4Packet): void {
-  const reverse = tupleKey({ ...p, src: p.dst, dst: p.src, sport: p.dport, dport: p.sport });
-  const existing = ns.conntrack.get(tupleKey(p)) ?? ns.conntrack.get(reverse);
-  if (existing) {
-    const isReply = ns.conntrack.get(reverse) === existing && !ns.conntrack.get(tupleKey(p));
-    if (isReply) existing.state = 'ESTABLISHED';
-    leg.hop(ns, 'conntrack', `${p.protocol} ${isReply ? 'reply' : 'original'} direction of a known flow [${existing.state}]`);
-    return;
+/** conntrack where a packet enters a namespace's stack: its flow's entry (a new one for a first packet). */
+function conntrack(leg: Leg, ns: Netns, p: IPv4Packet, quiet = false): void {
+  const ct = ns.netfilter.track(p);
+  leg.ct = ct;
+  leg.mark = 0;
+  if (quiet) return;
+  const ports = p.sport !== undefined ? ` sport=${p.sport} dport=${p.dport}` : '';
+  if (ct.state === 'INVALID') {
+    leg.hop(ns, 'conntrack', `${p.protocol} ${p.flags ?? ''} of no known flow [INVALID]`);
+  } else if (!ct.entry.confirmed) {
+    leg.hop(ns, 'conntrack', `new ${p.protocol} flow src=${p.src} dst=${p.dst}${ports} [NEW]`);
+  } else {
+    const e = ct.entry;
+    const nat = e.dnat || e.snat ? ` (${[e.dnat ? `DNAT ${e.original.dst}${e.original.dport !== undefined ? `:${e.original.dport}` : ''} -> ${e.reply.src}${e.reply.sport !== undefined ? `:${e.reply.sport}` : ''}` : '', e.snat ? `SNAT ${e.original.src} -> ${e.reply.dst}` : ''].filter(Boolean).join(', ')})` : '';
+    leg.hop(ns, 'conntrack', `${p.protocol} ${ct.dir} direction of a known flow [${ct.state}]${nat}`);
   }
-  ns.conntrack.set(tupleKey(p), {
-    protocol: p.protocol,
-    original: { src: p.src, dst: p.dst, sport: p.sport, dport: p.dport },
-    reply: { src: p.dst, dst: p.src, sport: p.dport, dport: p.sport },
-    state: 'NEW',
+}
+
+const REJECT_ANSWER: Record<string, string> = { 'tcp-reset': 'TCP RST' };
+
+/**
+ * A hook: its tables' rules in the kernel's order, each matching rule a hop, NAT's rewrites shown before ->
+ * after. Returns the packet as it leaves the hook, or undefined when a rule or policy dropped or rejected it.
+ */
+function hook(leg: Leg, ns: Netns, name: HookName, p: IPv4Packet, dev: { in?: string; out?: string }, via = ''): IPv4Packet | undefined {
+  const io = { ...dev, mark: leg.mark, random: leg.random, via };
+  const r = ns.netfilter.hook(name, p, leg.ct, io);
+  leg.mark = io.mark;
+  const note = r.policy?.table === 'filter' && r.policy.chain === 'FORWARD' ? faultNote(ns, 'forward-policy') : '';
+  r.lines.forEach((l, i) => {
+    const what = i === r.lines.length - 1 ? `${l.what}${note}` : l.what;
+    leg.hop(ns, 'hook', what, l.before !== undefined ? { before: l.before, after: l.after! } : undefined);
   });
-  leg.hop(ns, 'conntrack', `new ${p.protocol} flow src=${p.src} dst=${p.dst}${p.sport !== undefined ? ` sport=${p.sport} dport=${p.dport}` : ''} [NEW]`);
-}
-
-/** A hook's traversal text, made once: every packet crosses a dozen hooks. */
-const ACCEPT_TEXT = new Map<string, string>();
-function acceptText(name: keyof typeof HOOK_TABLES, via: string): string {
-  const key = `${name}${via}`;
-  let t = ACCEPT_TEXT.get(key);
-  if (!t) ACCEPT_TEXT.set(key, (t = `${name}${via}: ${HOOK_TABLES[name].join(', ')}: no rules, policy ACCEPT`));
-  return t;
-}
-
-/** Traverses a hook's tables; false when a chain's policy drops the packet (no rules are loaded yet). */
-function hook(leg: Leg, ns: Netns, name: keyof typeof HOOK_TABLES, via = ''): boolean {
-  if (name === 'FORWARD' && ns.policies.FORWARD === 'DROP') {
-    leg.hop(ns, 'hook', `${name}${via}: ${HOOK_TABLES[name].join(', ')}: no rules, filter FORWARD policy DROP${faultNote(ns, 'forward-policy')}`);
-    leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: iptables -P FORWARD DROP${faultNote(ns, 'forward-policy')}` });
-    return false;
+  if (r.verdict === 'drop') {
+    leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: ${r.by}${note}` });
+    return undefined;
   }
-  leg.hop(ns, 'hook', acceptText(name, via));
-  return true;
+  if (r.verdict === 'reject') {
+    const answer = REJECT_ANSWER[r.rejectWith!] ?? `ICMP ${r.rejectWith!.replace(/^icmp6?-/, '').replace(/-/g, ' ')}`;
+    leg.end({ kind: 'rejected', by: `${leg.fabric.label(ns)}: ${r.by} (${answer})` });
+    return undefined;
+  }
+  return r.packet;
 }
 
 /** The bridge a device is on the segment of: itself, or its veth peer's master (a pod's eth0 -> cni0). */
@@ -144,16 +151,34 @@ function output(leg: Leg, ns: Netns, pkt: Packet): void {
   }
   leg.hop(ns, 'route', `ip route get ${p.dst}: ${routeText(route)}`);
   conntrack(leg, ns, p);
-  hook(leg, ns, 'OUTPUT');
-  if (route.type === 'local') {
-    hook(leg, ns, 'POSTROUTING');
+  const local_ = route.type === 'local' ? 'lo' : route.dev;
+  const q = hook(leg, ns, 'OUTPUT', p, { out: local_ });
+  if (!q) return;
+  let r = route;
+  if (q.dst !== p.dst) {
+    // DNAT in OUTPUT: the kernel routes the packet again for its new destination (ip_route_me_harder).
+    const again = ns.lookup(q.dst);
+    if (!again) {
+      leg.hop(ns, 'route', `ip route get ${q.dst}: no route (after DNAT)`);
+      leg.end({ kind: 'no-route', by: `route lookup in ${leg.fabric.label(ns)} after DNAT: Network is unreachable` });
+      return;
+    }
+    leg.hop(ns, 'route', `ip route get ${q.dst}: ${routeText(again)} (re-routed after DNAT)`);
+    r = again;
+  }
+  if (r.type === 'local') {
+    const q2 = hook(leg, ns, 'POSTROUTING', q, { out: 'lo' });
+    if (!q2) return;
     leg.hop(ns, 'device', 'loopback: lo');
-    hook(leg, ns, 'PREROUTING');
-    local(leg, ns, pkt);
+    // The looped-back packet keeps its conntrack entry: PREROUTING sees it, conntrack does not look again.
+    const q3 = hook(leg, ns, 'PREROUTING', q2, { in: 'lo' });
+    if (!q3) return;
+    local(leg, ns, { ...pkt, l3: q3 }, 'lo');
     return;
   }
-  hook(leg, ns, 'POSTROUTING');
-  transmit(leg, ns, ns.device(route.dev)!, route.via ?? p.dst, pkt);
+  const q2 = hook(leg, ns, 'POSTROUTING', q, { out: r.dev });
+  if (!q2) return;
+  transmit(leg, ns, ns.device(r.dev)!, r.via ?? q2.dst, { ...pkt, l3: q2 });
 }
 
 function routeText(r: { dst?: { text: string }; via?: string; dev: string; type: string; onlink?: boolean }): string {
@@ -281,9 +306,14 @@ function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefin
   // br_netfilter hands frames bridged between ports to iptables; a packet the host routed out through the
   // bridge has been through iptables already and is not hooked again.
   if (inPort && ns.sysctls.bridgeNfCallIptables) {
-    hook(leg, ns, 'PREROUTING', ' (bridged, br_netfilter)');
-    if (!hook(leg, ns, 'FORWARD', ' (bridged, br_netfilter)')) return;
-    hook(leg, ns, 'POSTROUTING', ' (bridged, br_netfilter)');
+    const via = ' (bridged, br_netfilter)';
+    const io = { in: br.name, out: br.name };
+    conntrack(leg, ns, pkt.l3, true);
+    const a = hook(leg, ns, 'PREROUTING', pkt.l3, { in: br.name }, via);
+    const b = a && hook(leg, ns, 'FORWARD', a, io, via);
+    const c = b && hook(leg, ns, 'POSTROUTING', b, io, via);
+    if (!c) return;
+    pkt = { ...pkt, l3: c };
   } else if (inPort) {
     leg.hop(ns, 'hook', `bridge-nf-call-iptables=0: the bridged frame skips iptables${faultNote(ns, 'bridge-nf-call-iptables')}`);
   }
@@ -318,9 +348,12 @@ function vxlanEncap(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
     return;
   }
   leg.hop(ns, 'route', `ip route get ${outer.dst}: ${routeText(route)} (outer packet)`);
-  hook(leg, ns, 'OUTPUT', ' (outer)');
-  hook(leg, ns, 'POSTROUTING', ' (outer)');
-  transmit(leg, ns, ns.device(route.dev)!, route.via ?? outer.dst, { l3: outer, inner: { vni: v.vni, packet: pkt } });
+  // The encapsulating UDP packet is a flow of its own to conntrack.
+  conntrack(leg, ns, outer, true);
+  const o1 = hook(leg, ns, 'OUTPUT', outer, { out: route.dev }, ' (outer)');
+  const o2 = o1 && hook(leg, ns, 'POSTROUTING', o1, { out: route.dev }, ' (outer)');
+  if (!o2) return;
+  transmit(leg, ns, ns.device(route.dev)!, route.via ?? o2.dst, { l3: o2, inner: { vni: v.vni, packet: pkt } });
 }
 
 /** A frame arriving on a device. */
@@ -348,9 +381,9 @@ function receive(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
 
 /** The IP layer of a namespace receiving a packet: PREROUTING, the routing decision, INPUT or FORWARD. */
 function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
-  const p = pkt.l3;
-  conntrack(leg, ns, p);
-  hook(leg, ns, 'PREROUTING');
+  conntrack(leg, ns, pkt.l3);
+  const p = hook(leg, ns, 'PREROUTING', pkt.l3, { in: dev.name });
+  if (!p) return;
   const route = ns.lookup(p.dst);
   if (!route) {
     leg.hop(ns, 'route', `ip route get ${p.dst} from ${p.src} iif ${dev.name}: no route`);
@@ -359,27 +392,29 @@ function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
   }
   leg.hop(ns, 'route', `ip route get ${p.dst} from ${p.src} iif ${dev.name}: ${routeText(route)}`);
   if (route.type === 'local' || route.type === 'broadcast') {
-    local(leg, ns, pkt);
+    local(leg, ns, { ...pkt, l3: p }, dev.name);
     return;
   }
   if (!ns.sysctls.ipForward) {
     leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: net.ipv4.ip_forward=0` });
     return;
   }
-  if (!hook(leg, ns, 'FORWARD')) return;
-  if (p.ttl <= 1) {
+  const f = hook(leg, ns, 'FORWARD', p, { in: dev.name, out: route.dev });
+  if (!f) return;
+  if (f.ttl <= 1) {
     leg.end({ kind: 'ttl-exceeded', by: `${leg.fabric.label(ns)}: TTL exceeded in transit` });
     return;
   }
-  const fwd: Packet = { l3: { ...p, ttl: p.ttl - 1 } };
-  hook(leg, ns, 'POSTROUTING');
-  transmit(leg, ns, ns.device(route.dev)!, route.via ?? p.dst, fwd);
+  const out = hook(leg, ns, 'POSTROUTING', { ...f, ttl: f.ttl - 1 }, { in: dev.name, out: route.dev });
+  if (!out) return;
+  transmit(leg, ns, ns.device(route.dev)!, route.via ?? out.dst, { l3: out });
 }
 
 /** Local delivery: INPUT, then VXLAN decapsulation or a socket. */
-function local(leg: Leg, ns: Netns, pkt: Packet): void {
-  const p = pkt.l3;
-  hook(leg, ns, 'INPUT');
+function local(leg: Leg, ns: Netns, arriving: Packet, dev: string): void {
+  const p = hook(leg, ns, 'INPUT', arriving.l3, { in: dev });
+  if (!p) return;
+  const pkt: Packet = { ...arriving, l3: p };
   if (pkt.inner && p.protocol === 'udp') {
     const vx = [...ns.devices.values()].find((d) => d.kind === 'vxlan' && d.vxlan!.port === p.dport && d.vxlan!.vni === pkt.inner!.vni);
     if (vx) {
@@ -396,6 +431,7 @@ function local(leg: Leg, ns: Netns, pkt: Packet): void {
     const what = p.flags === 'echo-reply' ? 'to the ping socket' : 'the kernel answers';
     leg.hop(ns, 'socket', `ICMP ${p.flags ?? 'echo-request'} for ${p.dst}: ${what}`);
     leg.deliveredIn = ns;
+    leg.delivered = p;
     leg.end({ kind: 'delivered', by: `${p.flags === 'echo-reply' ? 'ping socket' : 'kernel'} of ${label}`, socket: { netns: label, address: p.dst, protocol: 'icmp' } });
     return;
   }
@@ -403,6 +439,7 @@ function local(leg: Leg, ns: Netns, pkt: Packet): void {
   if (l) {
     leg.hop(ns, 'socket', `${p.protocol} ${l.address}:${l.port} ${l.owner === 'the connecting process' ? 'ESTABLISHED' : 'LISTEN'} (${l.owner})`);
     leg.deliveredIn = ns;
+    leg.delivered = p;
     leg.end({ kind: 'delivered', by: `socket ${p.dst}:${p.dport}/${p.protocol} in ${label}`, socket: { netns: label, address: p.dst, port: p.dport, protocol: p.protocol } });
   } else {
     const answer = p.protocol === 'tcp' ? 'TCP RST (Connection refused)' : 'ICMP port unreachable';
@@ -422,8 +459,8 @@ export interface Flow {
   size?: number;
 }
 
-function runLeg(fabric: Fabric, start: (leg: Leg) => void, outsideClient?: string): Leg {
-  const leg = new Leg(fabric, outsideClient);
+function runLeg(fabric: Fabric, random: Random, start: (leg: Leg) => void, outsideClient?: string): Leg {
+  const leg = new Leg(fabric, random, outsideClient);
   try {
     start(leg);
   } catch (e) {
@@ -456,15 +493,24 @@ function answerTo(p: IPv4Packet): IPv4Packet {
 }
 
 /** Runs the request leg, then — when a socket took it — the answer from that socket's namespace. */
-function requestAndReply(fabric: Fabric, first: IPv4Packet, send: (leg: Leg) => void, outsideClient?: string): Trace {
-  const request = runLeg(fabric, send, outsideClient);
+function requestAndReply(fabric: Fabric, opts: TraceOptions, send: (leg: Leg) => void, outsideClient?: string): Trace {
+  const random = opts.random ?? seeded(opts.seed ?? 1);
+  const request = runLeg(fabric, random, send, outsideClient);
   if (request.verdict!.kind !== 'delivered' || !request.deliveredIn) return { request: legResult(request) };
-  const reply = runLeg(fabric, (leg) => output(leg, request.deliveredIn!, { l3: answerTo(first) }), outsideClient);
+  // The socket answers the packet it got: after DNAT, from the endpoint; conntrack un-NATs it on the way back.
+  const reply = runLeg(fabric, random, (leg) => output(leg, request.deliveredIn!, { l3: answerTo(request.delivered!) }), outsideClient);
   return { request: legResult(request), reply: legResult(reply) };
 }
 
 /** The first packet of a flow from a process in `from`, and — when it is delivered — its answer. */
-export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
+export interface TraceOptions {
+  /** The seed of the random choices (statistic --mode random, --random-fully ports); default 1. */
+  seed?: number;
+  /** Or the random source itself (enumeration scripts it). */
+  random?: Random;
+}
+
+export function traceFlow(fabric: Fabric, from: Netns, flow: Flow, opts: TraceOptions = {}): Trace {
   if (!parseIP(flow.dst)) throw new Error(`"${flow.dst}" is not an IPv4 address`);
   const route = from.lookup(flow.dst);
   const first = firstPacket(flow.src ?? (route ? from.sourceFor(route, 'IPv4') : undefined) ?? '0.0.0.0', flow);
@@ -472,7 +518,7 @@ export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
   const client = first.sport === undefined ? undefined : { protocol: flow.protocol as 'tcp' | 'udp', address: first.src, port: first.sport, owner: 'the connecting process' };
   if (client) from.listeners.push(client);
   try {
-    return requestAndReply(fabric, first, (leg) => output(leg, from, { l3: first }));
+    return requestAndReply(fabric, opts, (leg) => output(leg, from, { l3: first }));
   } finally {
     if (client) from.listeners.splice(from.listeners.indexOf(client), 1);
   }
@@ -482,10 +528,10 @@ export function traceFlow(fabric: Fabric, from: Netns, flow: Flow): Trace {
  * A flow from a client outside the cluster: it reaches the underlay through its router, which knows only the
  * nodes' network — so it can reach a node's address (a NodePort, later) but not a pod's or a Service's.
  */
-export function traceFromOutside(fabric: Fabric, client: string, flow: Flow): Trace {
+export function traceFromOutside(fabric: Fabric, client: string, flow: Flow, opts: TraceOptions = {}): Trace {
   const target = fabric.underlayHost({ ip: flow.dst });
   const first = firstPacket(client, flow);
-  return requestAndReply(fabric, first, (leg) => {
+  return requestAndReply(fabric, opts, (leg) => {
     if (!target) {
       leg.end({ kind: 'unreachable', by: `the router in front of the cluster knows only the nodes' network; ${flow.dst} is not a node address` });
       return;
@@ -494,4 +540,21 @@ export function traceFromOutside(fabric: Fabric, client: string, flow: Flow): Tr
     leg.hop(target.netns, 'underlay', `router -> ${target.dev.name} of ${fabric.label(target.netns)}: ${describePacket(first)}`);
     receive(leg, target.netns, target.dev, { l2: { src: 'router', dst: target.dev.mac }, l3: first });
   }, client);
+}
+
+export interface TraceBranch {
+  /** The probability of this path (the product of its random decisions'). */
+  p: number;
+  trace: Trace;
+  /** The random decisions on the way (statistic rules), in order. */
+  choices: Choice[];
+}
+
+/**
+ * Every path a connection can take through the random rules (statistic --mode random), with its
+ * probability: `run` is traced once per branch, and what a run changes (conntrack entries, recent lists,
+ * counters) is undone before the next.
+ */
+export function traceBranches(run: (opts: TraceOptions) => Trace): TraceBranch[] {
+  return enumerate((random) => withUndo(() => run({ random }))).map((b) => ({ p: b.p, trace: b.result, choices: b.choices }));
 }

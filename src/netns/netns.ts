@@ -2,7 +2,8 @@
 // databases. Adding an address does what the kernel does (a local route, an IPv4 broadcast route, and the
 // connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
 import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
-import type { ConntrackEntry, Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
+import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
+import { Netfilter } from './netfilter/netfilter.ts';
 
 export interface Sysctls {
   /** net.ipv4.ip_forward */
@@ -51,11 +52,8 @@ export class Netns {
   private readonly byDevice = new Map<string, InterfaceAddress[]>();
   /** table|dev|network of the connected routes present, so adding one is not a scan of the table. */
   private readonly connected = new Set<string>();
-  /** The connection-tracking table, by the original direction's tuple. */
-  readonly conntrack = new Map<string, ConntrackEntry>();
   readonly sysctls: Sysctls;
-  /** Built-in chain policies of the filter table (iptables -P). */
-  readonly policies: { FORWARD: 'ACCEPT' | 'DROP' } = { FORWARD: 'ACCEPT' };
+  private nf?: Netfilter;
   /** A kernel that does not answer at all (a node that is down). */
   down = false;
   /** Settings a topology fault put here, by what they change: a trace names the fault where it bites. */
@@ -68,6 +66,21 @@ export class Netns {
    */
   constructor(readonly name: string, sysctls: Partial<Sysctls> = {}, readonly named = false) {
     this.sysctls = { ipForward: false, bridgeNfCallIptables: true, ...sysctls };
+  }
+
+  /** iptables, ip6tables and conntrack of this namespace (made when first used: most pods never load rules). */
+  get netfilter(): Netfilter {
+    return (this.nf ??= new Netfilter({
+      addrType: (family, ip, dev) => {
+        if (family === 'IPv4' && ip === '255.255.255.255') return 'BROADCAST';
+        const r = this.lookup(ip);
+        if (r?.table === 'local') return r.type === 'broadcast' ? 'BROADCAST' : dev !== undefined && r.dev !== dev ? 'UNICAST' : 'LOCAL';
+        const v = parseIP(ip)?.value ?? 0n;
+        const multicast = family === 'IPv4' ? v >> 28n === 0xen : v >> 120n === 0xffn;
+        return multicast ? 'MULTICAST' : 'UNICAST';
+      },
+      primaryAddress: (dev, family) => this.addressesOf(dev).find((a) => a.family === family && a.scope === 'global')?.ip,
+    }));
   }
 
   device(name: string): Device | undefined {

@@ -94,11 +94,3 @@ export interface Listener {
   /** Who holds it: a container name, "kubelet", ... */
   owner: string;
 }
-
-/** A conntrack entry: the original and reply directions of a flow. */
-export interface ConntrackEntry {
-  protocol: 'tcp' | 'udp' | 'icmp';
-  original: { src: string; dst: string; sport?: number; dport?: number };
-  reply: { src: string; dst: string; sport?: number; dport?: number };
-  state: 'NEW' | 'ESTABLISHED';
-}

@@ -2,7 +2,8 @@
 import type { Cluster } from '../../cluster/cluster.ts';
 import { parseIP } from '../../cluster/net.ts';
 import { ClusterNetwork } from '../../kubelet/network.ts';
-import { traceFlow, traceFromOutside, type Flow } from '../../netns/forward.ts';
+import { traceBranches, traceFlow, traceFromOutside, type Flow, type TraceOptions as RunOptions } from '../../netns/forward.ts';
+import type { Trace } from '../../netns/trace.ts';
 import { renderTrace } from '../../netns/trace.ts';
 import { pcapFile } from '../../netns/pcap.ts';
 import { writeFileSync } from 'node:fs';
@@ -18,6 +19,10 @@ export interface TraceOptions {
   size?: string;
   /** Write the frames as a pcap file here. */
   pcap?: string;
+  /** The seed of random rule choices (statistic --mode random, --random-fully). */
+  seed?: string;
+  /** List every branch through the random rules with its probability instead of one trace. */
+  branches?: boolean;
 }
 
 /** "10.244.1.5:8080", "10.244.1.5" (ICMP unless --proto), "http://10.244.1.5:8080/path". */
@@ -51,30 +56,58 @@ export function trace(cluster: Cluster, opts: TraceOptions, io: IO): number {
     if (!Number.isInteger(size) || size < 0 || size > 65000) throw new UserError(`--size ${opts.size}: want a payload size in bytes`);
     flow.size = size;
   }
-  const net = new ClusterNetwork(cluster);
-  let result;
-  if (opts.from.startsWith('node/')) {
-    const host = net.host(opts.from.slice('node/'.length));
-    if (!host) throw new UserError(`--from ${opts.from}: no such node`);
-    result = traceFlow(net, host, flow);
-  } else if (parseIP(opts.from)) {
-    result = traceFromOutside(net, opts.from, flow);
-  } else {
-    const [ns, name] = opts.from.includes('/') ? opts.from.split('/') : ['default', opts.from];
-    const sandbox = net.pod(ns, name);
-    if (!sandbox) {
-      const pod = cluster.store.get('Pod', ns, name) as { spec?: { hostNetwork?: boolean; nodeName?: string } } | undefined;
-      if (!pod) throw new UserError(`--from ${opts.from}: pod "${ns}/${name}" not found`);
-      if (!pod.spec?.hostNetwork) throw new UserError(`--from ${opts.from}: the pod is not running`);
-      result = traceFlow(net, net.host(pod.spec.nodeName!)!, flow);
-    } else {
-      result = traceFlow(net, sandbox.netns, flow);
-    }
+  let seed = 1;
+  if (opts.seed !== undefined) {
+    seed = Number(opts.seed);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UserError(`--seed ${opts.seed}: want an integer from 0 to 4294967295`);
   }
+  const net = new ClusterNetwork(cluster);
+  const run = runnerFor(cluster, net, opts.from, flow);
+  if (opts.branches) return branches(run, opts.output ?? 'text', io);
+  const result = run({ seed });
   if (opts.pcap) writeFileSync(opts.pcap, pcapFile([...result.request.frames, ...(result.reply?.frames ?? [])], io.now()));
   const output = opts.output ?? 'text';
   if (output === 'json') io.stdout(toJSON(result));
   else if (output === 'text') io.stdout(renderTrace(result));
   else throw new UserError(`-o ${output}: want text or json`);
   return result.request.verdict.kind === 'delivered' && (!result.reply || result.reply.verdict.kind === 'delivered') ? 0 : 2;
+}
+
+/** --branches: where the connection goes on each path through the random rules, with its probability. */
+function branches(run: (o: RunOptions) => Trace, output: string, io: IO): number {
+  const all = traceBranches(run);
+  const outcome = (t: Trace) => `${t.request.verdict.kind.toUpperCase()}: ${t.request.verdict.by}`;
+  const merged = new Map<string, number>();
+  for (const b of all) merged.set(outcome(b.trace), (merged.get(outcome(b.trace)) ?? 0) + b.p);
+  if (output === 'json') {
+    io.stdout(toJSON(all.map((b) => ({ p: b.p, choices: b.choices, verdict: b.trace.request.verdict, reply: b.trace.reply?.verdict }))));
+  } else if (output === 'text') {
+    io.stdout([...merged].map(([what, p]) => `p=${p.toFixed(6)}  ${what}`).join('\n') + '\n');
+  } else {
+    throw new UserError(`-o ${output}: want text or json`);
+  }
+  return all.every((b) => b.trace.request.verdict.kind === 'delivered') ? 0 : 2;
+}
+
+/** Traces the flow from --from (a pod, node/NAME or an outside address) in `net`. */
+export function runnerFor(cluster: Cluster, net: ClusterNetwork, from: string, flow: Flow): (o: RunOptions) => Trace {
+  if (from.startsWith('node/')) {
+    const host = net.host(from.slice('node/'.length));
+    if (!host) throw new UserError(`--from ${from}: no such node`);
+    return (o) => traceFlow(net, host, flow, o);
+  } else if (parseIP(from)) {
+    return (o) => traceFromOutside(net, from, flow, o);
+  } else {
+    const [ns, name] = from.includes('/') ? from.split('/') : ['default', from];
+    const sandbox = net.pod(ns, name);
+    if (!sandbox) {
+      const pod = cluster.store.get('Pod', ns, name) as { spec?: { hostNetwork?: boolean; nodeName?: string } } | undefined;
+      if (!pod) throw new UserError(`--from ${from}: pod "${ns}/${name}" not found`);
+      if (!pod.spec?.hostNetwork) throw new UserError(`--from ${from}: the pod is not running`);
+      const host = net.host(pod.spec.nodeName!)!;
+      return (o) => traceFlow(net, host, flow, o);
+    } else {
+      return (o) => traceFlow(net, sandbox.netns, flow, o);
+    }
+  }
 }
