@@ -9,7 +9,7 @@ describe('kube-proxy iptables conformance (upstream test cases)', () => {
     it(`${c.test} [${c.era}] (${c.file})`, () => {
       const outputs = runCase(c);
       c.steps.forEach((step, i) => {
-        expect(sortIPTablesRules(outputs[i]), `step ${i + 1}`).toBe(normalizeExpected(step.expected));
+        if (step.expected !== undefined) expect(sortIPTablesRules(outputs[i]), `step ${i + 1}`).toBe(normalizeExpected(step.expected));
       });
     });
   }

@@ -82,6 +82,8 @@ export class IPTablesProxier {
   private readonly probabilities: string[] = ['<bad value>'];
   /** NAT service chains the kernel holds after our last sync (what iptables-save would list). */
   private kernelChains = new Set<string>();
+  /** What the kernel held before the last sync, in case its restore fails. */
+  private previousKernelChains = new Set<string>();
   private needFullSync = true;
   private readonly npa: NodePortAddresses;
   private readonly localhostNodePorts: boolean;
@@ -130,6 +132,15 @@ export class IPTablesProxier {
 
   sync(): SyncResult {
     return this.render(this.needFullSync, true);
+  }
+
+  /**
+   * The caller's iptables-restore of the last sync failed: the kernel kept its old chains, and the
+   * consumed changes can only be recovered by a full sync, as kube-proxy does after a failed restore.
+   */
+  restoreFailed(): void {
+    this.kernelChains = this.previousKernelChains;
+    this.needFullSync = true;
   }
 
   private render(full: boolean, commit: boolean): SyncResult {
@@ -205,6 +216,7 @@ export class IPTablesProxier {
 
     const restoreText = `*filter\n${lines(filterChains)}${lines(filterRules)}COMMIT\n*nat\n${lines(natChains)}${lines(natRules)}COMMIT\n`;
     if (commit) {
+      this.previousKernelChains = this.kernelChains;
       this.kernelChains = active;
       this.changed.clear();
       this.needFullSync = false;

@@ -63,7 +63,9 @@ export interface Step {
   deleteEndpointSlices?: string[];
   /** Settings changed before this step (e.g. the node's labels), forcing a full sync as kube-proxy does. */
   proxier?: ProxierOverrides;
-  expected: string;
+  /** The caller's iptables-restore of this step's text fails (its text is not compared). */
+  restoreFails?: boolean;
+  expected?: string;
 }
 
 export interface ProxierOverrides {
@@ -98,7 +100,7 @@ export function loadCases(): Case[] {
     if (!doc.test || !doc.source || !doc.era) throw new Error(`${f}: test, source and era are required`);
     const steps = doc.steps ?? [{ services: doc.services, endpointSlices: doc.endpointSlices, expected: doc.expected }];
     steps.forEach((s, i) => {
-      if (typeof s.expected !== 'string') throw new Error(`${f}: steps[${i}].expected is required`);
+      if (typeof s.expected !== 'string' && !s.restoreFails) throw new Error(`${f}: steps[${i}].expected is required`);
     });
     return { file: f, test: doc.test, source: doc.source, era: doc.era, family: doc.family ?? 'IPv4', proxier: doc.proxier, steps };
   });
@@ -188,6 +190,7 @@ export function runCase(c: Case): string[] {
       proxier.setEndpoints(nn, endpointsByServicePort(mine, settings.ipFamily, settings.nodeName));
     }
     outputs.push(proxier.sync().restoreText);
+    if (step.restoreFails) proxier.restoreFailed();
   }
   return outputs;
 }
