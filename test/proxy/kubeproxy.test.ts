@@ -49,8 +49,8 @@ describe('KubeProxy controller', () => {
     const { syncs, kp } = start();
     expect(syncs).toHaveLength(1);
     expect(syncs[0]).toMatchObject({ family: 'IPv4', fullSync: true });
-    expect(syncs[0].jumps).toContainEqual({ table: 'nat', chain: 'PREROUTING', position: 'prepend', args: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'] });
-    expect(syncs[0].jumps).toContainEqual({ table: 'filter', chain: 'INPUT', position: 'prepend', args: ['-j', 'KUBE-FIREWALL'] });
+    expect(syncs[0].jumps).toContainEqual({ table: 'nat', chain: 'PREROUTING', position: 'prepend', target: 'KUBE-SERVICES', args: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'] });
+    expect(syncs[0].jumps).toContainEqual({ table: 'filter', chain: 'INPUT', position: 'prepend', target: 'KUBE-FIREWALL', args: ['-j', 'KUBE-FIREWALL'] });
     expect(syncs[0].jumps).toHaveLength(14);
     expect(rulesOf(syncs[0].restoreText, 'KUBE-SERVICES').some((l) => l.includes('"default/web:http cluster IP"'))).toBe(true);
     kp.stop();

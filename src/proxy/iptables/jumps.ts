@@ -8,6 +8,8 @@ export interface JumpRule {
   chain: string;
   /** utiliptables.Prepend: inserted at position 1 unless an identical rule exists. */
   position: 'prepend';
+  /** The chain jumped to, which kube-proxy ensures exists first (EnsureChain): KUBE-FIREWALL may be empty. */
+  target: string;
   /** The rule's args as exec'd (comments are single argv words, not quoted). */
   args: string[];
 }
@@ -38,6 +40,7 @@ export function iptablesJumpRules(): JumpRule[] {
     table,
     chain,
     position: 'prepend',
+    target: dst,
     args: [...extra, ...(comment ? ['-m', 'comment', '--comment', comment] : []), '-j', dst],
   }));
 }
