@@ -6,7 +6,7 @@ export type { Cidr, Family };
 
 /** "010.000.001.002" -> "10.0.1.2"; IPv6 unchanged (Go never accepted leading zeros beyond 4 hex digits). */
 function unzeroIPv4(text: string): string {
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(text)) return text;
+  if (!/(?:^|\.)0\d/.test(text) || !/^\d+\.\d+\.\d+\.\d+$/.test(text)) return text;
   return text.split('.').map((o) => String(Number(o))).join('.');
 }
 

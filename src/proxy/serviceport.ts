@@ -15,6 +15,8 @@ export interface ServicePortInfo {
   nameString: string;
   /** The key Services and EndpointSlices are joined on: ServicePortName with its protocol. */
   key: string;
+  /** "ns/name" of the Service. */
+  serviceNN: string;
   clusterIP: string;
   port: number;
   nodePort: number;
@@ -112,6 +114,7 @@ export function servicePorts(svc: Service, family: Family): ServicePortInfo[] {
       protocol,
       nameString: servicePortNameString(namespace, name, portName),
       key: servicePortKey(namespace, name, portName, protocol),
+      serviceNN: `${namespace}/${name}`,
       clusterIP,
       port: p.port,
       nodePort: p.nodePort ?? 0,

@@ -1,6 +1,6 @@
 // Chain names (pkg/proxy/iptables/proxier.go): the first 16 characters of base32(sha256(...)), because
 // iptables chain names are at most 28 characters.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const KUBE_SERVICES = 'KUBE-SERVICES';
 export const KUBE_EXTERNAL_SERVICES = 'KUBE-EXTERNAL-SERVICES';
@@ -23,7 +23,7 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** base32.StdEncoding of the first 10 bytes: exactly the 16 characters kube-proxy keeps. */
 function hash16(text: string): string {
-  const d = createHash('sha256').update(text, 'utf8').digest();
+  const d = hash('sha256', text, 'buffer');
   let out = '';
   for (let i = 0; i < 10; i += 5) {
     // 5 bytes = 40 bits = 8 characters; split in two 20-bit halves to stay in small-integer arithmetic.
