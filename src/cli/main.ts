@@ -12,6 +12,7 @@ import { up } from './commands/up.ts';
 import { bridge, ip } from './commands/ip.ts';
 import { trace } from './commands/trace.ts';
 import { conntrack } from './commands/conntrack.ts';
+import { rules } from './commands/rules.ts';
 
 export const processIO: IO = {
   stdout: (t) => process.stdout.write(t),
@@ -135,6 +136,16 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--node <name>', "the node's host namespace")
     .action((object: string, _args: string[], o: { file?: string[]; node?: string }) => {
       withCluster(o.file, (cluster) => bridge(cluster, [object], o, io));
+    });
+
+  p.command('rules')
+    .description("what kube-proxy writes on a node: --format iptables-restore (kube-proxy's own iptables-restore input)")
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .option('--node <name>', 'the node whose kube-proxy to ask (default: the only node)')
+    .option('--format <format>', 'output format', 'iptables-restore')
+    .option('--ip-family <family>', 'IPv4 | IPv6 (default: IPv4 when the cluster has it)')
+    .action((o: { file?: string[]; node?: string; format: string; ipFamily?: string }) => {
+      withCluster(o.file, (cluster) => rules(cluster, o, io));
     });
 
   return p;

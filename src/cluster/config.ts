@@ -14,6 +14,8 @@ export interface ProxyConfig {
   /** kube-proxy's --cluster-cidr; kubeadm sets it to the pod subnet. */
   clusterCIDRs: Cidr[];
   detectLocalMode: 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
+  /** detectLocal.bridgeInterface / detectLocal.interfaceNamePrefix, for those two modes. */
+  detectLocal: { bridgeInterface?: string; interfaceNamePrefix?: string };
   masqueradeAll: boolean;
   masqueradeBit: number;
   localhostNodePorts: boolean;
@@ -200,6 +202,17 @@ function resolveProxyConfig(doc: Record<string, unknown> | undefined, shorthandM
   const detectLocalMode = (f.string(d.detectLocalMode, ['detectLocalMode'], {
     oneOf: ['', 'ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'],
   }) || 'ClusterCIDR') as ProxyConfig['detectLocalMode'];
+  const dl = f.object(d.detectLocal, ['detectLocal']) ?? {};
+  const detectLocal = {
+    bridgeInterface: f.string(dl.bridgeInterface, ['detectLocal', 'bridgeInterface']) || undefined,
+    interfaceNamePrefix: f.string(dl.interfaceNamePrefix, ['detectLocal', 'interfaceNamePrefix']) || undefined,
+  };
+  if (detectLocalMode === 'BridgeInterface' && !detectLocal.bridgeInterface) {
+    report(['detectLocal', 'bridgeInterface'], 'Required value: detectLocalMode BridgeInterface needs a bridge interface name');
+  }
+  if (detectLocalMode === 'InterfaceNamePrefix' && !detectLocal.interfaceNamePrefix) {
+    report(['detectLocal', 'interfaceNamePrefix'], 'Required value: detectLocalMode InterfaceNamePrefix needs an interface name prefix');
+  }
   const nodePortAddresses = (f.array(d.nodePortAddresses, ['nodePortAddresses']) ?? []).flatMap((v, i) => {
     const s = f.string(v, ['nodePortAddresses', i]);
     if (s === undefined) return [];
@@ -213,6 +226,7 @@ function resolveProxyConfig(doc: Record<string, unknown> | undefined, shorthandM
     mode,
     clusterCIDRs,
     detectLocalMode,
+    detectLocal,
     masqueradeAll: f.bool(ipt.masqueradeAll, ['iptables', 'masqueradeAll']) ?? false,
     masqueradeBit: f.int(ipt.masqueradeBit, ['iptables', 'masqueradeBit'], { min: 0, max: 31 }) ?? DEFAULTS.masqueradeBit,
     localhostNodePorts: f.bool(ipt.localhostNodePorts, ['iptables', 'localhostNodePorts']) ?? true,

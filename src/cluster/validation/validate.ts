@@ -286,7 +286,8 @@ function service(f: Fields, o: Record<string, unknown>): void {
   f.stringMap(spec.selector, ['spec', 'selector'], 'labels');
   (f.array(spec.externalIPs, ['spec', 'externalIPs']) ?? []).forEach((e, i) => ip(f, e, ['spec', 'externalIPs', i]));
   if (spec.loadBalancerIP !== undefined && spec.loadBalancerIP !== '') ip(f, spec.loadBalancerIP, ['spec', 'loadBalancerIP']);
-  (f.array(spec.loadBalancerSourceRanges, ['spec', 'loadBalancerSourceRanges']) ?? []).forEach((c, i) => cidr(f, c, ['spec', 'loadBalancerSourceRanges', i]));
+  // Space-padded values are allowed, a historical accident of the annotation this field replaced (ValidateService).
+  (f.array(spec.loadBalancerSourceRanges, ['spec', 'loadBalancerSourceRanges']) ?? []).forEach((c, i) => cidr(f, typeof c === 'string' ? c.trim() : c, ['spec', 'loadBalancerSourceRanges', i]));
   f.string(spec.sessionAffinity, ['spec', 'sessionAffinity'], { oneOf: ['None', 'ClientIP'] });
   const sac = f.object(spec.sessionAffinityConfig, ['spec', 'sessionAffinityConfig']);
   const cip = sac && f.object(sac.clientIP, ['spec', 'sessionAffinityConfig', 'clientIP']);

@@ -1,0 +1,429 @@
+// kube-proxy's iptables mode (pkg/proxy/iptables/proxier.go syncProxyRules): service port plans rendered as
+// the iptables-restore input kube-proxy writes, line for line. Pure: state in, text out; the caller loads it.
+import type { EndpointInfo } from '../endpoints.ts';
+import type { ServicePortInfo } from '../serviceport.ts';
+import type { LocalTrafficDetector } from '../localdetector.ts';
+import type { Family } from '../ip.ts';
+import { isLoopback } from '../ip.ts';
+import { planServicePort, type ServicePortPlan } from '../plan.ts';
+import { nodeIPsFor, nodePortAddresses, type NodePortAddresses } from '../nodeportaddresses.ts';
+import {
+  EXT_PREFIX, FW_PREFIX, KUBE_EXTERNAL_SERVICES, KUBE_FIREWALL, KUBE_FORWARD, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_POSTROUTING,
+  KUBE_PROXY_FIREWALL, KUBE_SERVICES, SVC_PREFIX, SVL_PREFIX, portProtoHash, servicePortEndpointChainName,
+} from './chains.ts';
+import { iptablesJumpRules, type JumpRule } from './jumps.ts';
+
+/** Above this many endpoints kube-proxy drops the comments of endpoint rules ("large cluster mode"). */
+export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
+
+export const CT_STATE_INVALID_DROPPED_COUNTER = 'ct_state_invalid_dropped_pkts';
+export const LOCALHOST_NODEPORT_ACCEPTED_COUNTER = 'localhost_nps_accepted_pkts';
+
+export interface IPTablesSettings {
+  ipFamily: Family;
+  nodeName: string;
+  /** kube-proxy's node IP of this family (loadBalancerSourceRanges' allow-from-node check, "primary"). */
+  nodeIP?: string;
+  nodeLabels: Record<string, string>;
+  /** The mark as it appears in the rules, e.g. "0x4000". */
+  masqueradeMark: string;
+  masqueradeAll: boolean;
+  /** --iptables-localhost-nodeports as configured (turned off when nodePortAddresses excludes 127.0.0.1). */
+  localhostNodePorts: boolean;
+  localDetector: LocalTrafficDetector;
+  nodePortAddresses: readonly string[];
+  /** The host's addresses (what net.InterfaceAddrs lists), for nodePortAddresses. */
+  localAddresses: readonly string[];
+  randomFully: boolean;
+  nfacct: boolean;
+  conntrackTCPBeLiberal: boolean;
+}
+
+export interface SyncResult {
+  /** The iptables-restore input (for `iptables-restore --noflush --counters`). */
+  restoreText: string;
+  fullSync: boolean;
+  /** The jumps to ensure in the built-in chains (full syncs only, as kube-proxy does). */
+  jumps: JumpRule[];
+}
+
+/** What one service port contributes, kept so a partial sync re-renders only what changed. */
+interface Rendered {
+  /** Its filter-table rules, one string ("" or lines each ending in "\n"). */
+  filterRules: string;
+  /** KUBE-SERVICES / KUBE-NODEPORTS rules: written on every sync. */
+  natDispatch: string;
+  /** The port's own chains and their rules: written only when the service changed (or on a full sync). */
+  natChains: string;
+  natRules: string;
+  chains: readonly string[];
+  largeClusterMode: boolean;
+}
+
+interface PortChains {
+  svc: string;
+  svl: string;
+  ext: string;
+  fw: string;
+}
+
+const q = (s: string) => `"${s}"`;
+
+export class IPTablesProxier {
+  private readonly svcPortMap = new Map<string, ServicePortInfo>();
+  private readonly endpointsMap = new Map<string, readonly EndpointInfo[]>();
+  /** serviceNN -> the keys of its ports, and a fingerprint to see real changes. */
+  private readonly servicePortsOf = new Map<string, { keys: string[]; print: string }>();
+  private readonly endpointPrintOf = new Map<string, string>();
+  private readonly endpointKeysOf = new Map<string, string[]>();
+  private readonly changed = new Set<string>();
+  private readonly rendered = new Map<string, Rendered>();
+  private readonly chainNames = new Map<string, PortChains>();
+  private readonly sepNames = new Map<string, string>();
+  private readonly probabilities: string[] = ['<bad value>'];
+  /** Per service port, the NAT chains the kernel holds after our last sync (what iptables-save would list). */
+  private readonly kernelChains = new Map<string, readonly string[]>();
+  /** The entries the last sync replaced in kernelChains, to put back if its restore fails. */
+  private undo: [string, readonly string[] | undefined][] = [];
+  private needFullSync = true;
+  private readonly npa: NodePortAddresses;
+  private readonly localhostNodePorts: boolean;
+  private sortedKeys: string[] | undefined;
+
+  constructor(readonly settings: IPTablesSettings) {
+    this.npa = nodePortAddresses(settings.ipFamily, settings.nodePortAddresses, settings.nodeIP);
+    this.localhostNodePorts = settings.localhostNodePorts && this.npa.containsIPv4Loopback;
+  }
+
+  /** Replaces a service's ports (`[]` when it was deleted or is not proxied). Returns whether anything changed. */
+  setService(serviceNN: string, ports: readonly ServicePortInfo[]): boolean {
+    const print = JSON.stringify(ports);
+    const prev = this.servicePortsOf.get(serviceNN);
+    if (prev?.print === print || (!prev && ports.length === 0)) return false;
+    for (const k of prev?.keys ?? []) {
+      this.svcPortMap.delete(k);
+      this.rendered.delete(k);
+    }
+    for (const p of ports) this.svcPortMap.set(p.key, p);
+    if (ports.length) this.servicePortsOf.set(serviceNN, { keys: ports.map((p) => p.key), print });
+    else this.servicePortsOf.delete(serviceNN);
+    this.changed.add(serviceNN);
+    this.sortedKeys = undefined;
+    return true;
+  }
+
+  /** Replaces a service's endpoints (from all its slices). Returns whether anything changed. */
+  setEndpoints(serviceNN: string, byPort: ReadonlyMap<string, readonly EndpointInfo[]>): boolean {
+    const print = JSON.stringify([...byPort]);
+    if ((this.endpointPrintOf.get(serviceNN) ?? '[]') === print) return false;
+    for (const k of this.endpointKeysOf.get(serviceNN) ?? []) this.endpointsMap.delete(k);
+    for (const [k, eps] of byPort) this.endpointsMap.set(k, eps);
+    this.endpointKeysOf.set(serviceNN, [...byPort.keys()]);
+    this.endpointPrintOf.set(serviceNN, print);
+    this.changed.add(serviceNN);
+    return true;
+  }
+
+  /** As the canary chain vanishing or a topology-label change do: the next sync rewrites everything. */
+  forceFullSync(): void {
+    this.needFullSync = true;
+  }
+
+  /** A full sync's text without disturbing the partial-sync state (what `kdp rules` prints). */
+  fullRestoreText(): string {
+    return this.render(true, false).restoreText;
+  }
+
+  sync(): SyncResult {
+    return this.render(this.needFullSync, true);
+  }
+
+  /**
+   * The caller's iptables-restore of the last sync failed: the kernel kept its old chains, and the
+   * consumed changes can only be recovered by a full sync, as kube-proxy does after a failed restore.
+   */
+  restoreFailed(): void {
+    for (const [key, inKernel] of this.undo) {
+      if (inKernel) this.kernelChains.set(key, inKernel);
+      else this.kernelChains.delete(key);
+    }
+    this.undo = [];
+    this.needFullSync = true;
+  }
+
+  private render(full: boolean, commit: boolean): SyncResult {
+    const s = this.settings;
+    const mark = s.masqueradeMark;
+    const isIPv6 = s.ipFamily === 'IPv6';
+    const filterChains = [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL].map(chainLine);
+    const filterRules: string[] = [];
+    const natChains = [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ].map(chainLine);
+    const natRules: string[] = [
+      `-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`,
+      // Clearing the mark keeps a packet that re-traverses the stack from being masqueraded twice.
+      `-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`,
+      `-A ${KUBE_POSTROUTING} -m comment --comment ${q('kubernetes service traffic requiring SNAT')} -j MASQUERADE${s.randomFully ? ' --random-fully' : ''}`,
+      `-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`,
+    ];
+    if (!isIPv6 && this.localhostNodePorts) {
+      // route_localnet opens 127/8 to the network (CVE-2020-8558); this is kubelet's mitigation, duplicated.
+      filterChains.push(chainLine(KUBE_FIREWALL));
+      filterRules.push(`-A ${KUBE_FIREWALL} -m comment --comment ${q('block incoming localnet connections')} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
+    }
+
+    let totalEndpoints = 0;
+    for (const key of this.svcPortMap.keys()) totalEndpoints += this.endpointsMap.get(key)?.length ?? 0;
+    const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+
+    // Per service port one pre-joined string a section: a partial sync of 10,000 ports joins 20,000 strings.
+    const filterParts: string[] = [lines(filterRules)];
+    const natChainParts: string[] = [lines(natChains)];
+    const natRuleParts: string[] = [lines(natRules)];
+    const undo: [string, readonly string[] | undefined][] = [];
+    const stale: string[] = [];
+    const keys = this.sortedKeys ?? (this.sortedKeys = [...this.svcPortMap.keys()].sort());
+    for (const key of keys) {
+      const svc = this.svcPortMap.get(key)!;
+      const changed = this.changed.has(svc.serviceNN);
+      let r = this.rendered.get(key);
+      if (!r || changed || r.largeClusterMode !== largeClusterMode) {
+        r = this.renderServicePort(planServicePort(svc, this.endpointsMap.get(key) ?? [], { name: s.nodeName, labels: s.nodeLabels, ip: s.nodeIP }), largeClusterMode);
+        if (commit) this.rendered.set(key, r);
+      }
+      filterParts.push(r.filterRules);
+      natRuleParts.push(r.natDispatch);
+      if (full || changed) {
+        natChainParts.push(r.natChains);
+        natRuleParts.push(r.natRules);
+      }
+      const inKernel = this.kernelChains.get(key);
+      if (inKernel !== r.chains) {
+        if (inKernel) {
+          const now = new Set(r.chains);
+          for (const c of inKernel) if (!now.has(c)) stale.push(c);
+        }
+        undo.push([key, inKernel]);
+      }
+    }
+    // Ports gone since the last sync: all their chains are stale.
+    for (const [key, inKernel] of this.kernelChains) {
+      if (this.svcPortMap.has(key)) continue;
+      stale.push(...inKernel);
+      undo.push([key, inKernel]);
+    }
+    // Chains of deleted services or endpoints: a chain line flushes, -X removes.
+    for (const chain of stale) {
+      natChainParts.push(`${chainLine(chain)}\n`);
+      natRuleParts.push(`-X ${chain}\n`);
+    }
+    const natTail: string[] = [];
+    const filterTail: string[] = [];
+
+    // The tail call to KUBE-NODEPORTS must stay the last rule of KUBE-SERVICES.
+    const lastComment = `-m comment --comment ${q('kubernetes service nodeports; NOTE: this must be the last rule in this chain')}`;
+    if (this.npa.matchAll) {
+      let dst = '-m addrtype --dst-type LOCAL';
+      if (isIPv6) dst += ' ! -d ::1/128';
+      else if (!this.localhostNodePorts) dst += ' ! -d 127.0.0.0/8';
+      natTail.push(`-A ${KUBE_SERVICES} ${lastComment} ${dst} -j ${KUBE_NODEPORTS}`);
+    } else {
+      for (const ip of nodeIPsFor(this.npa, s.localAddresses)) {
+        if (isLoopback(ip) && (isIPv6 || !this.localhostNodePorts)) continue;
+        natTail.push(`-A ${KUBE_SERVICES} ${lastComment} -d ${ip} -j ${KUBE_NODEPORTS}`);
+      }
+    }
+
+    if (!s.conntrackTCPBeLiberal) {
+      filterTail.push(`-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID${s.nfacct ? ` -m nfacct --nfacct-name ${CT_STATE_INVALID_DROPPED_COUNTER}` : ''} -j DROP`);
+    }
+    filterTail.push(`-A ${KUBE_FORWARD} -m comment --comment ${q('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`);
+    filterTail.push(`-A ${KUBE_FORWARD} -m comment --comment ${q('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+
+    filterParts.push(lines(filterTail));
+    natRuleParts.push(lines(natTail));
+    const restoreText = `*filter\n${lines(filterChains)}${filterParts.join('')}COMMIT\n*nat\n${natChainParts.join('')}${natRuleParts.join('')}COMMIT\n`;
+    if (commit) {
+      for (const [key] of undo) {
+        const r = this.rendered.get(key);
+        if (r && this.svcPortMap.has(key)) this.kernelChains.set(key, r.chains);
+        else this.kernelChains.delete(key);
+      }
+      this.undo = undo;
+      this.changed.clear();
+      this.needFullSync = false;
+    }
+    return { restoreText, fullSync: full, jumps: full ? iptablesJumpRules() : [] };
+  }
+
+  private chainsOf(svc: ServicePortInfo): PortChains {
+    let c = this.chainNames.get(svc.key);
+    if (!c) {
+      const h = portProtoHash(svc.nameString, svc.protocol.toLowerCase());
+      this.chainNames.set(svc.key, (c = { svc: SVC_PREFIX + h, svl: SVL_PREFIX + h, ext: EXT_PREFIX + h, fw: FW_PREFIX + h }));
+    }
+    return c;
+  }
+
+  private sepOf(svc: ServicePortInfo, ep: EndpointInfo): string {
+    const k = `${svc.key}\0${ep.str}`;
+    let name = this.sepNames.get(k);
+    if (!name) this.sepNames.set(k, (name = servicePortEndpointChainName(svc.nameString, svc.protocol.toLowerCase(), ep.str)));
+    return name;
+  }
+
+  private probability(n: number): string {
+    for (let i = this.probabilities.length; i <= n; i++) this.probabilities.push((1 / i).toFixed(10));
+    return this.probabilities[n];
+  }
+
+  private renderServicePort(plan: ServicePortPlan, largeClusterMode: boolean): Rendered {
+    const s = this.settings;
+    const svc = plan.svc;
+    const S = svc.nameString;
+    const p = svc.protocol.toLowerCase();
+    const names = this.chainsOf(svc);
+    const clusterPolicyChain = names.svc;
+    const localPolicyChain = names.svl;
+    const internalChain = plan.internalPolicy === 'local' ? localPolicyChain : clusterPolicyChain;
+    const externalPolicyChain = plan.externalPolicy === 'local' ? localPolicyChain : clusterPolicyChain;
+    const externalChain = names.ext;
+    const lbChain = plan.usesFirewall ? names.fw : externalChain;
+    const mp = `-m ${p} -p ${p}`;
+    const port = svc.port;
+    const filter: string[] = [];
+    const dispatch: string[] = [];
+    const chains: string[] = [];
+    const rules: string[] = [];
+    const active: string[] = [];
+    const iF = plan.internalFilter;
+    const eF = plan.externalFilter;
+
+    if (plan.hasInternalEndpoints) {
+      dispatch.push(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${S} cluster IP`)} ${mp} -d ${svc.clusterIP} --dport ${port} -j ${internalChain}`);
+    } else if (iF) {
+      filter.push(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${S} ${iF.reason}`)} ${mp} -d ${svc.clusterIP} --dport ${port} -j ${iF.target}`);
+    }
+    for (const ip of svc.externalIPs) {
+      if (plan.hasEndpoints) dispatch.push(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${S} external IP`)} ${mp} -d ${ip} --dport ${port} -j ${externalChain}`);
+      if (eF) filter.push(`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${q(`${S} ${eF.reason}`)} ${mp} -d ${ip} --dport ${port} -j ${eF.target}`);
+    }
+    for (const ip of svc.loadBalancerVIPs) {
+      if (plan.hasEndpoints) dispatch.push(`-A ${KUBE_SERVICES} -m comment --comment ${q(`${S} loadbalancer IP`)} ${mp} -d ${ip} --dport ${port} -j ${lbChain}`);
+      if (plan.usesFirewall) {
+        filter.push(`-A ${KUBE_PROXY_FIREWALL} -m comment --comment ${q(`${S} traffic not accepted by ${names.fw}`)} ${mp} -d ${ip} --dport ${port} -j DROP`);
+      }
+    }
+    if (eF) {
+      for (const ip of svc.loadBalancerVIPs) {
+        filter.push(`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${q(`${S} ${eF.reason}`)} ${mp} -d ${ip} --dport ${port} -j ${eF.target}`);
+      }
+    }
+    if (svc.nodePort !== 0) {
+      if (plan.hasEndpoints) {
+        // NodePorts are not subject to loadBalancerSourceRanges, for better or worse.
+        if (this.localhostNodePorts && s.ipFamily === 'IPv4' && s.nfacct) {
+          dispatch.push(`-A ${KUBE_NODEPORTS} -m comment --comment ${S} ${mp} -d 127.0.0.0/8 --dport ${svc.nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORT_ACCEPTED_COUNTER} -j ${externalChain}`);
+        }
+        dispatch.push(`-A ${KUBE_NODEPORTS} -m comment --comment ${S} ${mp} --dport ${svc.nodePort} -j ${externalChain}`);
+      }
+      if (eF) {
+        filter.push(`-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${q(`${S} ${eF.reason}`)} -m addrtype --dst-type LOCAL ${mp} --dport ${svc.nodePort} -j ${eF.target}`);
+      }
+    }
+    if (svc.healthCheckNodePort !== 0) {
+      // Accepted whether or not this node has local endpoints: the load balancer must be able to ask.
+      filter.push(`-A ${KUBE_NODEPORTS} -m comment --comment ${q(`${S} health check node port`)} -m tcp -p tcp --dport ${svc.healthCheckNodePort} -j ACCEPT`);
+    }
+
+    if (plan.hasInternalEndpoints) {
+      const args = `-m comment --comment ${q(`${S} cluster IP`)} ${mp} -d ${svc.clusterIP} --dport ${port}`;
+      if (s.masqueradeAll) rules.push(`-A ${internalChain} ${args} -j ${KUBE_MARK_MASQ}`);
+      // Off-cluster traffic to a ClusterIP (a static route to the service range) may bounce off-node.
+      else if (s.localDetector.implemented) rules.push(`-A ${internalChain} ${args} ${s.localDetector.ifNotLocal.join(' ')} -j ${KUBE_MARK_MASQ}`);
+    }
+
+    if (plan.usesExternal) {
+      chains.push(chainLine(externalChain));
+      active.push(externalChain);
+      if (plan.externalPolicy === 'cluster') {
+        rules.push(`-A ${externalChain} -m comment --comment ${q(`masquerade traffic for ${S} external destinations`)} -j ${KUBE_MARK_MASQ}`);
+      } else {
+        // Pods reaching an external destination are treated as if they went out to the LB and came back.
+        if (s.localDetector.implemented) {
+          rules.push(`-A ${externalChain} -m comment --comment ${q(`pod traffic for ${S} external destinations`)} ${s.localDetector.ifLocal.join(' ')} -j ${clusterPolicyChain}`);
+        }
+        rules.push(`-A ${externalChain} -m comment --comment ${q(`masquerade LOCAL traffic for ${S} external destinations`)} -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`);
+        rules.push(`-A ${externalChain} -m comment --comment ${q(`route LOCAL traffic for ${S} external destinations`)} -m addrtype --src-type LOCAL -j ${clusterPolicyChain}`);
+      }
+      if (plan.hasExternalEndpoints) rules.push(`-A ${externalChain} -j ${externalPolicyChain}`);
+    }
+
+    if (plan.usesFirewall) {
+      chains.push(chainLine(names.fw));
+      active.push(names.fw);
+      const args = `-A ${names.fw} -m comment --comment ${q(`${S} loadbalancer IP`)}`;
+      for (const cidr of svc.loadBalancerSourceRanges) rules.push(`${args} -s ${cidr} -j ${externalChain}`);
+      // A VIP-like LB's IP is often local: the node reaching it loops back with the VIP as source.
+      if (plan.firewallAllowsNode) for (const ip of svc.loadBalancerVIPs) rules.push(`${args} -s ${ip} -j ${externalChain}`);
+      // Falls through un-DNATed; KUBE-PROXY-FIREWALL then drops it.
+      rules.push(`-A ${names.fw} -m comment --comment ${q(`other traffic to ${S} will be dropped by KUBE-PROXY-FIREWALL`)}`);
+    }
+
+    if (plan.usesClusterPolicy) {
+      chains.push(chainLine(clusterPolicyChain));
+      active.push(clusterPolicyChain);
+      this.writeServiceToEndpointRules(rules, svc, clusterPolicyChain, plan.clusterEndpoints, largeClusterMode);
+    }
+    if (plan.usesLocalPolicy) {
+      chains.push(chainLine(localPolicyChain));
+      active.push(localPolicyChain);
+      this.writeServiceToEndpointRules(rules, svc, localPolicyChain, plan.localEndpoints, largeClusterMode);
+    }
+
+    for (const ep of plan.allReachableEndpoints) {
+      const sep = this.sepOf(svc, ep);
+      chains.push(chainLine(sep));
+      active.push(sep);
+      const head = largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${S}`;
+      // Hairpin: an endpoint reaching its own service must be masqueraded or its reply skips the DNAT.
+      rules.push(`${head} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
+      const affinity = svc.sessionAffinityClientIP ? ` -m recent --name ${sep} --set` : '';
+      rules.push(`${head}${affinity} ${mp} -j DNAT --to-destination ${ep.str}`);
+    }
+    return { filterRules: lines(filter), natDispatch: lines(dispatch), natChains: lines(chains), natRules: lines(rules), chains: active, largeClusterMode };
+  }
+
+  private writeServiceToEndpointRules(rules: string[], svc: ServicePortInfo, chain: string, endpoints: readonly EndpointInfo[], largeClusterMode: boolean): void {
+    const S = svc.nameString;
+    const head = (ep: EndpointInfo) => (largeClusterMode ? `-A ${chain}` : `-A ${chain} -m comment --comment ${q(`${S} -> ${ep.str}`)}`);
+    if (svc.sessionAffinityClientIP) {
+      for (const ep of endpoints) {
+        const sep = this.sepOf(svc, ep);
+        rules.push(`${head(ep)} -m recent --name ${sep} --rcheck --seconds ${svc.stickyMaxAgeSeconds} --reap -j ${sep}`);
+      }
+    }
+    const n = endpoints.length;
+    endpoints.forEach((ep, i) => {
+      const sep = this.sepOf(svc, ep);
+      // First match wins: endpoint i of n gets 1/(n-i), so each ends up with 1/n; the last is unconditional.
+      const stat = i < n - 1 ? ` -m statistic --mode random --probability ${this.probability(n - i)}` : '';
+      rules.push(`${head(ep)}${stat} -j ${sep}`);
+    });
+  }
+}
+
+function chainLine(chain: string): string {
+  return `:${chain} - [0:0]`;
+}
+
+function lines(ls: readonly string[]): string {
+  return ls.length ? `${ls.join('\n')}\n` : '';
+}
+
+/**
+ * The mark in the form upstream's tests expect ("0x4000" for bit 14). kube-proxy itself formats it with
+ * %#08x ("0x00004000"); both load as the same mark, and the tests are this module's specification.
+ */
+export function masqueradeMarkFor(bit: number): string {
+  return `0x${(2 ** bit).toString(16)}`;
+}
