@@ -1,7 +1,7 @@
 // kdp conntrack -L: a node's (or pod's) connection-tracking table as conntrack-tools 1.4 prints it, after
 // the connections given with --from/--to were made through the data plane.
 import type { Cluster } from '../../cluster/cluster.ts';
-import { ClusterNetwork } from '../../kubelet/network.ts';
+import { DataPlane } from '../../dataplane/dataplane.ts';
 import type { Netns } from '../../netns/netns.ts';
 import { UserError, type IO } from '../io.ts';
 import { parseDestination, runnerFor } from './trace.ts';
@@ -19,7 +19,8 @@ export interface ConntrackOptions {
 export function conntrack(cluster: Cluster, opts: ConntrackOptions, io: IO): number {
   if (!opts.list) throw new UserError('conntrack: only -L (list) is supported');
   if ((opts.from === undefined) !== (opts.to === undefined)) throw new UserError('--from and --to go together: the connection to make before listing');
-  const net = new ClusterNetwork(cluster);
+  // kube-proxy has programmed every node's kernel before the first packet is sent.
+  const net = new DataPlane(cluster).network;
   let ns: Netns | undefined;
   if (opts.pod) {
     const [n, name] = opts.pod.includes('/') ? opts.pod.split('/') : ['default', opts.pod];

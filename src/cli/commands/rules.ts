@@ -3,6 +3,7 @@ import type { Cluster } from '../../cluster/cluster.ts';
 import { clusterFamilies, iptablesRules, KubeProxyError } from '../../proxy/kubeproxy.ts';
 import { NodeFactError } from '../../proxy/node.ts';
 import type { Family } from '../../proxy/ip.ts';
+import { renderSave } from '../../netns/netfilter/iptables.ts';
 import { UserError, type IO } from '../io.ts';
 
 export interface RulesContext {
@@ -14,6 +15,8 @@ export interface RulesContext {
 /** One renderer per --format. More join here (iptables-save, ipvsadm, ipset): each is context -> text. */
 export const RULE_FORMATS: Record<string, (ctx: RulesContext) => string> = {
   'iptables-restore': (ctx) => iptablesRules(ctx.cluster.store, ctx.cluster.config, ctx.node, ctx.family).restoreText,
+  // What the node's iptables-save shows once the kernel has loaded that text.
+  'iptables-save': (ctx) => renderSave(iptablesRules(ctx.cluster.store, ctx.cluster.config, ctx.node, ctx.family).restoreText, { family: ctx.family }),
 };
 
 export interface RulesOptions {

@@ -1,7 +1,8 @@
 // kdp trace: the hop-by-hop path of a flow's first packet and its answer, as the emulated kernels decide it.
 import type { Cluster } from '../../cluster/cluster.ts';
 import { parseIP } from '../../cluster/net.ts';
-import { ClusterNetwork } from '../../kubelet/network.ts';
+import { DataPlane } from '../../dataplane/dataplane.ts';
+import type { ClusterNetwork } from '../../kubelet/network.ts';
 import { traceBranches, traceFlow, traceFromOutside, type Flow, type TraceOptions as RunOptions } from '../../netns/forward.ts';
 import type { Trace } from '../../netns/trace.ts';
 import { renderTrace } from '../../netns/trace.ts';
@@ -61,7 +62,8 @@ export function trace(cluster: Cluster, opts: TraceOptions, io: IO): number {
     seed = Number(opts.seed);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UserError(`--seed ${opts.seed}: want an integer from 0 to 4294967295`);
   }
-  const net = new ClusterNetwork(cluster);
+  // kube-proxy has programmed every node's kernel before the first packet is sent.
+  const net = new DataPlane(cluster).network;
   const run = runnerFor(cluster, net, opts.from, flow);
   if (opts.branches) return branches(run, opts.output ?? 'text', io);
   const result = run({ seed });
