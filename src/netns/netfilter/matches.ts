@@ -388,7 +388,8 @@ const nfacct: Module<'nfacct'> = {
   finish(m) {
     if (!m.name) throw new RuleError('nfacct: you have to specify --nfacct-name');
   },
-  save: (m) => ` -m nfacct --nfacct-name ${saveString(m.name!)}`,
+  // libxt_nfacct prints its option as " --nfacct-name " and then " %s": iptables-save shows two spaces.
+  save: (m) => ` -m nfacct --nfacct-name  ${saveString(m.name!)}`,
   test(m, p, env) {
     let c = env.nfacct.get(m.name!);
     if (!c) env.nfacct.set(m.name!, (c = { packets: 0, bytes: 0 }));
