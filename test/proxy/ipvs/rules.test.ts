@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { cluster, NODES3, NO_COREDNS, podDoc } from '../../helpers/cluster.ts';
 import { Ipvs } from '../../../src/netns/ipvs.ts';
 import { Ipsets as IpsetTable } from '../../../src/netns/ipset.ts';
-import { ipvsRules, loadIntoKernel, proxierInput } from '../../../src/proxy/ipvs/rules.ts';
+import { loadIntoKernel, proxierInput } from '../../../src/proxy/ipvs/rules.ts';
+import { IpvsProxier, ipvsRules } from '../../../src/proxy/ipvs/controller.ts';
 import { syncIpvsProxier } from '../../../src/proxy/ipvs/proxier.ts';
 import { ClusterNetwork } from '../../../src/kubelet/network.ts';
 
@@ -70,6 +71,30 @@ ipvs: {scheduler: wlc}
     expect(input).toMatchObject({ scheduler: 'wlc', ifNotLocal: ['!', '-s', '10.244.0.0/16'], nodeIP: '192.168.1.12', masqueradeBit: 14 });
     expect(ipvsRules(c, 'node2').ipvsadm()).toContain('TCP  10.96.100.10:80 wlc\n');
     expect(() => proxierInput(c, 'nope')).toThrow('kube-proxy: node "nope" not found (known: node1, node2, node3)');
+  });
+});
+
+describe('IpvsProxier: the node agent', () => {
+  it('binds the VIPs to kube-ipvs0 in the node\'s netns and follows the store', () => {
+    const c = cluster(TOPO);
+    const host = new ClusterNetwork(c).host('node1')!;
+    const proxier = new IpvsProxier(c, 'node1', { netns: host, now: () => 0 }).start();
+    const dev = host.device('kube-ipvs0')!;
+    expect(dev).toMatchObject({ kind: 'dummy', up: false });
+    const bound = host.addressesOf('kube-ipvs0').map((a) => `${a.ip}/${a.prefix}`);
+    expect(bound).toContain('10.96.100.10/32');
+    expect(host.lookup('10.96.100.10')).toMatchObject({ table: 'local', type: 'local', dev: 'kube-ipvs0' });
+    const vs = { address: '10.96.100.10', protocol: 'tcp' as const, port: 80 };
+    expect(proxier.ipvs.getService(vs)!.destinations).toHaveLength(2);
+    // A pod goes: its EndpointSlice changes, and the watch re-syncs the real servers.
+    c.store.delete('Pod', 'default', 'web-b');
+    expect(proxier.ipvs.getService(vs)!.destinations).toHaveLength(1);
+    // The Service goes: its virtual servers and its VIP on kube-ipvs0 go too.
+    c.store.delete('Service', 'default', 'web');
+    expect(proxier.ipvs.getService(vs)).toBeUndefined();
+    expect(host.addressesOf('kube-ipvs0').map((a) => a.ip)).not.toContain('10.96.100.10');
+    expect(host.lookup('10.96.100.10')?.dev).not.toBe('kube-ipvs0');
+    proxier.stop();
   });
 });
 
