@@ -6,7 +6,7 @@ import { Ipvs } from '../../netns/ipvs.ts';
 import { Ipsets } from '../../netns/ipset.ts';
 import { macFor } from '../../netns/mac.ts';
 import type { Netns } from '../../netns/netns.ts';
-import { ipvsadmList, type IpvsadmOptions } from '../../netns/ipvs/ipvsadm.ts';
+import { ipvsadmConnections, ipvsadmList, type IpvsadmOptions } from '../../netns/ipvs/ipvsadm.ts';
 import { DUMMY_DEVICE, syncIpvsProxier, type IpvsProxyState } from './proxier.ts';
 import { loadIntoKernel, proxierInput, referenceSets, type IpvsRulesOptions } from './rules.ts';
 
@@ -76,12 +76,20 @@ export interface IpvsRules extends IpvsProxyState {
   ipvsadm(options?: IpvsadmOptions): string;
   /** `ipset list` */
   ipsetList(): string;
+  /** `ipvsadm -Lnc`: the connection table */
+  ipvsadmConnections(): string;
 }
 
 /** kube-proxy's IPVS-mode output for one node (`kdp rules --format ipvsadm|ipset`), from one sync. */
 export function ipvsRules(cluster: Cluster, nodeName: string, options: IpvsProxierOptions = {}): IpvsRules {
-  const proxier = new IpvsProxier(cluster, nodeName, { now: () => 0, ...options });
+  const now = options.now ?? (() => 0);
+  const proxier = new IpvsProxier(cluster, nodeName, { ...options, now });
   const state = proxier.sync();
   const { ipvs, ipsets } = proxier;
-  return { ...state, kernel: { ipvs, ipsets }, ipvsadm: (o?: IpvsadmOptions) => ipvsadmList(ipvs, o), ipsetList: () => ipsets.list() };
+  return {
+    ...state, kernel: { ipvs, ipsets },
+    ipvsadm: (o?: IpvsadmOptions) => ipvsadmList(ipvs, o),
+    ipsetList: () => ipsets.list(),
+    ipvsadmConnections: () => ipvsadmConnections(ipvs, now()),
+  };
 }

@@ -46,6 +46,7 @@ describe('ipvsRules(cluster, node)', () => {
     // A packet to the ClusterIP is scheduled by the node's IPVS, and its -m set matches agree.
     const d = r.kernel.ipvs.schedule({ protocol: 'tcp', src: '10.244.0.5', dst: '10.96.100.10', sport: 40000, dport: 80 });
     expect(ips).toContain(d?.destination?.address);
+    expect(r.ipvsadmConnections().split('\n')[2]).toBe(`TCP 01:00  SYN_RECV    10.244.0.5:40000   10.96.100.10:80    ${d!.destination!.address}:8080`);
     expect(r.kernel.ipsets.test('KUBE-CLUSTER-IP', { src: '10.244.0.5', dst: '10.96.100.10', protocol: 'tcp', sport: 40000, dport: 80 }, ['dst', 'dst'])).toBe(true);
   });
 
