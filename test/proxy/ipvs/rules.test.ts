@@ -75,6 +75,20 @@ ipvs: {scheduler: wlc}
   });
 });
 
+describe('a node\'s IPVS deciding connections', () => {
+  it('ClientIP affinity: every connection of a client to a NodePort goes to one pod, through a persistence template', () => {
+    const c = cluster(TOPO.replace('ports: [{name: http', 'sessionAffinity: ClientIP, ports: [{name: http'));
+    const r = ipvsRules(c, 'node1');
+    expect(r.ipvsadm()).toContain('TCP  192.168.1.11:30080 rr persistent 10800\n');
+    const to = (src: string, sport: number) => r.kernel.ipvs.schedule({ protocol: 'tcp', src, dst: '192.168.1.11', sport, dport: 30080 })!.destination!.address;
+    const first = to('203.0.113.5', 1000);
+    expect([to('203.0.113.5', 1001), to('203.0.113.5', 1002)]).toEqual([first, first]);
+    expect(to('203.0.113.9', 1000)).not.toBe(first); // rr moves on for a new client
+    const lines = r.ipvsadmConnections().split('\n');
+    expect(lines).toContain(`TCP 180:00 NONE        203.0.113.5:0      192.168.1.11:30080 ${first}:8080`);
+  });
+});
+
 describe('IpvsProxier: the node agent', () => {
   it('binds the VIPs to kube-ipvs0 in the node\'s netns and follows the store', () => {
     const c = cluster(TOPO);
