@@ -113,7 +113,8 @@ export function endpointsFor(sp: ServicePortInfo, slices: EndpointSlice[], famil
       const ready = ep.conditions?.ready ?? true;
       byKey.set(key, {
         ip, port: port.port, key, ready,
-        serving: ep.conditions?.serving ?? ready,
+        // endpointslicecache.go: an unset serving condition counts as serving (not as "ready").
+        serving: ep.conditions?.serving ?? true,
         terminating: ep.conditions?.terminating ?? false,
         local: ep.nodeName === nodeName,
         zoneHints: (ep.hints?.forZones ?? []).map((z) => z.name),

@@ -289,6 +289,11 @@ describe('session affinity, schedulers, traffic policies, terminating endpoints'
     expect(vsMap(withReady)['10.20.30.41:80/TCP']).toEqual(['10.180.0.3:80']);
   });
 
+  it('an unset serving condition counts as serving, as endpointslicecache.go reads it', () => {
+    const s = sync({ services: [svc('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [P80] })], endpointSlices: [slice('ns1', 'svc1', P80, [{ ip: '10.180.0.9', ready: false, terminating: true }])] });
+    expect(vsMap(s)['10.20.30.41:80/TCP']).toEqual(['10.180.0.9:80']);
+  });
+
   it('headless and ExternalName Services get nothing', () => {
     const s = sync({ services: [svc('ns1', 'h', { clusterIP: 'None', ports: [P80] }), svc('ns1', 'e', { type: 'ExternalName', externalName: 'example.com' })] });
     expect(s.virtualServers).toEqual([]);
