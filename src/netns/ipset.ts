@@ -338,14 +338,14 @@ export class Ipsets {
     for (const s of sets) {
       this.expire(s);
       out += `create ${s.name} ${s.type} ${header(s)}\n`;
-      for (const m of sortedMembers(s)) out += `add ${s.name} ${this.memberText(s, m)}\n`;
+      for (const m of listOrder(s)) out += `add ${s.name} ${this.memberText(s, m)}\n`;
     }
     return out;
   }
 
   private render(s: IpSet): string {
     this.expire(s);
-    const members = sortedMembers(s);
+    const members = listOrder(s);
     let out = `Name: ${s.name}\nType: ${s.type}\nRevision: ${REVISION[s.type]}\nHeader: ${header(s)}\n`;
     out += `Size in memory: ${memsize(s)}\nReferences: ${s.references}\nNumber of entries: ${members.length}\nMembers:\n`;
     for (const m of members) out += `${this.memberText(s, m)}\n`;
@@ -430,7 +430,7 @@ function elementText(s: IpSet, m: IpsetMember): string {
 }
 
 /** Members in the order `ipset list` prints them: the hash table's walk, or a bitmap's port order. */
-function sortedMembers(s: IpSet): IpsetMember[] {
+function listOrder(s: IpSet): IpsetMember[] {
   if (s.table) return s.table.ordered();
   return [...s.members.values()].sort((a, b) => a.port! - b.port!);
 }
