@@ -358,6 +358,14 @@ describe('ipvsadm -Ln', () => {
     ]);
   });
 
+  it('addresses far apart compare in a cycle (0.x < 96.x < 192.x < 0.x): glibc\'s merge sort decides the order', () => {
+    const ipvs = new Ipvs({ now: () => 0 });
+    for (const a of ['192.0.0.1', '0.0.0.1', '96.0.0.1']) ipvs.addService({ ...svcSpec('rr'), address: a });
+    // The kernel hands services over in its hash table's order (keyed partly on a kernel pointer); kdp hands
+    // them over as added. msort: [192] | [0, 96]; merging, 192 - 0 wraps negative, so 192 comes first.
+    expect(ipvsadmList(ipvs).split('\n').slice(3, 6)).toEqual(['TCP  192.0.0.1:80 rr', 'TCP  0.0.0.1:80 rr', 'TCP  96.0.0.1:80 rr']);
+  });
+
   it('--stats and -c print counters and the connection table', () => {
     const { ipvs } = setup('rr', [[A, 1]]);
     const d = ipvs.schedule({ protocol: 'tcp', src: '1.1.1.1', dst: VIP, sport: 5000, dport: 80 });
