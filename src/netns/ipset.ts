@@ -1,6 +1,7 @@
 // The kernel's ipsets (net/netfilter/ipset) for the types kube-proxy uses: `ipset restore` text in, `ipset list`
 // and `ipset save` text out as ipset v7.17 prints them, and the membership test iptables' `-m set` makes.
 import { formatIP, parseIP, type Family } from '../cluster/net.ts';
+import { HashTable } from './ipset-hash.ts';
 
 export const IPSET_TYPES = ['hash:ip', 'hash:ip,port', 'hash:ip,port,ip', 'hash:ip,port,net', 'hash:net', 'bitmap:port'] as const;
 export type IpsetType = (typeof IPSET_TYPES)[number];
@@ -40,12 +41,34 @@ export interface IpsetMember {
 }
 
 export class IpSet {
-  members = new Map<string, IpsetMember>();
+  readonly members = new Map<string, IpsetMember>();
+  /** Hash types: where the kernel keeps each element, which decides list order and memory. */
+  readonly table: HashTable<IpsetMember> | undefined;
   /** iptables rules that reference the set (`References:`), kept by whoever loads rules. */
   references = 0;
-  constructor(public name: string, readonly type: IpsetType, readonly options: IpsetOptions) {}
+  constructor(public name: string, readonly type: IpsetType, readonly options: IpsetOptions) {
+    if (type !== 'bitmap:port') {
+      this.table = new HashTable(Math.log2(options.hashsize), options.bucketsize, options.initval, (m) => elementWords(this, m), memberKey);
+    }
+  }
+
   get family(): Family {
     return this.options.family === 'inet' ? 'IPv4' : 'IPv6';
+  }
+
+  put(m: IpsetMember): void {
+    this.members.set(memberKey(m), m);
+    this.table?.put(m);
+  }
+
+  remove(key: string): boolean {
+    this.table?.remove(key);
+    return this.members.delete(key);
+  }
+
+  clear(): void {
+    this.members.clear();
+    this.table?.clear();
   }
 }
 
@@ -209,7 +232,7 @@ export class Ipsets {
     if (!set.members.has(key) && set.type !== 'bitmap:port' && set.members.size >= set.options.maxelem) {
       throw new IpsetError(undefined, 'Hash is full, cannot add more elements');
     }
-    set.members.set(key, m);
+    set.put(m);
   }
 
   del(name: string, element: string | undefined, exist = false): void {
@@ -217,7 +240,7 @@ export class Ipsets {
     if (!element) throw new IpsetError(undefined, 'Syntax error: element is missing');
     const key = memberKey(parseElement(set, element));
     this.expire(set);
-    if (!set.members.delete(key) && !exist) throw new IpsetError(undefined, "Element cannot be deleted from the set: it's not added");
+    if (!set.remove(key) && !exist) throw new IpsetError(undefined, "Element cannot be deleted from the set: it's not added");
   }
 
   /** An element as the set prints it back (`1.2.3.4/32` in a hash:net is `1.2.3.4`). */
@@ -228,7 +251,7 @@ export class Ipsets {
 
   /** flush [NAME]: all sets without a name. */
   flush(name?: string): void {
-    for (const s of name ? [this.mustGet(name)] : this.sets.values()) s.members.clear();
+    for (const s of name ? [this.mustGet(name)] : this.sets.values()) s.clear();
   }
 
   /** destroy [NAME]: a referenced set cannot go. */
@@ -315,14 +338,14 @@ export class Ipsets {
     for (const s of sets) {
       this.expire(s);
       out += `create ${s.name} ${s.type} ${header(s)}\n`;
-      for (const m of sortedMembers(s)) out += `add ${s.name} ${this.memberText(s, m)}\n`;
+      for (const m of listOrder(s)) out += `add ${s.name} ${this.memberText(s, m)}\n`;
     }
     return out;
   }
 
   private render(s: IpSet): string {
     this.expire(s);
-    const members = sortedMembers(s);
+    const members = listOrder(s);
     let out = `Name: ${s.name}\nType: ${s.type}\nRevision: ${REVISION[s.type]}\nHeader: ${header(s)}\n`;
     out += `Size in memory: ${memsize(s)}\nReferences: ${s.references}\nNumber of entries: ${members.length}\nMembers:\n`;
     for (const m of members) out += `${this.memberText(s, m)}\n`;
@@ -343,7 +366,7 @@ export class Ipsets {
   private expire(s: IpSet): void {
     if (s.options.timeout === undefined) return;
     const now = this.now();
-    for (const [k, m] of s.members) if (m.expires !== undefined && m.expires <= now) s.members.delete(k);
+    for (const [k, m] of s.members) if (m.expires !== undefined && m.expires <= now) s.remove(k);
   }
 
   private mustGet(name: string): IpSet {
@@ -355,7 +378,7 @@ export class Ipsets {
 
 function header(s: IpSet): string {
   const o = s.options;
-  let h = s.type === 'bitmap:port' ? `range ${o.range!.from}-${o.range!.to}` : `family ${o.family} hashsize ${o.hashsize} maxelem ${o.maxelem}`;
+  let h = s.type === 'bitmap:port' ? `range ${o.range!.from}-${o.range!.to}` : `family ${o.family} hashsize ${s.table!.hashsize} maxelem ${o.maxelem}`;
   if (o.timeout !== undefined) h += ` timeout ${o.timeout}`;
   if (o.counters) h += ' counters';
   if (o.comment) h += ' comment';
@@ -364,10 +387,9 @@ function header(s: IpSet): string {
 }
 
 /**
- * "Size in memory" as the kernel computes it: the set's head, then per element a hash bucket (32-byte header,
- * room for two elements) or, for bitmap:port, the bitmap and an extension slot per port; comments are allocated
- * apart (16 + length + 1). Hash elements are counted one to a bucket: the kernel's jhash placement (which can
- * put two in one bucket and so use less) is not modelled.
+ * "Size in memory" as the kernel computes it: the set's head and its buckets (hash types: a 32-byte header and
+ * room for two elements more each time one fills) or, for bitmap:port, the bitmap and an extension slot per
+ * port; comments are allocated apart (16 + length + 1).
  */
 function memsize(s: IpSet): number {
   const o = s.options;
@@ -380,7 +402,7 @@ function memsize(s: IpSet): number {
   const v6 = o.family === 'inet6';
   const [base, elem] = HASH_SIZES[s.type][v6 ? 1 : 0];
   const dsize = ext ? Math.ceil(elem / 8) * 8 + ext : elem;
-  return base + s.members.size * (32 + 2 * dsize) + comments;
+  return base + s.table!.regionBytes() + s.table!.bucketBytes(dsize) + comments;
 }
 
 /** [head bytes, element bytes] per type for IPv4 and IPv6, measured on the kernel (Debian 12's 6.1). */
@@ -407,10 +429,33 @@ function elementText(s: IpSet, m: IpsetMember): string {
   }
 }
 
-/** Members in `ipset list -sorted` order (address, protocol, port, second address, prefix); bitmaps by port. */
-function sortedMembers(s: IpSet): IpsetMember[] {
-  const cmp = (a?: bigint | number, b?: bigint | number) => (a === undefined || b === undefined || a === b ? 0 : a < b ? -1 : 1);
-  return [...s.members.values()].sort((a, b) => cmp(a.ip, b.ip) || cmp(a.proto, b.proto) || cmp(a.port, b.port) || cmp(a.ip2, b.ip2) || cmp(a.cidr, b.cidr));
+/** Members in the order `ipset list` prints them: the hash table's walk, or a bitmap's port order. */
+function listOrder(s: IpSet): IpsetMember[] {
+  if (s.table) return s.table.ordered();
+  return [...s.members.values()].sort((a, b) => a.port! - b.port!);
+}
+
+const bswap32 = (x: number): number => (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+
+/**
+ * The element struct as the kernel hashes it: u32 words read (little-endian) from the network-order fields —
+ * e.g. hash_ipport4_elem is { __be32 ip; __be16 port; u8 proto; u8 padding; }, and hash:ip,port,net keeps
+ * cidr - 1 in a 7-bit field beside a nomatch bit.
+ */
+function elementWords(s: IpSet, m: IpsetMember): number[] {
+  const addr = (v: bigint): number[] => (s.family === 'IPv4'
+    ? [bswap32(Number(v))]
+    : [96n, 64n, 32n, 0n].map((sh) => bswap32(Number((v >> sh) & 0xffffffffn))));
+  const port = (m.port ?? 0);
+  const portBytes = ((port >> 8) & 0xff) | ((port & 0xff) << 8);
+  switch (s.type) {
+    case 'hash:ip': return addr(m.ip!);
+    case 'hash:net': return [...addr(m.ip!), (m.cidr! << 24) >>> 0];
+    case 'hash:ip,port': return [...addr(m.ip!), (portBytes | (m.proto! << 16)) >>> 0];
+    case 'hash:ip,port,ip': return [...addr(m.ip!), ...addr(m.ip2!), (portBytes | (m.proto! << 16)) >>> 0];
+    case 'hash:ip,port,net': return [...addr(m.ip!), ...addr(m.ip2!), (portBytes | (((m.cidr! - 1) & 0x7f) << 16) | (m.proto! << 24)) >>> 0];
+    case 'bitmap:port': return [port];
+  }
 }
 
 function memberKey(m: IpsetMember): string {

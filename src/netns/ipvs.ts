@@ -223,7 +223,13 @@ export class Ipvs {
       state: pkt.protocol === 'tcp' ? 'SYN_RECV' : pkt.protocol === 'udp' ? 'UDP' : 'INIT1',
     });
     if (template) { conn.controller = template; template.controlled++; }
-    this.conns.set(connKey(pkt.protocol, false, pkt.src, pkt.sport, pkt.dst, pkt.dport), conn);
+    // One-packet scheduling (ipvsadm -o): each UDP datagram is scheduled alone; no entry outlives it.
+    if (svc.spec.flags & SVC_F.ONEPACKET && pkt.protocol === 'udp') {
+      this.unbind(conn);
+      if (template) template.controlled--;
+    } else {
+      this.conns.set(connKey(pkt.protocol, false, pkt.src, pkt.sport, pkt.dst, pkt.dport), conn);
+    }
     svc.stats.conns++;
     dest.stats.conns++;
     return { service: svc, destination: dest, connection: conn, existing: false };

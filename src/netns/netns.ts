@@ -174,6 +174,18 @@ export class Netns {
     return a;
   }
 
+  /** `ip addr del IP/PREFIX dev DEV`: the address goes, with the routes the kernel added for it. */
+  removeAddress(dev: string, ip: string): void {
+    const a = this.byDevice.get(dev)?.find((x) => x.ip === ip);
+    if (!a) throw new Error(`${this.name}: ${dev} has no address ${ip}`);
+    this.addresses.splice(this.addresses.indexOf(a), 1);
+    const own = this.byDevice.get(dev)!;
+    own.splice(own.indexOf(a), 1);
+    const net = this.networks.get(a);
+    const sharesNetwork = net && own.some((x) => this.networks.get(x)?.text === net.text);
+    this.removeRoutes((r) => r.dev === dev && r.proto === 'kernel' && r.src === ip && (r.type !== 'unicast' || !sharesNetwork));
+  }
+
   private addPrefixRoute(a: InterfaceAddress): void {
     if (a.prefix === BITS[a.family]) return; // a /32 has no connected network
     const dst = this.networks.get(a) ?? networkOf(a.ip, a.prefix);
@@ -236,7 +248,9 @@ export class Netns {
   private buildRouteIndex(): NonNullable<Netns['routeIndex']> {
     const index: NonNullable<Netns['routeIndex']> = new Map();
     for (const r of this.routes) {
-      if (!this.devices.get(r.dev)?.up) continue;
+      // A down device's routes are unusable, except its addresses' local routes: the kernel still delivers
+      // to an address on a down device (kube-ipvs0 is a dummy that stays down and takes the VIPs' traffic).
+      if (r.table !== 'local' && !this.devices.get(r.dev)?.up) continue;
       const family = r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4';
       const key = `${r.table}|${family}`;
       let t = index.get(key);

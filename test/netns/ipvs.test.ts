@@ -291,6 +291,19 @@ describe('IPVS connections and persistence', () => {
   });
 });
 
+describe('one-packet scheduling', () => {
+  it('a UDP service with ops schedules every datagram anew and keeps no connection', () => {
+    const ipvs = new Ipvs({ now: () => 0 });
+    const spec = { ...svcSpec('rr'), protocol: 'udp' as const, flags: SVC_F.ONEPACKET };
+    ipvs.addService(spec);
+    for (const ip of [B, A]) ipvs.addDestination(spec, { address: ip, port: 8080, weight: 1, forward: 'Masq' });
+    const pkt = { protocol: 'udp' as const, src: '1.1.1.1', dst: VIP, sport: 5000, dport: 80 };
+    expect([1, 2, 3].map(() => ipvs.schedule(pkt)?.destination?.address)).toEqual([A, B, A]);
+    expect(ipvs.connections()).toEqual([]);
+    expect(ipvs.getService(spec)!.destinations.map((d) => d.inactConns)).toEqual([0, 0]);
+  });
+});
+
 describe('expire_nodest_conn', () => {
   for (const expireNodestConn of [false, true]) {
     it(`a connection to a deleted server is ${expireNodestConn ? 'expired and rescheduled' : 'dropped'} (expire_nodest_conn=${Number(expireNodestConn)})`, () => {
@@ -356,6 +369,14 @@ describe('ipvsadm -Ln', () => {
       'FWM  7 rr',
       '',
     ]);
+  });
+
+  it('addresses far apart compare in a cycle (0.x < 96.x < 192.x < 0.x): glibc\'s merge sort decides the order', () => {
+    const ipvs = new Ipvs({ now: () => 0 });
+    for (const a of ['192.0.0.1', '0.0.0.1', '96.0.0.1']) ipvs.addService({ ...svcSpec('rr'), address: a });
+    // The kernel hands services over in its hash table's order (keyed partly on a kernel pointer); kdp hands
+    // them over as added. msort: [192] | [0, 96]; merging, 192 - 0 wraps negative, so 192 comes first.
+    expect(ipvsadmList(ipvs).split('\n').slice(3, 6)).toEqual(['TCP  192.0.0.1:80 rr', 'TCP  0.0.0.1:80 rr', 'TCP  96.0.0.1:80 rr']);
   });
 
   it('--stats and -c print counters and the connection table', () => {

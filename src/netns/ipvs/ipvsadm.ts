@@ -24,7 +24,7 @@ export function ipvsadmList(ipvs: Ipvs, options: IpvsadmOptions = {}): string {
   out += options.stats
     ? `${padEnd('Prot LocalAddress:Port', 33)} ${padStart('Conns', 8)} ${padStart('InPkts', 8)} ${padStart('OutPkts', 8)} ${padStart('InBytes', 8)} ${padStart('OutBytes', 8)}\n  -> RemoteAddress:Port\n`
     : 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
-  for (const svc of [...ipvs.services()].sort(compareServices)) out += serviceEntry(svc, options);
+  for (const svc of qsort(ipvs.services(), compareServices)) out += serviceEntry(svc, options);
   return out;
 }
 
@@ -51,7 +51,7 @@ function serviceEntry(svc: VirtualService, options: IpvsadmOptions): string {
     if (s.flags & SVC_F.ONEPACKET) out += ' ops';
   }
   out += '\n';
-  for (const d of [...svc.destinations].sort(compareDests)) {
+  for (const d of qsort(svc.destinations, compareDests)) {
     let dname = hostPort(d.address, d.port);
     if (d.family === 'IPv4') dname = dname.slice(0, 28);
     if (options.stats) out += `  -> ${padEnd(dname, 28)}${largeNumbers(d.stats)}\n`;
@@ -108,6 +108,23 @@ function addressDiff(a: string, b: string): number {
     if (r !== 0) return r;
   }
   return 0;
+}
+
+/**
+ * glibc 2.36's qsort (what ipvsadm on Debian 12 calls): msort_with_tmp, a top-down merge sort that takes from
+ * the left run on ties. With libipvs's comparator, which is not transitive across wrapped differences, the
+ * algorithm decides the order, so it is glibc's rather than Array.prototype.sort.
+ */
+export function qsort<T>(items: readonly T[], cmp: (a: T, b: T) => number): T[] {
+  if (items.length <= 1) return [...items];
+  const n1 = items.length >> 1;
+  const left = qsort(items.slice(0, n1), cmp);
+  const right = qsort(items.slice(n1), cmp);
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < left.length && j < right.length) out.push(cmp(left[i], right[j]) <= 0 ? left[i++] : right[j++]);
+  return out.concat(left.slice(i), right.slice(j));
 }
 
 /** ipvs_cmp_services: fwmark, family, protocol, address, port. */

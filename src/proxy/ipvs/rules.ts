@@ -1,13 +1,12 @@
-// What a node's kube-proxy in IPVS mode programs, from the cluster store: the pure proxier's output, loaded into
-// that node's emulated IPVS and ipsets so `ipvsadm -Ln` and `ipset list` can be printed from the kernel's side.
+// A node's kube-proxy input from the cluster store, and the kernel side of a sync: the pure proxier's output
+// applied to the node's emulated IPVS and ipsets, as kube-proxy's ipvs/ipset calls apply it.
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { EndpointSlice, Node, Service } from '../../cluster/objects.ts';
 import { familyOf, type Family } from '../../cluster/net.ts';
-import { Ipvs, hostPort, serviceKey } from '../../netns/ipvs.ts';
-import { Ipsets } from '../../netns/ipset.ts';
+import { hostPort, serviceKey, type Ipvs } from '../../netns/ipvs.ts';
+import type { Ipsets } from '../../netns/ipset.ts';
 import type { Netns } from '../../netns/netns.ts';
-import { ipvsadmList, type IpvsadmOptions } from '../../netns/ipvs/ipvsadm.ts';
-import { DUMMY_DEVICE, syncIpvsProxier, type IpvsProxierInput, type IpvsProxyState } from './proxier.ts';
+import { DUMMY_DEVICE, type IpvsProxierInput, type IpvsProxyState } from './proxier.ts';
 
 export interface IpvsRulesOptions {
   family?: Family;
@@ -19,15 +18,6 @@ export interface IpvsRulesOptions {
   /** The node's network namespace (ClusterNetwork.host(node)): its devices' addresses are the node's. */
   netns?: Pick<Netns, 'addresses'>;
   now?: () => number;
-}
-
-export interface IpvsRules extends IpvsProxyState {
-  /** The node's IPVS table and ipsets with this sync loaded. */
-  kernel: { ipvs: Ipvs; ipsets: Ipsets };
-  /** `ipvsadm -Ln`, or `-Ln --stats` */
-  ipvsadm(options?: IpvsadmOptions): string;
-  /** `ipset list` */
-  ipsetList(): string;
 }
 
 /** The proxier's input for a node, as kube-proxy would see it: its config, its Node object, the API's objects. */
@@ -65,19 +55,6 @@ export function proxierInput(cluster: Cluster, nodeName: string, options: IpvsRu
     nodePortAddresses: proxy.nodePortAddresses,
     randomFully: node.metadata?.annotations?.['kdp.dev/iptables-random-fully'] !== 'false',
   };
-}
-
-/** kube-proxy's IPVS-mode output for one node, with the kernel objects it leaves behind. */
-export function ipvsRules(cluster: Cluster, nodeName: string, options: IpvsRulesOptions = {}): IpvsRules {
-  const state = syncIpvsProxier(proxierInput(cluster, nodeName, options));
-  const now = options.now ?? (() => 0);
-  // kube-proxy sets expire_quiescent_template=1 (a weight-0 server loses its persistent clients) and
-  // expire_nodest_conn=1 (a deleted server's connections are rescheduled).
-  const ipvs = new Ipvs({ now, expireQuiescentTemplate: true, expireNodestConn: true });
-  const ipsets = new Ipsets({ now });
-  loadIntoKernel(state, ipvs, ipsets);
-  referenceSets(ipsets, state.iptablesRestore);
-  return { ...state, kernel: { ipvs, ipsets }, ipvsadm: (o?: IpvsadmOptions) => ipvsadmList(ipvs, o), ipsetList: () => ipsets.list() };
 }
 
 /**
@@ -131,4 +108,3 @@ export function loadIntoKernel(state: IpvsProxyState, ipvs: Ipvs, ipsets: Ipsets
   for (const svc of ipvs.services()) if (!active.has(svc.key) && svc.family === state.family) ipvs.deleteService(svc.spec);
 }
 
-export { DUMMY_DEVICE };

@@ -23,7 +23,6 @@ export interface ServicePortInfo {
   externalPolicyLocal: boolean;
   internalPolicyLocal: boolean;
   healthCheckNodePort: number;
-  trafficDistribution?: string;
 }
 
 export interface EndpointInfo {
@@ -81,7 +80,6 @@ export function servicePorts(services: Service[], family: Family): ServicePortIn
         externalPolicyLocal: eTPLocal,
         internalPolicyLocal: spec.internalTrafficPolicy === 'Local',
         healthCheckNodePort: needsHealthCheck ? (spec.healthCheckNodePort ?? 0) : 0,
-        trafficDistribution: (spec as { trafficDistribution?: string }).trafficDistribution,
       });
     }
   }
@@ -113,7 +111,8 @@ export function endpointsFor(sp: ServicePortInfo, slices: EndpointSlice[], famil
       const ready = ep.conditions?.ready ?? true;
       byKey.set(key, {
         ip, port: port.port, key, ready,
-        serving: ep.conditions?.serving ?? ready,
+        // endpointslicecache.go: an unset serving condition counts as serving (not as "ready").
+        serving: ep.conditions?.serving ?? true,
         terminating: ep.conditions?.terminating ?? false,
         local: ep.nodeName === nodeName,
         zoneHints: (ep.hints?.forZones ?? []).map((z) => z.name),
@@ -124,8 +123,8 @@ export function endpointsFor(sp: ServicePortInfo, slices: EndpointSlice[], famil
   return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/** topologyModeFromHints: same-zone (or same-node) hints apply only if every ready endpoint has them. */
-function topologyMode(sp: ServicePortInfo, eps: EndpointInfo[], nodeName: string, zone: string): '' | 'PreferSameZone' | 'PreferSameNode' {
+/** topologyModeFromHints: same-node or same-zone hints apply only if every ready endpoint has them. */
+function topologyMode(eps: EndpointInfo[], nodeName: string, zone: string): '' | 'PreferSameZone' | 'PreferSameNode' {
   let hasForNode = false;
   let allNodeHints = true;
   let hasForZone = false;
@@ -137,7 +136,8 @@ function topologyMode(sp: ServicePortInfo, eps: EndpointInfo[], nodeName: string
     if (ep.zoneHints.length === 0) allZoneHints = false;
     else if (ep.zoneHints.includes(zone)) hasForZone = true;
   }
-  if (sp.trafficDistribution === 'PreferSameNode' && allNodeHints && hasForNode) return 'PreferSameNode';
+  // PreferSameTrafficDistribution (on by default): node hints, which only PreferSameNode gets, come first.
+  if (allNodeHints && hasForNode) return 'PreferSameNode';
   if (allZoneHints && hasForZone) return 'PreferSameZone';
   return '';
 }
@@ -162,7 +162,7 @@ export function categorizeEndpoints(sp: ServicePortInfo, eps: EndpointInfo[], no
   let hasAnyEndpoints = false;
   if (usesClusterEndpoints(sp)) {
     const zone = nodeLabels['topology.kubernetes.io/zone'] ?? '';
-    const mode = topologyMode(sp, eps, nodeName, zone);
+    const mode = topologyMode(eps, nodeName, zone);
     clusterEndpoints = eps.filter((ep) => ep.ready && availableForTopology(ep, mode, nodeName, zone));
     if (clusterEndpoints.length === 0) clusterEndpoints = eps.filter((ep) => ep.serving && ep.terminating && availableForTopology(ep, mode, nodeName, zone));
     if (clusterEndpoints.length > 0) hasAnyEndpoints = true;

@@ -289,6 +289,21 @@ describe('session affinity, schedulers, traffic policies, terminating endpoints'
     expect(vsMap(withReady)['10.20.30.41:80/TCP']).toEqual(['10.180.0.3:80']);
   });
 
+  it('an unset serving condition counts as serving, as endpointslicecache.go reads it', () => {
+    const s = sync({ services: [svc('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [P80] })], endpointSlices: [slice('ns1', 'svc1', P80, [{ ip: '10.180.0.9', ready: false, terminating: true }])] });
+    expect(vsMap(s)['10.20.30.41:80/TCP']).toEqual(['10.180.0.9:80']);
+  });
+
+  it('topology hints: same-zone endpoints when every ready endpoint has hints and some are for this zone', () => {
+    const hinted = (ip: string, zone: string) => ({ addresses: [ip], conditions: { ready: true }, hints: { forZones: [{ name: zone }] } });
+    const sl = slice('ns1', 'svc1', P80, []);
+    (sl as { endpoints: unknown[] }).endpoints = [hinted('10.180.0.1', 'a'), hinted('10.180.0.2', 'b')];
+    const services = [svc('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [P80] })];
+    expect(vsMap(sync({ services, endpointSlices: [sl], nodeLabels: { 'topology.kubernetes.io/zone': 'b' } }))['10.20.30.41:80/TCP']).toEqual(['10.180.0.2:80']);
+    // No endpoint hinted for this zone: hints are ignored.
+    expect(vsMap(sync({ services, endpointSlices: [sl], nodeLabels: { 'topology.kubernetes.io/zone': 'c' } }))['10.20.30.41:80/TCP']).toEqual(['10.180.0.1:80', '10.180.0.2:80']);
+  });
+
   it('headless and ExternalName Services get nothing', () => {
     const s = sync({ services: [svc('ns1', 'h', { clusterIP: 'None', ports: [P80] }), svc('ns1', 'e', { type: 'ExternalName', externalName: 'example.com' })] });
     expect(s.virtualServers).toEqual([]);

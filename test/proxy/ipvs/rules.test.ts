@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { cluster, NODES3, NO_COREDNS, podDoc } from '../../helpers/cluster.ts';
 import { Ipvs } from '../../../src/netns/ipvs.ts';
 import { Ipsets as IpsetTable } from '../../../src/netns/ipset.ts';
-import { ipvsRules, loadIntoKernel, proxierInput } from '../../../src/proxy/ipvs/rules.ts';
+import { loadIntoKernel, proxierInput } from '../../../src/proxy/ipvs/rules.ts';
+import { IpvsProxier, ipvsRules } from '../../../src/proxy/ipvs/controller.ts';
 import { syncIpvsProxier } from '../../../src/proxy/ipvs/proxier.ts';
 import { ClusterNetwork } from '../../../src/kubelet/network.ts';
 
@@ -45,6 +46,7 @@ describe('ipvsRules(cluster, node)', () => {
     // A packet to the ClusterIP is scheduled by the node's IPVS, and its -m set matches agree.
     const d = r.kernel.ipvs.schedule({ protocol: 'tcp', src: '10.244.0.5', dst: '10.96.100.10', sport: 40000, dport: 80 });
     expect(ips).toContain(d?.destination?.address);
+    expect(r.ipvsadmConnections().split('\n')[2]).toBe(`TCP 01:00  SYN_RECV    10.244.0.5:40000   10.96.100.10:80    ${d!.destination!.address}:8080`);
     expect(r.kernel.ipsets.test('KUBE-CLUSTER-IP', { src: '10.244.0.5', dst: '10.96.100.10', protocol: 'tcp', sport: 40000, dport: 80 }, ['dst', 'dst'])).toBe(true);
   });
 
@@ -70,6 +72,44 @@ ipvs: {scheduler: wlc}
     expect(input).toMatchObject({ scheduler: 'wlc', ifNotLocal: ['!', '-s', '10.244.0.0/16'], nodeIP: '192.168.1.12', masqueradeBit: 14 });
     expect(ipvsRules(c, 'node2').ipvsadm()).toContain('TCP  10.96.100.10:80 wlc\n');
     expect(() => proxierInput(c, 'nope')).toThrow('kube-proxy: node "nope" not found (known: node1, node2, node3)');
+  });
+});
+
+describe('a node\'s IPVS deciding connections', () => {
+  it('ClientIP affinity: every connection of a client to a NodePort goes to one pod, through a persistence template', () => {
+    const c = cluster(TOPO.replace('ports: [{name: http', 'sessionAffinity: ClientIP, ports: [{name: http'));
+    const r = ipvsRules(c, 'node1');
+    expect(r.ipvsadm()).toContain('TCP  192.168.1.11:30080 rr persistent 10800\n');
+    const to = (src: string, sport: number) => r.kernel.ipvs.schedule({ protocol: 'tcp', src, dst: '192.168.1.11', sport, dport: 30080 })!.destination!.address;
+    const first = to('203.0.113.5', 1000);
+    expect([to('203.0.113.5', 1001), to('203.0.113.5', 1002)]).toEqual([first, first]);
+    expect(to('203.0.113.9', 1000)).not.toBe(first); // rr moves on for a new client
+    const lines = r.ipvsadmConnections().split('\n');
+    expect(lines).toContain(`TCP 180:00 NONE        203.0.113.5:0      192.168.1.11:30080 ${first}:8080`);
+  });
+});
+
+describe('IpvsProxier: the node agent', () => {
+  it('binds the VIPs to kube-ipvs0 in the node\'s netns and follows the store', () => {
+    const c = cluster(TOPO);
+    const host = new ClusterNetwork(c).host('node1')!;
+    const proxier = new IpvsProxier(c, 'node1', { netns: host, now: () => 0 }).start();
+    const dev = host.device('kube-ipvs0')!;
+    expect(dev).toMatchObject({ kind: 'dummy', up: false });
+    const bound = host.addressesOf('kube-ipvs0').map((a) => `${a.ip}/${a.prefix}`);
+    expect(bound).toContain('10.96.100.10/32');
+    expect(host.lookup('10.96.100.10')).toMatchObject({ table: 'local', type: 'local', dev: 'kube-ipvs0' });
+    const vs = { address: '10.96.100.10', protocol: 'tcp' as const, port: 80 };
+    expect(proxier.ipvs.getService(vs)!.destinations).toHaveLength(2);
+    // A pod goes: its EndpointSlice changes, and the watch re-syncs the real servers.
+    c.store.delete('Pod', 'default', 'web-b');
+    expect(proxier.ipvs.getService(vs)!.destinations).toHaveLength(1);
+    // The Service goes: its virtual servers and its VIP on kube-ipvs0 go too.
+    c.store.delete('Service', 'default', 'web');
+    expect(proxier.ipvs.getService(vs)).toBeUndefined();
+    expect(host.addressesOf('kube-ipvs0').map((a) => a.ip)).not.toContain('10.96.100.10');
+    expect(host.lookup('10.96.100.10')?.dev).not.toBe('kube-ipvs0');
+    proxier.stop();
   });
 });
 
