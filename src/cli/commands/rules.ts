@@ -4,6 +4,8 @@ import { clusterFamilies, iptablesRules, KubeProxyError } from '../../proxy/kube
 import { NodeFactError } from '../../proxy/node.ts';
 import type { Family } from '../../proxy/ip.ts';
 import { renderSave } from '../../netns/netfilter/iptables.ts';
+import { ClusterNetwork } from '../../kubelet/network.ts';
+import { ipvsRules } from '../../proxy/ipvs/controller.ts';
 import { UserError, type IO } from '../io.ts';
 
 export interface RulesContext {
@@ -12,11 +14,25 @@ export interface RulesContext {
   family: Family;
 }
 
-/** One renderer per --format. More join here (iptables-save, ipvsadm, ipset): each is context -> text. */
+/** The iptables-restore text kube-proxy writes on the node, in the topology's proxy mode. */
+function restoreText(ctx: RulesContext): string {
+  if (ctx.cluster.config.proxy.mode === 'ipvs') return ipvs(ctx).iptablesRestore;
+  return iptablesRules(ctx.cluster.store, ctx.cluster.config, ctx.node, ctx.family).restoreText;
+}
+
+/** IPVS mode's state on the node, with the node's own addresses (its host namespace) as kube-proxy sees them. */
+function ipvs(ctx: RulesContext) {
+  if (ctx.cluster.config.proxy.mode !== 'ipvs') throw new UserError(`this topology's kube-proxy runs in ${ctx.cluster.config.proxy.mode} mode: ipvsadm and ipset show IPVS mode (spec.proxy.mode: ipvs)`);
+  return ipvsRules(ctx.cluster, ctx.node, { family: ctx.family, netns: new ClusterNetwork(ctx.cluster).host(ctx.node) });
+}
+
+/** One renderer per --format: each is context -> text. */
 export const RULE_FORMATS: Record<string, (ctx: RulesContext) => string> = {
-  'iptables-restore': (ctx) => iptablesRules(ctx.cluster.store, ctx.cluster.config, ctx.node, ctx.family).restoreText,
+  'iptables-restore': restoreText,
   // What the node's iptables-save shows once the kernel has loaded that text.
-  'iptables-save': (ctx) => renderSave(iptablesRules(ctx.cluster.store, ctx.cluster.config, ctx.node, ctx.family).restoreText, { family: ctx.family }),
+  'iptables-save': (ctx) => renderSave(restoreText(ctx), { family: ctx.family, ipsets: ctx.cluster.config.proxy.mode === 'ipvs' ? ipvs(ctx).kernel.ipsets : undefined }),
+  ipvsadm: (ctx) => ipvs(ctx).ipvsadm(),
+  ipset: (ctx) => ipvs(ctx).ipsetList(),
 };
 
 export interface RulesOptions {
