@@ -46,11 +46,12 @@ export function parseIP(ip: string): { family: Family; value: bigint } | undefin
 }
 
 export function formatIP(family: Family, value: bigint): string {
-  if (family === 'IPv4') {
-    const n = Number(value);
-    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  }
-  return formatIPv6(value);
+  return family === 'IPv4' ? formatIPv4(Number(value)) : formatIPv6(value);
+}
+
+/** An IPv4 address from its 32-bit value as a plain number (no BigInt on the per-pod paths). */
+export function formatIPv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 // IPv6 text <-> value by hand: node:net has validated the text, and ip-num's parser and formatter cost

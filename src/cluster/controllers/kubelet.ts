@@ -5,7 +5,7 @@
 import type { Controller, ControllerContext } from './controller.ts';
 import { patch, type KubeObject, type Node, type Pod } from '../objects.ts';
 import type * as core from 'kubernetes-types/core/v1.js';
-import { cidrContains, formatIP, isCidr, parseCIDR, parseIP, type Cidr } from '../net.ts';
+import { cidrContains, formatIP, formatIPv4, isCidr, parseCIDR, parseIP, type Cidr } from '../net.ts';
 import { internalIPs } from './nodes.ts';
 import { isPodTerminal } from '../podutil.ts';
 import { NamespacedMap } from '../namespacedmap.ts';
@@ -23,10 +23,13 @@ class HostLocalRange {
   private readonly first = 2;
   private readonly last: number;
   private cursor = 1;
+  /** An IPv4 range's network address as a number: its addresses are then formatted without BigInt. */
+  private readonly ipv4Base: number | undefined;
 
   constructor(readonly cidr: Cidr) {
     const size = cidr.size > 1n << 32n ? 2 ** 32 : Number(cidr.size);
     this.last = size - (cidr.family === 'IPv4' ? 2 : 1);
+    this.ipv4Base = cidr.family === 'IPv4' ? Number(cidr.base) : undefined;
   }
 
   /** The offset of an address inside this range, or undefined. */
@@ -50,7 +53,7 @@ class HostLocalRange {
       if (!this.used.has(o)) {
         this.used.set(o, pod);
         this.cursor = o;
-        return formatIP(this.cidr.family, this.cidr.base + BigInt(o));
+        return this.ipv4Base !== undefined ? formatIPv4(this.ipv4Base + o) : formatIP(this.cidr.family, this.cidr.base + BigInt(o));
       }
     }
     return undefined;

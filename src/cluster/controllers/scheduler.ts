@@ -76,13 +76,15 @@ export class Scheduler implements Controller {
     this.heap.push({ pods: 0, index: s.index, state: s });
   }
 
-  private place(p: P): void {
+  /** Counts the pod on its node; false when it was counted there already. */
+  private place(p: P): boolean {
     const { namespace, name } = p.metadata;
-    if (this.placed.get(namespace, name)?.node === p.spec!.nodeName) return;
+    if (this.placed.get(namespace, name)?.node === p.spec!.nodeName) return false;
     this.unplace(p);
     const where = { node: p.spec!.nodeName!, owner: controllerOf(p)?.uid };
     this.placed.set(namespace, name, where);
     this.count(where, +1);
+    return true;
   }
 
   private unplace(p: P): boolean {
@@ -131,13 +133,14 @@ export class Scheduler implements Controller {
     let chosen: NodeState | undefined;
     while (this.heap.size() > 0) {
       const e = this.heap.pop()!;
-      if (e.pods !== e.state.pods || !this.nodes.has(e.state.node.metadata.name) || this.nodes.get(e.state.node.metadata.name) !== e.state) continue; // stale
-      popped.push(e);
+      if (e.pods !== e.state.pods || this.nodes.get(e.state.node.metadata.name) !== e.state) continue; // stale
       if (!this.whyNot(p, e.state) && !(ownerCounts?.get(e.state.node.metadata.name))) {
         chosen = e.state;
         break;
       }
+      popped.push(e);
     }
+    // The chosen node is not pushed back: binding the pod there pushes its new count (see schedule).
     for (const e of popped) this.heap.push(e);
     if (chosen) return chosen;
     // Every fitting node already runs this owner's pods (or none fits): score them all.
@@ -175,7 +178,7 @@ export class Scheduler implements Controller {
       return;
     }
     const bound = patch(p, { spec: patch(p.spec, { nodeName: r.node.metadata.name }) });
-    this.place(bound);
+    if (!this.place(bound)) this.heap.push({ pods: r.pods, index: r.index, state: r }); // counted already: keep the node in the heap
     ctx.store.update(bound);
   }
 }

@@ -10,6 +10,17 @@ type Counts = { replicas: number; ready: number; scheduled: number };
 
 const OWNER_KINDS = ['ReplicaSet', 'StatefulSet', 'DaemonSet'];
 const OMIT_WHEN_ZERO = ['availableReplicas', 'fullyLabeledReplicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'numberAvailable', 'numberReady', 'updatedNumberScheduled'];
+const DEPLOYMENT_OMIT_WHEN_ZERO = ['availableReplicas', 'readyReplicas', 'updatedReplicas'];
+
+/**
+ * Go's omitempty on these counters: the status without those that are zero. Copied rather than deleted from,
+ * since a delete turns an object into a slow dictionary (and every workload's status is one).
+ */
+function omitZero(status: Record<string, unknown>, counters: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in status) if (status[k] !== 0 || !counters.includes(k)) out[k] = status[k];
+  return out;
+}
 
 export class WorkloadStatusController implements Controller {
   readonly name = 'workload-status';
@@ -82,21 +93,24 @@ export class WorkloadStatusController implements Controller {
       };
     }
     // Go's omitempty: these counters vanish at zero; replicas and the DaemonSet's scheduling numbers do not.
-    for (const k of OMIT_WHEN_ZERO) if (status[k] === 0) delete status[k];
+    status = omitZero(status, OMIT_WHEN_ZERO);
     if (!isDeepStrictEqual(w.status, status)) ctx.store.update({ ...w, status });
   }
 
   private writeDeployment(ctx: ControllerContext, d: Deployment & KubeObject): void {
     const rss = ctx.store.listOwnedBy<ReplicaSet & KubeObject>('ReplicaSet', d.metadata.uid!);
     const current = rss.find((rs) => (rs.spec?.replicas ?? 0) > 0) ?? rss[rss.length - 1];
-    const sum = (f: (rs: ReplicaSet) => number | undefined) => rss.reduce((n, rs) => n + (f(rs) ?? 0), 0);
-    const replicas = sum((rs) => rs.status?.replicas);
-    const ready = sum((rs) => rs.status?.readyReplicas);
+    let replicas = 0;
+    let ready = 0;
+    for (const rs of rss) {
+      replicas += rs.status?.replicas ?? 0;
+      ready += rs.status?.readyReplicas ?? 0;
+    }
     const want = d.spec?.replicas ?? 1;
     const since = d.metadata.creationTimestamp;
     // Available once no more than maxUnavailable (25%, rounded down) replicas are missing.
     const available = ready >= want - Math.floor(want / 4);
-    const status: Record<string, unknown> = {
+    const status = omitZero({
       availableReplicas: ready,
       conditions: [
         available
@@ -109,8 +123,7 @@ export class WorkloadStatusController implements Controller {
       replicas,
       ...(replicas - ready > 0 ? { unavailableReplicas: replicas - ready } : {}),
       updatedReplicas: current?.status?.replicas ?? 0,
-    };
-    for (const k of ['availableReplicas', 'readyReplicas', 'updatedReplicas']) if (status[k] === 0) delete status[k];
+    }, DEPLOYMENT_OMIT_WHEN_ZERO);
     if (!isDeepStrictEqual(d.status, status)) ctx.store.update({ ...d, status });
   }
 }
