@@ -29,6 +29,12 @@ export const processIO: IO = {
   }),
 };
 
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`invalid port "${v}": want 0..65535`);
+  return n;
+};
+
 const FILES_HELP = 'topology file, directory or - for stdin (repeatable); default: the embedded topologies/default.yaml';
 
 function program(io: IO, result: { code: number | Promise<number> }): Command {
@@ -49,10 +55,13 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .description('load a topology and run the cluster until Ctrl-C')
     .argument('[files...]', 'topology files (same as -f)')
     .option('-f, --file <file>', FILES_HELP, collect)
-    .action((args: string[], o: { file?: string[] }) => {
+    .option('--dns-port <port>', 'cluster DNS port, UDP and TCP (default: any free port)', port)
+    .option('--dns-host <address>', 'cluster DNS address', '127.0.0.1')
+    .option('--dns-metrics-port <port>', 'port for /health, /ready and /metrics of the cluster DNS', port)
+    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number }) => {
       const fs = files(o, args);
       const cluster = loadOrReport(fs, io, { warnings: true });
-      result.code = cluster ? up(cluster, fs, io) : 1;
+      result.code = cluster ? up(cluster, fs, io, { dnsPort: o.dnsPort, dnsHost: o.dnsHost, dnsMetricsPort: o.dnsMetricsPort }) : 1;
     });
 
   p.command('validate')

@@ -142,6 +142,8 @@ describe('kdp up', () => {
     expect(r.stdout).toMatch(/^kdp: cluster "demo" is up: 3 nodes, 8 pods, 6 services\n/);
     expect(r.stdout).toContain('kdp get pods -A -o wide -f topologies/default.yaml');
     expect(r.stdout).toMatch(/^  kdp trace --from default\/client --to 10\.244\.\d+\.\d+:8080 -f topologies\/default\.yaml$/m);
+    expect(r.stdout).toMatch(/^Cluster DNS \(CoreDNS\) on 127\.0\.0\.1:\d+ \(UDP and TCP\)$/m);
+    expect(r.stdout).toMatch(/^  dig @127\.0\.0\.1 -p \d+ web\.default\.svc\.cluster\.local$/m);
     expect(r.stdout).toMatch(/kdp: stopped\n$/);
   });
 
