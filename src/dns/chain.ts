@@ -123,7 +123,7 @@ export class DnsChain {
   private directive(b: Block, d: Directive, zones: string[], warn: (m: string) => void): void {
     switch (d.name) {
       case 'kubernetes':
-        b.kubernetes = new KubernetesPlugin(kubernetesOptions(d, zones, warn));
+        b.kubernetes = new KubernetesPlugin(kubernetesOptions(d, zones, (line, message, severity) => this.problems.push({ line, message, severity })));
         return;
       case 'forward':
         if (b.forward) throw new PluginError(d.line, 'forward: only one forward per server block');
@@ -290,40 +290,50 @@ export class DnsChain {
   }
 }
 
-function kubernetesOptions(d: Directive, blockZones: string[], warn: (m: string) => void): KubernetesOptions {
+/** Every problem of the kubernetes block is reported, not only the first. */
+function kubernetesOptions(d: Directive, blockZones: string[], report: (line: number, m: string, severity: 'error' | 'warning') => void): KubernetesOptions {
   const zones = d.args.length ? d.args.map((z) => normalizeName(z.toLowerCase())) : blockZones;
   const o: KubernetesOptions = { ...DEFAULT_KUBERNETES_OPTIONS, zones };
   for (const b of d.block) {
-    switch (b.name) {
-      case 'pods':
-        if (!['disabled', 'insecure', 'verified'].includes(b.args[0] ?? '')) throw new PluginError(b.line, `kubernetes pods: want disabled, insecure or verified, got "${b.args[0] ?? ''}"`);
-        o.pods = b.args[0] as PodMode;
-        break;
-      case 'ttl': {
-        const t = Number(b.args[0]);
-        if (!Number.isInteger(t) || t < 0 || t > 3600) throw new PluginError(b.line, `kubernetes ttl: want 0..3600, got "${b.args[0] ?? ''}"`);
-        o.ttl = t;
-        break;
-      }
-      case 'fallthrough':
-        o.fallthrough = b.args.map((z) => normalizeName(z.toLowerCase()));
-        break;
-      case 'namespaces':
-        o.namespaces = b.args;
-        break;
-      case 'ignore':
-        if (b.args[0] !== 'empty_service') throw new PluginError(b.line, `kubernetes ignore: want empty_service, got "${b.args[0] ?? ''}"`);
-        o.ignoreEmptyService = true;
-        break;
-      case 'endpoint_pod_names':
-        o.endpointPodNames = true;
-        break;
-      case 'endpoint': case 'tls': case 'kubeconfig': case 'noendpoints': case 'startup_timeout': case 'apiserver_qps': case 'apiserver_burst': case 'apiserver_max_inflight':
-        // Connection settings: kdp's kubernetes plugin reads the model, not an apiserver.
-        break;
-      default:
-        warn(`kubernetes: option "${b.name}" is not implemented by kdp; ignored`);
+    try {
+      kubernetesOption(o, b, (m) => report(b.line, m, 'warning'));
+    } catch (e) {
+      if (!(e instanceof PluginError)) throw e;
+      report(e.line, e.message, 'error');
     }
   }
   return o;
+}
+
+function kubernetesOption(o: KubernetesOptions, b: Directive, warn: (m: string) => void): void {
+  switch (b.name) {
+    case 'pods':
+      if (!['disabled', 'insecure', 'verified'].includes(b.args[0] ?? '')) throw new PluginError(b.line, `kubernetes pods: want disabled, insecure or verified, got "${b.args[0] ?? ''}"`);
+      o.pods = b.args[0] as PodMode;
+      break;
+    case 'ttl': {
+      const t = Number(b.args[0]);
+      if (!Number.isInteger(t) || t < 0 || t > 3600) throw new PluginError(b.line, `kubernetes ttl: want 0..3600, got "${b.args[0] ?? ''}"`);
+      o.ttl = t;
+      break;
+    }
+    case 'fallthrough':
+      o.fallthrough = b.args.map((z) => normalizeName(z.toLowerCase()));
+      break;
+    case 'namespaces':
+      o.namespaces = b.args;
+      break;
+    case 'ignore':
+      if (b.args[0] !== 'empty_service') throw new PluginError(b.line, `kubernetes ignore: want empty_service, got "${b.args[0] ?? ''}"`);
+      o.ignoreEmptyService = true;
+      break;
+    case 'endpoint_pod_names':
+      o.endpointPodNames = true;
+      break;
+    case 'endpoint': case 'tls': case 'kubeconfig': case 'noendpoints': case 'startup_timeout': case 'apiserver_qps': case 'apiserver_burst': case 'apiserver_max_inflight':
+      // Connection settings: kdp's kubernetes plugin reads the model, not an apiserver.
+      break;
+    default:
+      warn(`kubernetes: option "${b.name}" is not implemented by kdp; ignored`);
+  }
 }
