@@ -11,6 +11,7 @@ import { describe } from './commands/describe.ts';
 import { up } from './commands/up.ts';
 import { bridge, ip } from './commands/ip.ts';
 import { trace } from './commands/trace.ts';
+import { dig, resolvconf } from './commands/dig.ts';
 
 export const processIO: IO = {
   stdout: (t) => process.stdout.write(t),
@@ -117,6 +118,25 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--pcap <file>', 'also write the frames, VXLAN-encapsulated between nodes, as a pcap file')
     .action((o: { file?: string[]; from: string; to: string; proto?: string; output: string; size?: string; pcap?: string }) => {
       withCluster(o.file, (cluster) => trace(cluster, o, io));
+    });
+
+  p.command('dig')
+    .description("look a name up from a pod: its resolv.conf, each query its resolver sends, then the answer as dig shows it")
+    .argument('<name>', 'the name, as the pod would look it up')
+    .argument('[type]', 'record type (default: an address lookup, A and AAAA, as getaddrinfo does)')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .requiredOption('--from <pod>', 'the pod asking: NAMESPACE/NAME or NAME')
+    .action((name: string, type: string | undefined, o: { file?: string[]; from: string }) => {
+      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
+      result.code = cluster ? dig(cluster, name, type, o, io) : 1;
+    });
+
+  p.command('resolvconf')
+    .description("the /etc/resolv.conf kubelet writes for a pod (dnsPolicy and dnsConfig honoured)")
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .requiredOption('--pod <pod>', 'NAMESPACE/NAME or NAME')
+    .action((o: { file?: string[]; pod: string }) => {
+      withCluster(o.file, (cluster) => resolvconf(cluster, o, io));
     });
 
   p.command('bridge')

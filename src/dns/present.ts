@@ -40,3 +40,64 @@ export function recordText(a: Answer): string {
   const r = a as { name: string; ttl?: number; class?: string; type: string };
   return `${fq(r.name)}\t${r.ttl ?? 0}\t${r.class ?? 'IN'}\t${r.type}\t${rdataText(a)}`;
 }
+
+/** Columns dig prints at: TTL 24, class 32, type 40, rdata 48 (tab stops every 8). */
+function columns(fields: [string, number][]): string {
+  let out = '';
+  let col = 0;
+  for (const [text, at] of fields) {
+    if (out !== '' || at > 0) {
+      if (col >= at) {
+        out += ' ';
+        col += 1;
+      } else {
+        while (col < at) {
+          out += '\t';
+          col = (Math.floor(col / 8) + 1) * 8;
+        }
+      }
+    }
+    out += text;
+    col += text.length;
+  }
+  return out;
+}
+
+/** A record as dig prints it in a section. */
+export function digRecord(a: Answer): string {
+  const r = a as { name: string; ttl?: number; class?: string; type: string };
+  return columns([[fq(r.name), 0], [String(r.ttl ?? 0), 24], [r.class ?? 'IN', 32], [r.type, 40], [rdataText(a), 48]]);
+}
+
+export function digQuestion(q: { name: string; type: string; class?: string }): string {
+  return columns([[`;${fq(q.name)}`, 0], [q.class ?? 'IN', 32], [q.type, 40]]);
+}
+
+export interface DigView {
+  id: number;
+  question: { name: string; type: string; class?: string };
+  rcode: string;
+  flags: string[];
+  answers: Answer[];
+  authorities: Answer[];
+  additionals: Answer[];
+  server: string;
+  proto: 'UDP' | 'TCP';
+}
+
+/** A reply in dig's layout, from the header to the SERVER line. */
+export function formatDig(v: DigView): string {
+  const lines = [
+    ';; Got answer:',
+    `;; ->>HEADER<<- opcode: QUERY, status: ${v.rcode}, id: ${v.id}`,
+    `;; flags: ${v.flags.join(' ')}; QUERY: 1, ANSWER: ${v.answers.length}, AUTHORITY: ${v.authorities.length}, ADDITIONAL: ${v.additionals.length}`,
+  ];
+  if (v.flags.includes('rd') && !v.flags.includes('ra')) lines.push(';; WARNING: recursion requested but not available');
+  lines.push('', ';; QUESTION SECTION:', digQuestion(v.question), '');
+  for (const [title, list] of [['ANSWER', v.answers], ['AUTHORITY', v.authorities], ['ADDITIONAL', v.additionals]] as const) {
+    if (!list.length) continue;
+    lines.push(`;; ${title} SECTION:`, ...list.map(digRecord), '');
+  }
+  lines.push(`;; SERVER: ${v.server}#53(${v.server}) (${v.proto})`, '');
+  return lines.join('\n');
+}

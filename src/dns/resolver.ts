@@ -1,0 +1,83 @@
+// A pod's stub resolver, as glibc's res_search and getaddrinfo walk the resolv.conf: the candidates in
+// search-list order by ndots, A and AAAA per candidate for an address lookup, stopping at the first
+// candidate with an answer or at an error that is not "no such name", "no data" or SERVFAIL.
+// The nameserver is reached through a Transport, so the same walk runs in-process or through the data plane.
+import type { DnsQuestion, Reply } from './message.ts';
+import { RCODE } from './message.ts';
+import type { ResolvConf } from './resolvconf.ts';
+
+/** Sends one question to one nameserver (port 53) and returns its reply. */
+export type Transport = (nameserver: string, q: DnsQuestion) => Promise<Reply>;
+
+export interface SentQuery {
+  nameserver: string;
+  question: DnsQuestion;
+  reply: Reply;
+}
+
+export interface ResolverResult {
+  queries: SentQuery[];
+  /** The reply the lookup ends with (the first with an answer, else the last). */
+  final: SentQuery;
+}
+
+export function ndotsOf(c: ResolvConf): number {
+  let n = 1;
+  for (const o of c.options) {
+    const m = /^ndots:(\d+)$/.exec(o);
+    if (m) n = Math.min(15, Number(m[1]));
+  }
+  return n;
+}
+
+/** The names res_search tries, in order (resolv/res_query.c __res_context_search). */
+export function searchCandidates(name: string, c: ResolvConf): string[] {
+  const trailing = name.endsWith('.');
+  const bare = trailing ? name.slice(0, -1) : name;
+  if (trailing) return [bare];
+  const dots = bare.split('.').length - 1;
+  const out: string[] = [];
+  let triedAsIs = false;
+  if (dots >= ndotsOf(c)) {
+    out.push(bare);
+    triedAsIs = true;
+  }
+  let rootOnList = false;
+  for (const d of c.searches) {
+    if (d === '.' || d === '') {
+      rootOnList = true;
+      continue;
+    }
+    out.push(`${bare}.${d.replace(/\.$/, '')}`);
+  }
+  if (!triedAsIs && !rootOnList) out.push(bare);
+  return out;
+}
+
+const hasAnswer = (r: Reply, type: string) => r.rcode === RCODE.NOERROR && r.answers.some((a) => a.type === type);
+/** What makes glibc keep walking the list: NXDOMAIN, NODATA, SERVFAIL. */
+const keepGoing = (r: Reply) => r.rcode === RCODE.NXDOMAIN || r.rcode === RCODE.NOERROR || r.rcode === RCODE.SERVFAIL;
+
+/**
+ * Looks `name` up as a pod would: with no type, as getaddrinfo(AF_UNSPEC) does (A and AAAA per candidate);
+ * with a type, as res_search does for that type. Only the first nameserver is asked (no failover modelled).
+ */
+export async function resolveFromPod(c: ResolvConf, name: string, type: string | undefined, transport: Transport): Promise<ResolverResult> {
+  const nameserver = c.nameservers[0];
+  if (!nameserver) throw new Error('the resolv.conf has no nameserver');
+  const types = type ? [type] : ['A', 'AAAA'];
+  const queries: SentQuery[] = [];
+  for (const candidate of searchCandidates(name, c)) {
+    const round: SentQuery[] = [];
+    for (const t of types) {
+      const question: DnsQuestion = { name: candidate, type: t, class: 'IN' };
+      const reply = await transport(nameserver, question);
+      round.push({ nameserver, question, reply });
+    }
+    queries.push(...round);
+    const answered = round.find((s) => hasAnswer(s.reply, s.question.type) || (type !== undefined && s.reply.rcode === RCODE.NOERROR && s.reply.answers.length > 0));
+    if (answered) return { queries, final: answered };
+    if (!round.every((s) => keepGoing(s.reply))) break;
+  }
+  return { queries, final: queries[queries.length - 1] };
+}
