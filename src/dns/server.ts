@@ -84,7 +84,8 @@ export class DnsServer {
   private udp?: dgram.Socket;
   private tcp?: net.Server;
   private readonly sockets = new Set<net.Socket>();
-  private readonly answers = new Map<string, { buf: Buffer; recorder?: Recorder }>();
+  private readonly udpAnswers = new Map<string, { buf: Buffer; recorder?: Recorder }>();
+  private readonly tcpAnswers = new Map<string, { buf: Buffer; recorder?: Recorder }>();
   private answersGeneration = -1;
 
   constructor(private readonly opts: DnsServerOptions) {}
@@ -177,18 +178,19 @@ export class DnsServer {
     const started = performance.now();
     const gen = this.opts.chain.generation();
     if (gen !== this.answersGeneration) {
-      this.answers.clear();
+      this.udpAnswers.clear();
+      this.tcpAnswers.clear();
       this.answersGeneration = gen;
     }
-    const key = `${proto}${String.fromCharCode(msg[2] & 0xfe, msg[3] & 0xef)}${msg.toString('latin1', 4)}`;
-    const hit = this.answers.get(key);
+    // The key is the query after its id: flags, counts, question and OPT. Equal keys get equal replies.
+    const key = msg.toString('latin1', 2);
+    const cache = proto === 'udp' ? this.udpAnswers : this.tcpAnswers;
+    const hit = cache.get(key);
     if (hit) {
       const out = Buffer.allocUnsafe(hit.buf.length);
       hit.buf.copy(out);
       out[0] = msg[0];
       out[1] = msg[1];
-      out[2] = (out[2] & 0xfe) | (msg[2] & 0x01);
-      out[3] = (out[3] & 0xef) | (msg[3] & 0x10);
       hit.recorder?.record(msg.length, out.length, (performance.now() - started) / 1000);
       return out;
     }
@@ -259,8 +261,9 @@ export class DnsServer {
       log(`[INFO] ${remote.address}:${remote.port} - ${p.id} "${q.type} ${q.class} ${q.name}. ${proto} ${msg.length} ${dnssecOK} ${p.opt ? p.opt.udpPayloadSize : 512}" ` +
         `${rcodeName} ${rflags} ${out.length} ${((performance.now() - started) / 1000).toFixed(9)}s`);
     } else if (res.stable && this.opts.chain.generation() === this.answersGeneration) {
-      if (this.answers.size >= MAX_CACHED) this.answers.clear();
-      this.answers.set(key, { buf: out, recorder });
+      const cache = proto === 'udp' ? this.udpAnswers : this.tcpAnswers;
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(key, { buf: out, recorder });
     }
     return out;
   }
