@@ -2,9 +2,13 @@
 // search-list order by ndots, A and AAAA per candidate for an address lookup, stopping at the first
 // candidate with an answer or at an error that is not "no such name", "no data" or SERVFAIL.
 // The nameserver is reached through a Transport, so the same walk runs in-process or through the data plane.
+import dnsPacket from 'dns-packet';
+import type { Cluster } from '../cluster/cluster.ts';
+import type { Pod } from '../cluster/objects.ts';
 import type { DnsQuestion, Reply } from './message.ts';
 import { RCODE } from './message.ts';
-import type { ResolvConf } from './resolvconf.ts';
+import { podResolvConf, type ResolvConf } from './resolvconf.ts';
+import { socketExchange, type Upstream } from './forward.ts';
 
 /** Sends one question to one nameserver (port 53) and returns its reply. */
 export type Transport = (nameserver: string, q: DnsQuestion) => Promise<Reply>;
@@ -80,4 +84,29 @@ export async function resolveFromPod(c: ResolvConf, name: string, type: string |
     if (!round.every((s) => keepGoing(s.reply))) break;
   }
   return { queries, final: queries[queries.length - 1] };
+}
+
+/**
+ * A transport over a real socket to one DNS server, whatever nameserver the resolv.conf names: what carries
+ * a pod's query once the data plane has decided where 10.96.0.10:53 goes (DNAT to a coredns pod, whose
+ * listener is kdp's DNS server at `to`).
+ */
+export function socketTransport(to: (nameserver: string) => Upstream, proto: 'udp' | 'tcp' = 'udp'): Transport {
+  return async (nameserver, q) => {
+    const query = dnsPacket.encode({
+      type: 'query', id: Math.floor(Math.random() * 65536), flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ name: q.name, type: q.type as never, class: q.class as never }],
+    });
+    const m = dnsPacket.decode(await socketExchange(to(nameserver), query, proto, 2000));
+    return {
+      rcode: (m.flags ?? 0) & 0xf, aa: !!m.flag_aa, ra: !!m.flag_ra, tc: !!m.flag_tc,
+      answers: m.answers ?? [], authorities: m.authorities ?? [], additionals: m.additionals ?? [], plugin: '',
+    };
+  };
+}
+
+/** A pod's resolver: kubelet's resolv.conf for it, walked over `transport`. */
+export function podResolver(cluster: Cluster, pod: Pod, transport: Transport, nodeResolvConf = ''): (name: string, type?: string) => Promise<ResolverResult> {
+  const conf = podResolvConf(cluster, pod, nodeResolvConf);
+  return (name, type) => resolveFromPod(conf, name, type, transport);
 }

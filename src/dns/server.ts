@@ -93,7 +93,8 @@ export class DnsServer {
   /** Binds UDP and TCP on the same port (port 0: any free one). */
   async listen(host = '127.0.0.1', port = 0): Promise<{ host: string; port: number }> {
     for (let attempt = 0; ; attempt++) {
-      const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      // A deep receive buffer (up to net.core.rmem_max): a garbage-collection pause must not drop queries.
+      const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
         udp.bind(port, host, () => {

@@ -5,7 +5,8 @@ import dnsPacket from 'dns-packet';
 import { cluster, NODES3 } from '../helpers/cluster.ts';
 import { kdp } from '../helpers/cli.ts';
 import { formatResolvConf, parseResolvConf, podResolvConf } from '../../src/dns/resolvconf.ts';
-import { resolveFromPod, searchCandidates, type Transport } from '../../src/dns/resolver.ts';
+import { podResolver, resolveFromPod, searchCandidates, socketTransport, type Transport } from '../../src/dns/resolver.ts';
+import { startDns } from '../../src/dns/service.ts';
 import { DnsChain } from '../../src/dns/chain.ts';
 import { LiveView } from '../../src/dns/view.ts';
 import { defaultCorefile } from '../../src/cluster/bootstrap.ts';
@@ -108,6 +109,25 @@ describe('glibc search-list walk', () => {
   });
   it('a typed lookup sends one query per candidate', async () => {
     expect((await walk('my-svc.other', 'SRV')).sent).toEqual(['my-svc.other.default.svc.cluster.local SRV 3', 'my-svc.other.svc.cluster.local SRV 0']);
+  });
+});
+
+describe('a pod resolver over real sockets (what the data plane hands the DNS server)', () => {
+  it('walks the search list against the running server', async () => {
+    const dns = await startDns(c, { port: 0, resolvConf: () => 'nameserver 192.0.2.53\n', readFile: () => '' });
+    try {
+      const seen: string[] = [];
+      const transport = socketTransport((ns) => {
+        seen.push(ns);
+        return { host: '127.0.0.1', port: dns.port };
+      });
+      const r = await podResolver(c, pod({}, 'other'), transport)('my-svc');
+      expect(r.queries.map((q) => `${q.question.name} ${q.question.type}`)).toEqual(['my-svc.other.svc.cluster.local A', 'my-svc.other.svc.cluster.local AAAA']);
+      expect(r.final.reply.aa).toBe(true);
+      expect(seen).toEqual(['10.96.0.10', '10.96.0.10']);
+    } finally {
+      await dns.close();
+    }
   });
 });
 

@@ -1,15 +1,13 @@
 // kdp dig / kdp resolvconf: DNS from a pod's point of view — the resolv.conf kubelet writes for it, and a
 // lookup walked the way the pod's glibc walks it, each query with its rcode, then the answer in dig's layout.
 import { readFileSync } from 'node:fs';
-import dnsPacket from 'dns-packet';
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import { UserError, type IO } from '../io.ts';
 import { buildChain } from '../../dns/service.ts';
 import { LiveView } from '../../dns/view.ts';
 import { formatResolvConf, podDNSType, podResolvConf } from '../../dns/resolvconf.ts';
-import { resolveFromPod, type Transport } from '../../dns/resolver.ts';
-import { socketExchange } from '../../dns/forward.ts';
+import { resolveFromPod, socketTransport, type Transport } from '../../dns/resolver.ts';
 import { RCODE_NAMES, type Reply } from '../../dns/message.ts';
 import { formatDig } from '../../dns/present.ts';
 
@@ -42,14 +40,10 @@ export function resolvconf(cluster: Cluster, o: { pod?: string }, io: IO): numbe
 export function inProcessTransport(cluster: Cluster): { transport: Transport; close(): void } {
   const live = new LiveView(cluster.store);
   const chain = buildChain(cluster, live, { localIPs: () => [cluster.config.dnsClusterIP] });
+  const outside = socketTransport((nameserver) => ({ host: nameserver, port: 53 }));
   const transport: Transport = async (nameserver, q) => {
     if (nameserver === cluster.config.dnsClusterIP) return (await chain.resolve(q, { proto: 'udp', dnssecOK: false })).reply;
-    const query = dnsPacket.encode({ type: 'query', id: 1, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: q.name, type: q.type as never, class: 'IN' }] });
-    const m = dnsPacket.decode(await socketExchange({ host: nameserver, port: 53 }, query, 'udp', 2000));
-    return {
-      rcode: (m.flags ?? 0) & 0xf, aa: !!m.flag_aa, ra: !!m.flag_ra, tc: !!m.flag_tc,
-      answers: m.answers ?? [], authorities: m.authorities ?? [], additionals: m.additionals ?? [], plugin: '',
-    };
+    return outside(nameserver, q);
   };
   return { transport, close: () => live.close() };
 }
