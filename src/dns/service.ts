@@ -12,6 +12,8 @@ import { DnsMetrics } from './metrics.ts';
 import { DnsServer } from './server.ts';
 import { startDnsHttp } from './http.ts';
 import { socketExchange, type Exchange } from './forward.ts';
+import { problemAt } from '../cluster/topology/load.ts';
+import { formatProblem } from '../cluster/problems.ts';
 
 export interface DnsServiceOptions {
   host?: string;
@@ -33,7 +35,7 @@ export interface RunningDns {
   chain: DnsChain;
   server: DnsServer;
   metrics: DnsMetrics;
-  /** Warnings about the Corefile, as `source:line: warning: ...`. */
+  /** Warnings about the Corefile, as kdp prints problems. */
   warnings: string[];
   close(): Promise<void>;
 }
@@ -64,6 +66,19 @@ export function buildChain(cluster: Cluster, live: LiveView, opts: DnsServiceOpt
   }, source);
 }
 
+/**
+ * The chain's Corefile problems as kdp prints problems: the topology file and line of the ConfigMap's
+ * Corefile (a block scalar: its line N is N lines below the key), the object and the field.
+ */
+export function corefileProblems(cluster: Cluster, chain: DnsChain, severity: 'error' | 'warning'): string[] {
+  const origin = cluster.origins.get('ConfigMap', 'kube-system', 'coredns');
+  return chain.problems.filter((p) => p.severity === severity).map((p) => {
+    if (!origin) return `${severity}: ${chain.source}:${p.line}: ${p.message}`;
+    const at = problemAt(origin, 'ConfigMap kube-system/coredns', ['data', 'Corefile'], `Corefile line ${p.line}: ${p.message}`, severity);
+    return formatProblem({ ...at, line: at.line !== undefined ? at.line + p.line : undefined });
+  });
+}
+
 export async function startDns(cluster: Cluster, opts: DnsServiceOptions = {}): Promise<RunningDns> {
   const host = opts.host ?? '127.0.0.1';
   const live = new LiveView(cluster.store);
@@ -79,7 +94,7 @@ export async function startDns(cluster: Cluster, opts: DnsServiceOptions = {}): 
   const errors = chain.problems.filter((p) => p.severity === 'error');
   if (errors.length) {
     live.close();
-    throw new CorefileProblems(chain.formatProblems().filter((l) => l.includes(': error: ')));
+    throw new CorefileProblems(corefileProblems(cluster, chain, 'error'));
   }
   const server = new DnsServer({ chain, metrics, log: chain.settings.log ? (opts.log ?? ((l) => process.stdout.write(`${l}\n`))) : undefined });
   const bound = await server.listen(host, opts.port ?? 0);
@@ -92,7 +107,7 @@ export async function startDns(cluster: Cluster, opts: DnsServiceOptions = {}): 
   }
   return {
     host, port: bound.port, metricsPort, chain, server, metrics,
-    warnings: chain.formatProblems().filter((l) => l.includes(': warning: ')),
+    warnings: corefileProblems(cluster, chain, 'warning'),
     async close() {
       live.close();
       await Promise.all([server.close(), app?.close()]);

@@ -147,6 +147,18 @@ describe('kdp up', () => {
     expect(r.stdout).toMatch(/kdp: stopped\n$/);
   });
 
+  it('refuses to start on a Corefile CoreDNS would not load, naming its line; warns about plugins kdp skips', async () => {
+    const cm = (corefile: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: coredns, namespace: kube-system}\ndata:\n  Corefile: |\n${corefile.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+    const bad = tmpFile('badcore.yaml', cm('.:53 {\n  kubernetes cluster.local {\n    pods sometimes\n  }\n}'));
+    const r = await kdp(['up', '-f', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${bad}:8: ConfigMap kube-system/coredns: data.Corefile: Corefile line 3: kubernetes pods: want disabled, insecure or verified, got "sometimes"\n`);
+    const odd = tmpFile('oddcore.yaml', cm('.:53 {\n  kubernetes cluster.local\n  whoami\n}'));
+    const w = await kdp(['up', '-f', odd]);
+    expect(w.code).toBe(0);
+    expect(w.stderr).toContain(`warning: ${odd}:8: ConfigMap kube-system/coredns: data.Corefile: Corefile line 3: plugin "whoami" is not implemented by kdp; ignored\n`);
+  });
+
   it('refuses to start on a broken topology', async () => {
     const f = tmpFile('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 0}]}\n');
     const r = await kdp(['up', '-f', f]);

@@ -39,7 +39,7 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
     dns = await startDns(cluster, { host: opts.dnsHost, port: opts.dnsPort ?? 0, metricsPort: opts.dnsMetricsPort, log: (l) => io.stdout(`${l}\n`) });
   } catch (e) {
     if (!(e instanceof CorefileProblems)) throw e;
-    for (const l of e.lines) io.stderr(`error: ${l}\n`);
+    for (const l of e.lines) io.stderr(`${l}\n`);
     return 1;
   }
   for (const w of dns.warnings) io.stderr(`${w}\n`);
