@@ -46,7 +46,7 @@ interface Parsed {
 export interface DnsServerOptions {
   chain: DnsChain;
   metrics?: DnsMetrics;
-  /** The `log` plugin's sink: one line per query in CoreDNS's common log format. */
+  /** The `log` plugin's sink (used while the Corefile has `log`): one line per query in CoreDNS's common log format. */
   log?: (line: string) => void;
   /** Unexpected errors (kdp bugs) while answering; the query gets SERVFAIL either way. */
   onError?: (e: unknown) => void;
@@ -88,7 +88,11 @@ export class DnsServer {
   private readonly tcpAnswers = new Map<string, { buf: Buffer; recorder?: Recorder }>();
   private answersGeneration = -1;
 
-  constructor(private readonly opts: DnsServerOptions) {}
+  private readonly opts: DnsServerOptions;
+
+  constructor(opts: DnsServerOptions) {
+    this.opts = { ...opts };
+  }
 
   /** Binds UDP and TCP on the same port (port 0: any free one). */
   async listen(host = '127.0.0.1', port = 0): Promise<{ host: string; port: number }> {
@@ -124,6 +128,14 @@ export class DnsServer {
       this.tcp = tcp;
       return { host, port: bound };
     }
+  }
+
+  /** A reloaded Corefile: its chain answers from the next query on, and the answer cache starts over. */
+  setChain(chain: DnsChain): void {
+    this.opts.chain = chain;
+    this.udpAnswers.clear();
+    this.tcpAnswers.clear();
+    this.answersGeneration = chain.generation();
   }
 
   async close(): Promise<void> {
@@ -255,7 +267,7 @@ export class DnsServer {
     const rcodeName = RCODE_NAMES[res.reply.rcode] ?? String(res.reply.rcode);
     const recorder = m?.recorder({ zone: res.zone, proto, family: remote.family === 'IPv6' ? '2' : '1', type: q.type }, rcodeName, res.reply.plugin, dnssecOK);
     recorder?.record(msg.length, out.length, (performance.now() - started) / 1000);
-    const log = this.opts.log;
+    const log = this.opts.chain.settings.log ? this.opts.log : undefined;
     if (log) {
       const f = out.readUInt16BE(2);
       const rflags = [f & QR && 'qr', f & AA && 'aa', f & TC && 'tc', f & RD && 'rd', f & RA && 'ra'].filter(Boolean).join(',');

@@ -26,13 +26,16 @@ export interface DnsServiceOptions {
   readFile?: (path: string) => string;
   /** The log plugin's lines. */
   log?: (line: string) => void;
+  /** A changed kube-system/coredns ConfigMap was loaded (reload plugin), or refused for its errors. */
+  onReload?: (problems: string[], applied: boolean) => void;
 }
 
 export interface RunningDns {
   host: string;
   port: number;
   metricsPort?: number;
-  chain: DnsChain;
+  /** The running chain (a reload replaces it). */
+  readonly chain: DnsChain;
   server: DnsServer;
   metrics: DnsMetrics;
   /** Warnings about the Corefile, as kdp prints problems. */
@@ -96,8 +99,20 @@ export async function startDns(cluster: Cluster, opts: DnsServiceOptions = {}): 
     live.close();
     throw new CorefileProblems(corefileProblems(cluster, chain, 'error'));
   }
-  const server = new DnsServer({ chain, metrics, log: chain.settings.log ? (opts.log ?? ((l) => process.stdout.write(`${l}\n`))) : undefined });
+  const server = new DnsServer({ chain, metrics, log: opts.log ?? ((l) => process.stdout.write(`${l}\n`)) });
   const bound = await server.listen(host, opts.port ?? 0);
+  // The reload plugin: a changed Corefile is loaded; one with errors is refused and the running one kept.
+  let running = chain;
+  const stopWatch = cluster.store.watch({ kind: 'ConfigMap', namespace: 'kube-system' }, (e) => {
+    if (e.object.metadata.name !== 'coredns') return;
+    const next = buildChain(cluster, live, { ...opts, localIPs: () => [host], metrics });
+    const errs = corefileProblems(cluster, next, 'error');
+    if (errs.length === 0) {
+      running = next;
+      server.setChain(next);
+    }
+    opts.onReload?.(errs.length ? errs : corefileProblems(cluster, next, 'warning'), errs.length === 0);
+  });
   let app: FastifyInstance | undefined;
   let metricsPort: number | undefined;
   if (opts.metricsPort !== undefined) {
@@ -106,9 +121,13 @@ export async function startDns(cluster: Cluster, opts: DnsServiceOptions = {}): 
     metricsPort = http.port;
   }
   return {
-    host, port: bound.port, metricsPort, chain, server, metrics,
+    host, port: bound.port, metricsPort, server, metrics,
+    get chain() {
+      return running;
+    },
     warnings: corefileProblems(cluster, chain, 'warning'),
     async close() {
+      stopWatch();
       live.close();
       await Promise.all([server.close(), app?.close()]);
     },

@@ -205,3 +205,29 @@ describe('health, ready, metrics', () => {
     expect(m).toMatch(/coredns_plugin_enabled\{server="dns:\/\/:53",zone="\.",view="",name="kubernetes"\} 1/);
   });
 });
+
+describe('reload and log', () => {
+  it('a changed coredns ConfigMap is loaded for the next query; one with errors is refused; log writes CoreDNS\'s lines', async () => {
+    const cl = cluster(NODES3);
+    const lines: string[] = [];
+    const reloads: [string[], boolean][] = [];
+    const d = await startDns(cl, { port: 0, readFile: () => '', resolvConf: () => 'nameserver 192.0.2.53\n', log: (l) => lines.push(l), onReload: (p, ok) => reloads.push([p, ok]) });
+    try {
+      const cm = cl.store.get<KubeObject>('ConfigMap', 'kube-system', 'coredns')!;
+      const withCorefile = (text: string) => ({ ...cm, data: { Corefile: text } });
+      cl.api.update(withCorefile('.:53 {\n    log\n    hosts {\n        10.9.9.9 registry.corp.example\n    }\n    kubernetes cluster.local\n}\n'));
+      expect(reloads.at(-1)).toEqual([[], true]);
+      const r = decode((await udpQuery(d.port, query('registry.corp.example', 'A', { id: 77 })))!);
+      expect(r.answers?.[0]).toMatchObject({ data: '10.9.9.9', ttl: 3600 });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^\[INFO\] 127\.0\.0\.1:\d+ - 77 "A IN registry\.corp\.example\. udp \d+ false 512" NOERROR qr,aa,rd \d+ \d+\.\d{9}s$/);
+      cl.api.update(withCorefile('.:53 {\n    kubernetes cluster.local {\n        ttl forever\n    }\n}\n'));
+      expect(reloads.at(-1)![1]).toBe(false);
+      expect(reloads.at(-1)![0][0]).toMatch(/Corefile:3: kubernetes ttl: want 0\.\.3600, got "forever"$/);
+      const again = decode((await udpQuery(d.port, query('registry.corp.example', 'A')))!);
+      expect(again.answers?.[0]).toMatchObject({ data: '10.9.9.9' });
+    } finally {
+      await d.close();
+    }
+  });
+});

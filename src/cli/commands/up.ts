@@ -36,7 +36,13 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
   const stopped = io.interrupted();
   let dns: RunningDns;
   try {
-    dns = await startDns(cluster, { host: opts.dnsHost, port: opts.dnsPort ?? 0, metricsPort: opts.dnsMetricsPort, log: (l) => io.stdout(`${l}\n`) });
+    dns = await startDns(cluster, {
+      host: opts.dnsHost, port: opts.dnsPort ?? 0, metricsPort: opts.dnsMetricsPort, log: (l) => io.stdout(`${l}\n`),
+      onReload: (problems, applied) => {
+        for (const p of problems) io.stderr(`${p}\n`);
+        io.stderr(applied ? 'kdp: cluster DNS reloaded its Corefile\n' : 'kdp: cluster DNS kept its running Corefile\n');
+      },
+    });
   } catch (e) {
     if (!(e instanceof CorefileProblems)) throw e;
     for (const l of e.lines) io.stderr(`${l}\n`);
