@@ -9,6 +9,7 @@ import type { Answer } from 'dns-packet';
 import type { DnsChain } from './chain.ts';
 import type { DnsMetrics, Recorder } from './metrics.ts';
 import { RCODE, RCODE_NAMES, type DnsQuestion, type Reply } from './message.ts';
+import { encodeCompressed } from './wire.ts';
 
 const codec = dnsPacket as unknown as {
   answer: { encodingLength(a: Answer): number };
@@ -57,27 +58,6 @@ function headerOnly(id: number, flags: number): Buffer {
   b.writeUInt16BE(id, 0);
   b.writeUInt16BE(flags, 2);
   return b;
-}
-
-/** miekg's Truncate without compression: keep records in order while they fit; TC if any was dropped. */
-function fit(sections: Answer[][], budget: number): { kept: Answer[][]; truncated: boolean } {
-  let left = budget;
-  let truncated = false;
-  const kept = sections.map((list) => {
-    const out: Answer[] = [];
-    for (const a of list) {
-      if (truncated) break;
-      const len = codec.answer.encodingLength(a);
-      if (len > left) {
-        truncated = true;
-        break;
-      }
-      left -= len;
-      out.push(a);
-    }
-    return out;
-  });
-  return { kept, truncated };
 }
 
 export class DnsServer {
@@ -291,13 +271,17 @@ export class DnsServer {
       flags: p.opt.flags & 0xff00, options: p.opt.options.filter((o) => SUPPORTED_OPTIONS.has(o.code)),
     } as unknown as Answer);
     const size = proto === 'tcp' ? 65535 : Math.max(512, p.opt ? p.opt.udpPayloadSize : 512);
-    const budget = size - 12 - p.rawQuestion.length - (opt ? codec.answer.encodingLength(opt) : 0);
-    const { kept, truncated } = fit([r.answers, r.authorities, r.additionals], budget);
-    if (truncated) flags |= TC;
-    const body = dnsPacket.encode({
-      type: 'response', id: p.id, flags, questions: [],
-      answers: kept[0], authorities: kept[1], additionals: opt ? [...kept[2], opt] : kept[2],
-    });
+    const additionals = opt ? [...r.additionals, opt] : r.additionals;
+    const body = dnsPacket.encode({ type: 'response', id: p.id, flags, questions: [], answers: r.answers, authorities: r.authorities, additionals });
+    // As ScrubWriter: sent uncompressed when it fits (and, over UDP/IPv4, is at most 1480 bytes); else compressed
+    // and truncated to the client's size.
+    if (body.length + p.rawQuestion.length > size || (proto === 'udp' && body.length + p.rawQuestion.length > 1480)) {
+      const header = body.subarray(0, 12);
+      header.writeUInt16BE(1, 4);
+      const c = encodeCompressed(header, p.rawQuestion, [r.answers, r.authorities, r.additionals], opt, size);
+      if (c.truncated) c.buf.writeUInt16BE(c.buf.readUInt16BE(2) | TC, 2);
+      return c.buf;
+    }
     const out = Buffer.allocUnsafe(body.length + p.rawQuestion.length);
     body.copy(out, 0, 0, 12);
     out.writeUInt16BE(1, 4);

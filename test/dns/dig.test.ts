@@ -239,5 +239,10 @@ describe.skipIf(!available)('dig against the cluster DNS', () => {
     expect(retried.raw).toContain('Truncated, retrying in TCP mode');
     expect(retried.answer).toHaveLength(12);
     expect(retried.additional).toHaveLength(12);
+    // The 12 A records do not fit 512 bytes uncompressed, but do compressed, as CoreDNS sends them: no TC.
+    const a = await dig(dns.port, ['+noedns', '+ignore', 'big.default.svc.cluster.local', 'A']);
+    expect(a.flags).not.toContain('tc');
+    expect(a.answer).toHaveLength(12);
+    expect(a.answer[0]).toMatch(/^big\.default\.svc\.cluster\.local\. 30 IN A 10\.1\.0\.\d+$/);
   });
 });
