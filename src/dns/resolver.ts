@@ -97,7 +97,9 @@ export function socketTransport(to: (nameserver: string) => Upstream, proto: 'ud
       type: 'query', id: Math.floor(Math.random() * 65536), flags: dnsPacket.RECURSION_DESIRED,
       questions: [{ name: q.name, type: q.type as never, class: q.class as never }],
     });
-    const m = dnsPacket.decode(await socketExchange(to(nameserver), query, proto, 2000));
+    let m = dnsPacket.decode(await socketExchange(to(nameserver), query, proto, 2000));
+    // A truncated UDP answer is asked again over TCP, as glibc's resolver does.
+    if (m.flag_tc && proto === 'udp') m = dnsPacket.decode(await socketExchange(to(nameserver), query, 'tcp', 2000));
     return {
       rcode: (m.flags ?? 0) & 0xf, aa: !!m.flag_aa, ra: !!m.flag_ra, tc: !!m.flag_tc,
       answers: m.answers ?? [], authorities: m.authorities ?? [], additionals: m.additionals ?? [], plugin: '',

@@ -125,6 +125,14 @@ describe('a pod resolver over real sockets (what the data plane hands the DNS se
       expect(r.queries.map((q) => `${q.question.name} ${q.question.type}`)).toEqual(['my-svc.other.svc.cluster.local A', 'my-svc.other.svc.cluster.local AAAA']);
       expect(r.final.reply.aa).toBe(true);
       expect(seen).toEqual(['10.96.0.10', '10.96.0.10']);
+      // A reply too big for UDP: the resolver asks again over TCP and gets it whole.
+      for (let i = 0; i < 12; i++) {
+        c.api.create({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `many-${i}`, namespace: 'default', labels: { 'kubernetes.io/service-name': 'many' } }, addressType: 'IPv4', endpoints: [{ addresses: [`10.1.0.${i + 1}`], hostname: `many-${i}` }], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] } as never);
+      }
+      c.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'many', namespace: 'default' }, spec: { clusterIP: 'None', ports: [{ name: 'http', port: 80 }] } } as never);
+      const srv = await podResolver(c, pod({}), transport)('_http._tcp.many', 'SRV');
+      expect(srv.final.reply.tc).toBe(false);
+      expect(srv.final.reply.answers).toHaveLength(12);
     } finally {
       await dns.close();
     }
