@@ -330,7 +330,10 @@ function kubernetesOption(o: KubernetesOptions, b: Directive, warn: (m: string) 
     case 'endpoint_pod_names':
       o.endpointPodNames = true;
       break;
-    case 'endpoint': case 'tls': case 'kubeconfig': case 'noendpoints': case 'startup_timeout': case 'apiserver_qps': case 'apiserver_burst': case 'apiserver_max_inflight':
+    case 'noendpoints':
+      o.noEndpoints = true;
+      break;
+    case 'endpoint': case 'tls': case 'kubeconfig': case 'startup_timeout': case 'apiserver_qps': case 'apiserver_burst': case 'apiserver_max_inflight':
       // Connection settings: kdp's kubernetes plugin reads the model, not an apiserver.
       break;
     default:

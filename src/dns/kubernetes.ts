@@ -22,6 +22,8 @@ export interface KubernetesOptions {
   namespaces: string[];
   ignoreEmptyService: boolean;
   endpointPodNames: boolean;
+  /** `noendpoints`: no records from endpoints (headless services and endpoint names, endpoint PTRs). */
+  noEndpoints?: boolean;
 }
 
 export const DEFAULT_KUBERNETES_OPTIONS: Omit<KubernetesOptions, 'zones'> = {
@@ -275,7 +277,7 @@ export class KubernetesPlugin {
       return { entries, err };
     }
     if (svc.headless || r.endpoint !== '') {
-      for (const a of svc.endpoints) {
+      for (const a of this.opts.noEndpoints ? [] : svc.endpoints) {
         const epName = endpointHostname(a, this.opts.endpointPodNames);
         if (r.endpoint !== '' && !eq(r.endpoint, epName)) continue;
         for (const p of a.ports) {
@@ -370,7 +372,7 @@ export class KubernetesPlugin {
     }
     const records: Answer[] = [];
     const seen = new Set<string>();
-    for (const { service, address } of v.endpointsByIP.get(ip) ?? []) {
+    for (const { service, address } of this.opts.noEndpoints ? [] : v.endpointsByIP.get(ip) ?? []) {
       if (!shown(service.namespace)) continue;
       const target = `${endpointHostname(address, this.opts.endpointPodNames)}.${service.name}.${service.namespace}.svc.${zone}`;
       if (seen.has(target)) continue;

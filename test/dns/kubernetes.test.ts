@@ -300,6 +300,15 @@ describe('headless details', () => {
   });
 });
 
+describe('noendpoints', () => {
+  it('no records from endpoints: headless and endpoint names NXDOMAIN, ClusterIPs still answer', () => {
+    const h = harness(serveTestObjects(), { noEndpoints: true });
+    check(h, { q: 'hdls1.testns.svc.cluster.local.', t: 'A', rcode: NXDOMAIN, ns: [SOA] });
+    check(h, { q: 'ep1a.svc1.testns.svc.cluster.local.', t: 'A', rcode: NXDOMAIN, ns: [SOA] });
+    check(h, { q: 'svc1.testns.svc.cluster.local.', t: 'A', rcode: NOERROR, answer: ['svc1.testns.svc.cluster.local. 5 IN A 10.0.0.1'] });
+  });
+});
+
 describe('live', () => {
   it('a change in the store shows in the very next answer', () => {
     const h = harness(serveTestObjects());
