@@ -82,6 +82,17 @@ export function corefileProblems(cluster: Cluster, chain: DnsChain, severity: 'e
   });
 }
 
+/** The Corefile's problems without serving it (kdp validate): the host's files are not read. */
+export function checkCorefile(cluster: Cluster): { errors: string[]; warnings: string[] } {
+  const live = new LiveView(cluster.store);
+  try {
+    const chain = buildChain(cluster, live, { localIPs: () => ['127.0.0.1'], resolvConf: () => 'nameserver 127.0.0.1\n', readFile: () => '' });
+    return { errors: corefileProblems(cluster, chain, 'error'), warnings: corefileProblems(cluster, chain, 'warning') };
+  } finally {
+    live.close();
+  }
+}
+
 export async function startDns(cluster: Cluster, opts: DnsServiceOptions = {}): Promise<RunningDns> {
   const host = opts.host ?? '127.0.0.1';
   const live = new LiveView(cluster.store);

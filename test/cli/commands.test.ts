@@ -153,6 +153,9 @@ describe('kdp up', () => {
     const r = await kdp(['up', '-f', bad]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: ${bad}:8: ConfigMap kube-system/coredns: data.Corefile: Corefile line 3: kubernetes pods: want disabled, insecure or verified, got "sometimes"\n`);
+    const v = await kdp(['validate', '-f', bad]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toBe(`error: ${bad}:8: ConfigMap kube-system/coredns: data.Corefile: Corefile line 3: kubernetes pods: want disabled, insecure or verified, got "sometimes"\n1 error, 0 warnings\n`);
     const odd = tmpFile('oddcore.yaml', cm('.:53 {\n  kubernetes cluster.local\n  whoami\n}'));
     const w = await kdp(['up', '-f', odd]);
     expect(w.code).toBe(0);
