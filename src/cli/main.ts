@@ -13,6 +13,7 @@ import { bridge, ip } from './commands/ip.ts';
 import { trace } from './commands/trace.ts';
 import { conntrack } from './commands/conntrack.ts';
 import { rules } from './commands/rules.ts';
+import { dig, resolvconf } from './commands/dig.ts';
 
 export const processIO: IO = {
   stdout: (t) => process.stdout.write(t),
@@ -29,6 +30,12 @@ export const processIO: IO = {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   }),
+};
+
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`invalid port "${v}": want 0..65535`);
+  return n;
 };
 
 const FILES_HELP = 'topology file, directory or - for stdin (repeatable); default: the embedded topologies/default.yaml';
@@ -51,10 +58,13 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .description('load a topology and run the cluster until Ctrl-C')
     .argument('[files...]', 'topology files (same as -f)')
     .option('-f, --file <file>', FILES_HELP, collect)
-    .action((args: string[], o: { file?: string[] }) => {
+    .option('--dns-port <port>', 'cluster DNS port, UDP and TCP (default: any free port)', port)
+    .option('--dns-host <address>', 'cluster DNS address', '127.0.0.1')
+    .option('--dns-metrics-port <port>', 'port for /health, /ready and /metrics of the cluster DNS', port)
+    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number }) => {
       const fs = files(o, args);
       const cluster = loadOrReport(fs, io, { warnings: true });
-      result.code = cluster ? up(cluster, fs, io) : 1;
+      result.code = cluster ? up(cluster, fs, io, { dnsPort: o.dnsPort, dnsHost: o.dnsHost, dnsMetricsPort: o.dnsMetricsPort }) : 1;
     });
 
   p.command('validate')
@@ -126,6 +136,25 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--seed <n>', 'seed of the random rule choices')
     .action((o: { file?: string[]; list?: boolean; node?: string; pod?: string; from?: string; to?: string[]; proto?: string; seed?: string }) => {
       withCluster(o.file, (cluster) => conntrack(cluster, o, io));
+    });
+
+  p.command('dig')
+    .description("look a name up from a pod: its resolv.conf, each query its resolver sends, then the answer as dig shows it")
+    .argument('<name>', 'the name, as the pod would look it up')
+    .argument('[type]', 'record type (default: an address lookup, A and AAAA, as getaddrinfo does)')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .requiredOption('--from <pod>', 'the pod asking: NAMESPACE/NAME or NAME')
+    .action((name: string, type: string | undefined, o: { file?: string[]; from: string }) => {
+      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
+      result.code = cluster ? dig(cluster, name, type, o, io) : 1;
+    });
+
+  p.command('resolvconf')
+    .description("the /etc/resolv.conf kubelet writes for a pod (dnsPolicy and dnsConfig honoured)")
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .requiredOption('--pod <pod>', 'NAMESPACE/NAME or NAME')
+    .action((o: { file?: string[]; pod: string }) => {
+      withCluster(o.file, (cluster) => resolvconf(cluster, o, io));
     });
 
   p.command('bridge')

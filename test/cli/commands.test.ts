@@ -142,7 +142,24 @@ describe('kdp up', () => {
     expect(r.stdout).toMatch(/^kdp: cluster "demo" is up: 3 nodes, 8 pods, 6 services\n/);
     expect(r.stdout).toContain('kdp get pods -A -o wide -f topologies/default.yaml');
     expect(r.stdout).toMatch(/^  kdp trace --from default\/client --to 10\.244\.\d+\.\d+:8080 -f topologies\/default\.yaml$/m);
+    expect(r.stdout).toMatch(/^Cluster DNS \(CoreDNS\) on 127\.0\.0\.1:\d+ \(UDP and TCP\)$/m);
+    expect(r.stdout).toMatch(/^  dig @127\.0\.0\.1 -p \d+ web\.default\.svc\.cluster\.local$/m);
     expect(r.stdout).toMatch(/kdp: stopped\n$/);
+  });
+
+  it('refuses to start on a Corefile CoreDNS would not load, naming its line; warns about plugins kdp skips', async () => {
+    const cm = (corefile: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: coredns, namespace: kube-system}\ndata:\n  Corefile: |\n${corefile.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+    const bad = tmpFile('badcore.yaml', cm('.:53 {\n  kubernetes cluster.local {\n    pods sometimes\n  }\n}'));
+    const r = await kdp(['up', '-f', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: ${bad}:8: ConfigMap kube-system/coredns: data.Corefile: Corefile line 3: kubernetes pods: want disabled, insecure or verified, got "sometimes"\n`);
+    const v = await kdp(['validate', '-f', bad]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toBe(`error: ${bad}:8: ConfigMap kube-system/coredns: data.Corefile: Corefile line 3: kubernetes pods: want disabled, insecure or verified, got "sometimes"\n1 error, 0 warnings\n`);
+    const odd = tmpFile('oddcore.yaml', cm('.:53 {\n  kubernetes cluster.local\n  whoami\n}'));
+    const w = await kdp(['up', '-f', odd]);
+    expect(w.code).toBe(0);
+    expect(w.stderr).toContain(`warning: ${odd}:8: ConfigMap kube-system/coredns: data.Corefile: Corefile line 3: plugin "whoami" is not implemented by kdp; ignored\n`);
   });
 
   it('refuses to start on a broken topology', async () => {

@@ -1,8 +1,22 @@
-// kdp up: load the topology and keep the cluster running until Ctrl-C. Later releases attach DNS, the Ingress
-// controller and NodePorts to it; today it serves the model and says how to look at it.
+// kdp up: load the topology and keep the cluster running until Ctrl-C, serving its cluster DNS on real sockets.
+// Later releases attach the Ingress controller and NodePorts to it.
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
+import { startDns, CorefileProblems, type RunningDns } from '../../dns/service.ts';
+
+export interface UpOptions {
+  dnsHost?: string;
+  dnsPort?: number;
+  dnsMetricsPort?: number;
+}
+
+/** A name worth digging: the user's first Service, else kube-dns. */
+function digExample(cluster: Cluster): string {
+  const svc = cluster.store.list('Service').find((x) => x.metadata.namespace !== 'kube-system' && !(x.metadata.namespace === 'default' && x.metadata.name === 'kubernetes'));
+  const s = svc ?? { metadata: { name: 'kube-dns', namespace: 'kube-system' } };
+  return `${s.metadata.name}.${s.metadata.namespace}.svc.${cluster.config.clusterDomain}`;
+}
 
 /** A flow worth tracing: from the user's first pod to a port another pod declares, on another node if any. */
 function traceExample(cluster: Cluster): { from: string; to: string } | undefined {
@@ -17,9 +31,24 @@ function traceExample(cluster: Cluster): { from: string; to: string } | undefine
   return to ? { from: `${from.metadata.namespace}/${from.metadata.name}`, to: `${to.status!.podIP}:${tcpPort(to)}` } : undefined;
 }
 
-export async function up(cluster: Cluster, files: string[], io: IO): Promise<number> {
+export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOptions = {}): Promise<number> {
   // Listen for Ctrl-C before saying it stops us, so an early one is not lost.
   const stopped = io.interrupted();
+  let dns: RunningDns;
+  try {
+    dns = await startDns(cluster, {
+      host: opts.dnsHost, port: opts.dnsPort ?? 0, metricsPort: opts.dnsMetricsPort, log: (l) => io.stdout(`${l}\n`),
+      onReload: (problems, applied) => {
+        for (const p of problems) io.stderr(`${p}\n`);
+        io.stderr(applied ? 'kdp: cluster DNS reloaded its Corefile\n' : 'kdp: cluster DNS kept its running Corefile\n');
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof CorefileProblems)) throw e;
+    for (const l of e.lines) io.stderr(`${l}\n`);
+    return 1;
+  }
+  for (const w of dns.warnings) io.stderr(`${w}\n`);
   const s = cluster.store;
   const c = cluster.config;
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
@@ -38,10 +67,15 @@ export async function up(cluster: Cluster, files: string[], io: IO): Promise<num
     `  kdp ip --node ${firstNode} route${f}`,
     ...(example ? [`  kdp trace --from ${example.from} --to ${example.to}${f}`] : []),
     '',
+    `Cluster DNS (CoreDNS) on ${dns.host}:${dns.port} (UDP and TCP)` +
+      (dns.metricsPort !== undefined ? `; /health, /ready, /metrics on http://${dns.host}:${dns.metricsPort}` : ''),
+    `  dig @${dns.host} -p ${dns.port} ${digExample(cluster)}`,
+    '',
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
   await stopped;
+  await dns.close();
   io.stdout('kdp: stopped\n');
   return 0;
 }
