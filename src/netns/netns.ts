@@ -19,19 +19,52 @@ export function networkOf(ip: string, prefix: number): Cidr {
   return networkOfValue(p.family, p.value, prefix, ip);
 }
 
+/** Per family and prefix length: the host bits and the size of such a network, made once. */
+const HOST_BITS: Record<Family, bigint[]> = { IPv4: [], IPv6: [] };
+const SIZES: Record<Family, bigint[]> = { IPv4: [], IPv6: [] };
+for (const family of ['IPv4', 'IPv6'] as const) {
+  for (let prefix = 0; prefix <= BITS[family]; prefix++) {
+    HOST_BITS[family].push(BigInt(BITS[family] - prefix));
+    SIZES[family].push(1n << BigInt(BITS[family] - prefix));
+  }
+}
+
+/**
+ * Networks (not host routes) by family, prefix and base. Every pod on a node has the same connected network
+ * and every device the same fe80::/64, so each is one object, not one per address (Cidrs are never changed).
+ */
+const NETWORKS = new Map<string, Map<bigint, Cidr>>();
+
 /** The same from a parsed address; a host route's text is the address itself (no formatting needed). */
 function networkOfValue(family: Family, value: bigint, prefix: number, ip: string): Cidr {
-  const host = BigInt(BITS[family] - prefix);
+  if (prefix === BITS[family]) return { family, base: value, prefix, size: SIZES[family][prefix], text: `${ip}/${prefix}` };
+  const host = HOST_BITS[family][prefix];
   const base = (value >> host) << host;
-  const text = prefix === BITS[family] ? `${ip}/${prefix}` : `${formatIP(family, base)}/${prefix}`;
-  return { family, base, prefix, size: 1n << host, text };
+  const key = `${family}/${prefix}`;
+  let byBase = NETWORKS.get(key);
+  if (!byBase) NETWORKS.set(key, (byBase = new Map()));
+  let net = byBase.get(base);
+  if (!net) byBase.set(base, (net = { family, base, prefix, size: SIZES[family][prefix], text: `${formatIP(family, base)}/${prefix}` }));
+  return net;
 }
+
+/** The interface identifier of a MAC's EUI-64: ff:fe in the middle, the universal/local bit flipped. */
+function eui64(mac: string): number[] {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  return [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
+}
+
+const linkLocalText = (e: number[]) => `fe80::${[e[0] * 256 + e[1], e[2] * 256 + e[3], e[4] * 256 + e[5], e[6] * 256 + e[7]].map((g) => g.toString(16)).join(':')}`;
 
 /** The EUI-64 link-local address of a MAC: fe80:: with ff:fe in the middle and the universal/local bit flipped. */
 export function linkLocal(mac: string): string {
-  const b = mac.split(':').map((x) => parseInt(x, 16));
-  const groups = [(b[0] ^ 2) * 256 + b[1], b[2] * 256 + 0xff, 0xfe00 + b[3], b[4] * 256 + b[5]];
-  return `fe80::${groups.map((g) => g.toString(16)).join(':')}`;
+  return linkLocalText(eui64(mac));
+}
+
+/** Its text and value, the value from the MAC's bytes (parsing the text back costs more: every device has one). */
+function linkLocalAddress(mac: string): { ip: string; value: bigint } {
+  const e = eui64(mac);
+  return { ip: linkLocalText(e), value: BigInt(`0xfe80000000000000${e.map((x) => x.toString(16).padStart(2, '0')).join('')}`) };
 }
 
 export class Netns {
@@ -45,8 +78,6 @@ export class Netns {
   /** Longest-prefix-match index over `routes`, rebuilt when routes change. */
   private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>> }>;
   readonly listeners: Listener[] = [];
-  /** Each address's network, computed once when it is added. */
-  private readonly networks = new WeakMap<InterfaceAddress, Cidr>();
   /** The addresses of each device (a node has hundreds of devices: no scans of them all). */
   private readonly byDevice = new Map<string, InterfaceAddress[]>();
   /** table|dev|network of the connected routes present, so adding one is not a scan of the table. */
@@ -78,7 +109,9 @@ export class Netns {
   /** Adds a device; its ifindex is the next free one, as the kernel hands them out. */
   addDevice(d: Omit<Device, 'index'> & { index?: number }): Device {
     if (this.devices.has(d.name)) throw new Error(`${this.name}: device ${d.name} exists`);
-    const dev: Device = { ...d, index: d.index ?? this.nextIndex };
+    // Object.assign, not a key-adding spread: V8 takes a slow path for those, and every pod adds devices.
+    const dev = Object.assign({}, d) as Device;
+    dev.index = d.index ?? this.nextIndex;
     this.nextIndex = Math.max(this.nextIndex, dev.index) + 1;
     this.devices.set(dev.name, dev);
     return dev;
@@ -129,11 +162,14 @@ export class Netns {
     d.up = true;
     this.routeIndex = undefined;
     const own = this.addressesOf(name);
-    for (const a of own) this.addPrefixRoute(a);
+    for (const a of own) this.addPrefixRoute(a, networkOf(a.ip, a.prefix));
     // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
     if (!own.some((a) => a.family === 'IPv6')) {
-      if (d.kind === 'loopback') this.addAddress(name, '::1', 128, 'host');
-      else this.addAddress(name, linkLocal(d.mac), 64, 'link');
+      if (d.kind === 'loopback') this.addParsedAddress(name, 'IPv6', 1n, '::1', 128, 'host', false);
+      else {
+        const ll = linkLocalAddress(d.mac);
+        this.addParsedAddress(name, 'IPv6', ll.value, ll.ip, 64, 'link', false);
+      }
     }
   }
 
@@ -145,25 +181,28 @@ export class Netns {
   addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global', withBroadcast = true): InterfaceAddress {
     const p = parseIP(ip);
     if (!p) throw new Error(`${this.name}: "${ip}" is not an IP address`);
-    const net = networkOfValue(p.family, p.value, prefix, ip);
-    const broadcastValue = p.family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
+    return this.addParsedAddress(dev, p.family, p.value, ip, prefix, scope, withBroadcast);
+  }
+
+  private addParsedAddress(dev: string, family: Family, value: bigint, ip: string, prefix: number, scope: Scope, withBroadcast: boolean): InterfaceAddress {
+    const net = networkOfValue(family, value, prefix, ip);
+    const broadcastValue = family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
     const broadcast = broadcastValue !== undefined ? formatIP('IPv4', broadcastValue) : undefined;
-    const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast && withBroadcast ? { broadcast } : {}) };
+    const a: InterfaceAddress = { family, ip, prefix, scope, dev };
+    if (broadcast && withBroadcast) a.broadcast = broadcast;
     this.addresses.push(a);
     let own = this.byDevice.get(dev);
     if (!own) this.byDevice.set(dev, (own = []));
     own.push(a);
-    this.networks.set(a, net);
     this.routeIndex = undefined;
-    this.routes.push({ table: 'local', type: 'local', dst: networkOfValue(p.family, p.value, BITS[p.family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
+    this.routes.push({ table: 'local', type: 'local', dst: networkOfValue(family, value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
     if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
-    if (this.devices.get(dev)?.up) this.addPrefixRoute(a);
+    if (this.devices.get(dev)?.up) this.addPrefixRoute(a, net);
     return a;
   }
 
-  private addPrefixRoute(a: InterfaceAddress): void {
+  private addPrefixRoute(a: InterfaceAddress, dst: Cidr): void {
     if (a.prefix === BITS[a.family]) return; // a /32 has no connected network
-    const dst = this.networks.get(a) ?? networkOf(a.ip, a.prefix);
     // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
     const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
     const key = `${table}|${a.dev}|${dst.text}`;
@@ -174,7 +213,7 @@ export class Netns {
   }
 
   addRoute(r: Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>): Route {
-    const route: Route = { table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link', ...r };
+    const route = Object.assign({ table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link' }, r) as Route;
     this.routes.push(route);
     this.routeIndex = undefined;
     return route;
