@@ -9,7 +9,8 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel, type BridgeConf } from '../cni/bridge.ts';
-import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { PeerTable } from '../netns/peers.ts';
 import type { Fault } from '../cluster/config.ts';
 import type { IPv4Packet } from '../netns/packet.ts';
 import type { Result } from '../cni/types.ts';
@@ -52,8 +53,11 @@ export class ClusterNetwork implements Fabric {
   /** Per node, the bridge configuration flannel's CNI plugin hands the bridge plugin (the same for every pod there). */
   private readonly bridgeConfs = new Map<string, BridgeConf>();
   private readonly leases = new Map<string, Cidr>();
+  /** flanneld's per-peer entries, which every node's kernel holds alike: one table for the cluster. */
+  private readonly overlay: PeerTable;
 
   constructor(private readonly cluster: Cluster) {
+    this.overlay = new PeerTable(peerDevice(cluster.config.overlay));
     for (const n of cluster.store.list<Node & KubeObject>('Node')) this.addNode(n);
     this.programOverlay();
     for (const p of cluster.store.list<Pod & KubeObject>('Pod')) this.syncPod(p);
@@ -190,16 +194,20 @@ export class ClusterNetwork implements Fabric {
     return out;
   }
 
-  /** flanneld on every node, programmed for every peer (idempotent: entries are replaced, not repeated). */
+  /**
+   * flanneld on every node, programmed for every peer (idempotent: entries are replaced, not repeated). A peer
+   * that left takes its ARP entry, FDB entry and route with it, as flanneld's handling of a removed lease does.
+   */
   private programOverlay(): void {
     const peers = this.peers();
+    const vxlan = this.cluster.config.overlay === 'vxlan';
+    const current = new Set(peers.map((p) => p.node));
+    for (const node of [...this.overlay.peers()]) if (!current.has(node)) this.overlay.delete(node);
+    for (const p of peers) this.overlay.set(p.node, vxlan ? vxlanPeer(p) : hostGwPeer(p));
     for (const p of peers) {
       const host = this.hosts.get(p.node)!;
-      // A re-sync rewrites the overlay's routes from the current peers.
-      const leaseTexts = new Set([...this.leases.values()].map((l) => l.text));
-      host.removeRoutes((r) => r.table === 'main' && r.proto !== 'kernel' && !!r.dst && leaseTexts.has(r.dst.text));
-      if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: this.underlayMtu(p.node) }, peers);
-      else programHostGw(host, { node: p.node }, peers);
+      if (vxlan) programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: this.underlayMtu(p.node) }, this.overlay);
+      else programHostGw(host, { node: p.node }, this.overlay);
     }
   }
 

@@ -1,7 +1,8 @@
 // A network namespace: its devices, addresses, routing tables, neighbours and bridge/vxlan forwarding
 // databases. Adding an address does what the kernel does (a local route, an IPv4 broadcast route, and the
 // connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
-import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
+import { formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
+import type { PeerEntries, PeerTable } from './peers.ts';
 import type { ConntrackEntry, Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
 
 export interface Sysctls {
@@ -67,16 +68,48 @@ function linkLocalAddress(mac: string): { ip: string; value: bigint } {
   return { ip: linkLocalText(e), value: BigInt(`0xfe80000000000000${e.map((x) => x.toString(16).padStart(2, '0')).join('')}`) };
 }
 
+export type RouteSpec = Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>;
+
+/** A route as `ip route add` makes it: the main table, unicast, scope link unless it has a gateway. */
+export function makeRoute(r: RouteSpec): Route {
+  // Object.assign, not a spread of r into the literal: that adds keys, a slow path in V8.
+  return Object.assign({ table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link' }, r) as Route;
+}
+
+/**
+ * Among a namespace's own entries, the place where the peer entries added up to `upTo` (a PeerSlot's seq)
+ * come: listings merge the shared entries in where a kernel holding its own copy would have them.
+ */
+class PeerMark {
+  constructor(readonly upTo: number) {}
+}
+
+type PeerKind = 'neighbour' | 'fdb' | 'route';
+
+const neighbourKey = (n: Neighbour) => `${n.ip}|${n.dev}`;
+const fdbKey = (e: FdbEntry) => (e.master ? `${e.mac}|@${e.master}` : `${e.mac}|${e.dev}|self`);
+
 export class Netns {
   readonly devices = new Map<string, Device>();
   readonly addresses: InterfaceAddress[] = [];
-  readonly routes: Route[] = [];
+  /** The routes this namespace added itself, with marks where peer routes come (only while peers are attached). */
+  private readonly ownRoutes: (Route | PeerMark)[] = [];
   /** ip|dev -> entry, in the order learned or added (as `ip neigh` lists them). */
-  private readonly neighbourTable = new Map<string, Neighbour>();
+  private readonly neighbourTable = new Map<string, Neighbour | PeerMark>();
   /** A bridge's entries by mac|@bridge (one port per MAC); a device's own (self) entries by mac|dev|self. */
-  private readonly fdbTable = new Map<string, FdbEntry>();
-  /** Longest-prefix-match index over `routes`, rebuilt when routes change. */
-  private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>> }>;
+  private readonly fdbTable = new Map<string, FdbEntry | PeerMark>();
+  /** Longest-prefix-match index over the routes, rebuilt when they change. */
+  private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>>; peers: boolean }>;
+  /** The peer table's version the index was built with. */
+  private routeIndexVersion = 0;
+  /** `routes` with the peers' merged in, made when first asked for, and the peer table's version then. */
+  private routeList?: Route[];
+  private routeListVersion = 0;
+  /**
+   * An overlay's peer entries this namespace holds (flanneld's, on every node), less its own peer's; `marked`:
+   * the newest peer entry already placed among the namespace's own entries, per kind.
+   */
+  private peerView?: { table: PeerTable; self: string; marked: Record<PeerKind, number> };
   readonly listeners: Listener[] = [];
   /** The addresses of each device (a node has hundreds of devices: no scans of them all). */
   private readonly byDevice = new Map<string, InterfaceAddress[]>();
@@ -118,6 +151,8 @@ export class Netns {
   }
 
   removeDevice(name: string): void {
+    // The peer entries are all on one device: without it the namespace has none.
+    if (this.peerView?.table.dev === name) this.dropPeers();
     this.devices.delete(name);
     const kept = this.addresses.filter((x) => x.dev !== name);
     this.addresses.length = 0;
@@ -125,34 +160,140 @@ export class Netns {
     this.byDevice.delete(name);
     for (const key of this.connected) if (key.split('|')[1] === name) this.connected.delete(key);
     this.removeRoutes((r) => r.dev === name);
-    for (const [k, n] of this.neighbourTable) if (n.dev === name) this.neighbourTable.delete(k);
-    for (const [k, e] of this.fdbTable) if (e.dev === name) this.fdbTable.delete(k);
+    for (const [k, n] of this.neighbourTable) if (!(n instanceof PeerMark) && n.dev === name) this.neighbourTable.delete(k);
+    for (const [k, e] of this.fdbTable) if (!(e instanceof PeerMark) && e.dev === name) this.fdbTable.delete(k);
+  }
+
+  // --- the peer entries an overlay shares between namespaces -----------------------------------------
+
+  /**
+   * Holds an overlay's peer entries (flanneld's neighbours, FDB entries and routes) as this namespace's own,
+   * less those of `self` (the node this namespace is). Lookups answer from the table; listings merge its
+   * entries in where they were added. A change to one of them here (not in the table) makes a private copy.
+   */
+  attachPeers(table: PeerTable, self: string): void {
+    if (this.peerView?.table === table && this.peerView.self === self) return;
+    if (this.peerView) this.copyPeers();
+    this.peerView = { table, self, marked: { neighbour: -1, fdb: -1, route: -1 } };
+    for (const kind of ['neighbour', 'fdb', 'route'] as const) this.markPeers(kind);
+    this.routesChanged();
+  }
+
+  /** Before an own entry is added: the peer entries added since the last one come before it. */
+  private markPeers(kind: PeerKind): void {
+    const v = this.peerView;
+    if (!v || v.table.latest <= v.marked[kind]) return;
+    const mark = new PeerMark((v.marked[kind] = v.table.latest));
+    if (kind === 'route') this.ownRoutes.push(mark);
+    else (kind === 'neighbour' ? this.neighbourTable : this.fdbTable).set(`#peers ${mark.upTo}`, mark);
+  }
+
+  /** Own entries and the visible peer entries of one kind, in the order a kernel would list them. */
+  private merged<T extends object>(own: Iterable<T | PeerMark>, pick: (e: PeerEntries) => T | undefined): T[] {
+    const out: T[] = [];
+    const v = this.peerView;
+    if (!v) {
+      for (const e of own) out.push(e as T);
+      return out;
+    }
+    const slots = v.table.inOrder();
+    let next = slots.next();
+    const upTo = (seq: number) => {
+      for (; !next.done && next.value.seq <= seq; next = slots.next()) {
+        const e = next.value.peer !== v.self ? pick(next.value.entries) : undefined;
+        if (e) out.push(e);
+      }
+    };
+    for (const e of own) {
+      if (e instanceof PeerMark) upTo(e.upTo);
+      else out.push(e);
+    }
+    upTo(Infinity);
+    return out;
+  }
+
+  /** The peer entries become this namespace's own copy (in their places), and the table is let go. */
+  private copyPeers(): void {
+    if (!this.peerView) return;
+    const neighbours = this.neighbours;
+    const fdb = this.fdb;
+    const routes = this.routes;
+    this.peerView = undefined;
+    this.neighbourTable.clear();
+    for (const n of neighbours) this.neighbourTable.set(neighbourKey(n), n);
+    this.fdbTable.clear();
+    for (const e of fdb) this.fdbTable.set(fdbKey(e), e);
+    this.ownRoutes.length = 0;
+    this.ownRoutes.push(...routes);
+    this.routesChanged();
+  }
+
+  /** The table is let go with its entries (their device is gone). */
+  private dropPeers(): void {
+    this.peerView = undefined;
+    const own = this.ownRoutes.filter((r) => !(r instanceof PeerMark));
+    this.ownRoutes.length = 0;
+    this.ownRoutes.push(...own);
+    for (const [k, n] of this.neighbourTable) if (n instanceof PeerMark) this.neighbourTable.delete(k);
+    for (const [k, e] of this.fdbTable) if (e instanceof PeerMark) this.fdbTable.delete(k);
+    this.routesChanged();
+  }
+
+  // --- tables -------------------------------------------------------------------------------------
+
+  /** Every route of every table, in the order added. */
+  get routes(): Route[] {
+    if (!this.peerView) return this.ownRoutes as Route[];
+    if (!this.routeList || this.routeListVersion !== this.peerView.table.version) {
+      this.routeList = this.merged(this.ownRoutes, (e) => e.route);
+      this.routeListVersion = this.peerView.table.version;
+    }
+    return this.routeList;
   }
 
   get neighbours(): Neighbour[] {
-    return [...this.neighbourTable.values()];
+    return this.merged(this.neighbourTable.values(), (e) => e.neighbour);
   }
 
   get fdb(): FdbEntry[] {
-    return [...this.fdbTable.values()];
+    return this.merged(this.fdbTable.values(), (e) => e.fdb);
   }
 
   neighbour(ip: string, dev: string): Neighbour | undefined {
-    return this.neighbourTable.get(`${ip}|${dev}`);
+    const own = this.neighbourTable.get(`${ip}|${dev}`) as Neighbour | undefined;
+    const v = this.peerView;
+    return own ?? (v && dev === v.table.dev ? v.table.neighbour(ip, v.self) : undefined);
   }
 
   /** The forwarding entry for a MAC on a device (self: the device's own table, as vxlan's) or in a bridge. */
   fdbEntry(mac: string, where: { dev: string; self: true } | { master: string }): FdbEntry | undefined {
-    return this.fdbTable.get('master' in where ? `${mac}|@${where.master}` : `${mac}|${where.dev}|self`);
+    if ('master' in where) return this.fdbTable.get(`${mac}|@${where.master}`) as FdbEntry | undefined;
+    const own = this.fdbTable.get(`${mac}|${where.dev}|self`) as FdbEntry | undefined;
+    const v = this.peerView;
+    return own ?? (v && where.dev === v.table.dev ? v.table.fdbEntry(mac, v.self) : undefined);
   }
 
   removeRoutes(match: (r: Route) => boolean): void {
-    const kept = this.routes.filter((r) => !match(r));
-    if (kept.length === this.routes.length) return;
-    for (const r of this.routes) if (r.proto === 'kernel' && r.dst && match(r)) this.connected.delete(`${r.table}|${r.dev}|${r.dst.text}`);
-    this.routes.length = 0;
-    this.routes.push(...kept);
+    const v = this.peerView;
+    // Removing a peer's route here (not in the table) leaves this namespace its own copy of the rest.
+    if (v && [...v.table.inOrder()].some((s) => s.peer !== v.self && s.entries.route && match(s.entries.route))) this.copyPeers();
+    const kept = this.ownRoutes.filter((r) => r instanceof PeerMark || !match(r));
+    if (kept.length === this.ownRoutes.length) return;
+    for (const r of this.ownRoutes) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected.delete(`${r.table}|${r.dev}|${r.dst.text}`);
+    this.ownRoutes.length = 0;
+    this.ownRoutes.push(...kept);
+    this.routesChanged();
+  }
+
+  private routesChanged(): void {
     this.routeIndex = undefined;
+    this.routeList = undefined;
+  }
+
+  private pushRoute(r: Route): void {
+    this.markPeers('route');
+    this.ownRoutes.push(r);
+    this.routesChanged();
   }
 
   /** `ip link set DEV up`: brings up the device and the connected routes of its addresses. */
@@ -160,7 +301,7 @@ export class Netns {
     const d = this.devices.get(name);
     if (!d || d.up) return;
     d.up = true;
-    this.routeIndex = undefined;
+    this.routesChanged();
     const own = this.addressesOf(name);
     for (const a of own) this.addPrefixRoute(a, networkOf(a.ip, a.prefix));
     // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
@@ -194,9 +335,8 @@ export class Netns {
     let own = this.byDevice.get(dev);
     if (!own) this.byDevice.set(dev, (own = []));
     own.push(a);
-    this.routeIndex = undefined;
-    this.routes.push({ table: 'local', type: 'local', dst: networkOfValue(family, value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
-    if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
+    this.pushRoute({ table: 'local', type: 'local', dst: networkOfValue(family, value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
+    if (broadcast) this.pushRoute({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
     if (this.devices.get(dev)?.up) this.addPrefixRoute(a, net);
     return a;
   }
@@ -208,23 +348,30 @@ export class Netns {
     const key = `${table}|${a.dev}|${dst.text}`;
     if (this.connected.has(key)) return;
     this.connected.add(key);
-    this.routeIndex = undefined;
-    this.routes.push({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
+    this.pushRoute({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
   }
 
-  addRoute(r: Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>): Route {
-    const route = Object.assign({ table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link' }, r) as Route;
-    this.routes.push(route);
-    this.routeIndex = undefined;
+  addRoute(r: RouteSpec): Route {
+    const route = makeRoute(r);
+    this.pushRoute(route);
     return route;
   }
 
   addNeighbour(n: Neighbour): void {
-    this.neighbourTable.set(`${n.ip}|${n.dev}`, n);
+    const v = this.peerView;
+    // An entry of the peers' own changed here: from now on this namespace keeps its own copy.
+    if (v && n.dev === v.table.dev && v.table.neighbour(n.ip, v.self)) this.copyPeers();
+    const key = neighbourKey(n);
+    if (!this.neighbourTable.has(key)) this.markPeers('neighbour');
+    this.neighbourTable.set(key, n);
   }
 
   addFdb(e: FdbEntry): void {
-    this.fdbTable.set(e.master ? `${e.mac}|@${e.master}` : `${e.mac}|${e.dev}|self`, e);
+    const v = this.peerView;
+    if (v && e.self && e.dev === v.table.dev && v.table.fdbEntry(e.mac, v.self)) this.copyPeers();
+    const key = fdbKey(e);
+    if (!this.fdbTable.has(key)) this.markPeers('fdb');
+    this.fdbTable.set(key, e);
   }
 
   /** The socket a packet to ip:port would reach, if any. */
@@ -239,19 +386,22 @@ export class Netns {
 
   /**
    * The route the kernel picks for a destination: the local table first (the host's own addresses), then
-   * the main table by longest prefix. Routes through a device that is down are not used.
+   * the main table by longest prefix. Routes through a device that is down are not used. A namespace's own
+   * route wins over a peer's for the same destination.
    */
   lookup(dst: string): Route | undefined {
     const p = parseIP(dst);
     if (!p) return undefined;
-    const index = this.routeIndex ?? this.buildRouteIndex();
-    const bits = BigInt(BITS[p.family]);
+    const v = this.peerView;
+    const index = this.routeIndex && (!v || this.routeIndexVersion === v.table.version) ? this.routeIndex : this.buildRouteIndex();
+    const hostBits = HOST_BITS[p.family];
     for (const table of ['local', 'main'] as const) {
       const t = index.get(`${table}|${p.family}`);
       if (!t) continue;
       for (const prefix of t.prefixes) {
-        const host = bits - BigInt(prefix);
-        const r = t.byPrefix.get(prefix)!.get((p.value >> host) << host);
+        const host = hostBits[prefix];
+        const base = (p.value >> host) << host;
+        const r = t.byPrefix.get(prefix)?.get(base) ?? (t.peers ? v!.table.route(p.family, prefix, base, v!.self) : undefined);
         if (r) return r;
       }
     }
@@ -261,12 +411,15 @@ export class Netns {
   /** Per table and family: the prefix lengths present, longest first, and the routes by network. */
   private buildRouteIndex(): NonNullable<Netns['routeIndex']> {
     const index: NonNullable<Netns['routeIndex']> = new Map();
-    for (const r of this.routes) {
-      if (!this.devices.get(r.dev)?.up) continue;
-      const family = r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4';
-      const key = `${r.table}|${family}`;
+    const tableOf = (key: string) => {
       let t = index.get(key);
-      if (!t) index.set(key, (t = { prefixes: [], byPrefix: new Map() }));
+      if (!t) index.set(key, (t = { prefixes: [], byPrefix: new Map(), peers: false }));
+      return t;
+    };
+    for (const r of this.ownRoutes) {
+      if (r instanceof PeerMark || !this.devices.get(r.dev)?.up) continue;
+      const family = r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4';
+      const t = tableOf(`${r.table}|${family}`);
       const prefix = r.dst?.prefix ?? 0;
       let m = t.byPrefix.get(prefix);
       if (!m) {
@@ -277,8 +430,20 @@ export class Netns {
       const base = r.dst?.base ?? 0n;
       if (!m.has(base)) m.set(base, r);
     }
+    // The peers' routes (all in the main table) are looked up at their prefix lengths too.
+    const v = this.peerView;
+    if (v && this.devices.get(v.table.dev)?.up) {
+      for (const family of ['IPv4', 'IPv6'] as const) {
+        const prefixes = v.table.prefixes(family);
+        if (!prefixes.length) continue;
+        const t = tableOf(`main|${family}`);
+        t.peers = true;
+        for (const prefix of prefixes) if (!t.prefixes.includes(prefix)) t.prefixes.push(prefix);
+      }
+    }
     for (const t of index.values()) t.prefixes.sort((a, b) => b - a);
     this.routeIndex = index;
+    this.routeIndexVersion = v?.table.version ?? 0;
     return index;
   }
 
