@@ -34,7 +34,12 @@ export interface Sandbox {
 
 type Owner = { netns: Netns; dev: Device };
 
-const hex = (s: string, n: number) => Array.from({ length: Math.ceil(n / 8) }, (_, i) => fnv32a(`${s}#${i}`).toString(16).padStart(8, '0')).join('').slice(0, n);
+/** n hex digits derived from s (a plain loop: Array.from over {length} costs more than the hashing, per pod). */
+function hex(s: string, n: number): string {
+  let out = '';
+  for (let i = 0; out.length < n; i++) out += fnv32a(`${s}#${i}`).toString(16).padStart(8, '0');
+  return out.length > n ? out.slice(0, n) : out;
+}
 
 /** kubelet's own listener on every node (its API, for logs and exec). */
 const KUBELET_PORT = 10250;

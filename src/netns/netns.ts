@@ -86,6 +86,9 @@ class PeerMark {
 
 type PeerKind = 'neighbour' | 'fdb' | 'route';
 
+/** The empty table a namespace reads until it writes one of its own (never written to itself). */
+const NONE = new Map<string, never>();
+
 const neighbourKey = (n: Neighbour) => `${n.ip}|${n.dev}`;
 const fdbKey = (e: FdbEntry) => (e.master ? `${e.mac}|@${e.master}` : `${e.mac}|${e.dev}|self`);
 
@@ -95,9 +98,9 @@ export class Netns {
   /** The routes this namespace added itself, with marks where peer routes come (only while peers are attached). */
   private readonly ownRoutes: (Route | PeerMark)[] = [];
   /** ip|dev -> entry, in the order learned or added (as `ip neigh` lists them). */
-  private readonly neighbourTable = new Map<string, Neighbour | PeerMark>();
+  private neighbourTable: Map<string, Neighbour | PeerMark> = NONE;
   /** A bridge's entries by mac|@bridge (one port per MAC); a device's own (self) entries by mac|dev|self. */
-  private readonly fdbTable = new Map<string, FdbEntry | PeerMark>();
+  private fdbTable: Map<string, FdbEntry | PeerMark> = NONE;
   /** Longest-prefix-match index over the routes, rebuilt when they change. */
   private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>>; peers: boolean }>;
   /** The peer table's version the index was built with. */
@@ -179,13 +182,22 @@ export class Netns {
     this.routesChanged();
   }
 
+  /** The neighbour or FDB table, made on the first write (most pods never learn a neighbour, none has an FDB). */
+  private writable(kind: 'neighbour'): Map<string, Neighbour | PeerMark>;
+  private writable(kind: 'fdb'): Map<string, FdbEntry | PeerMark>;
+  private writable(kind: 'neighbour' | 'fdb'): Map<string, Neighbour | PeerMark> | Map<string, FdbEntry | PeerMark>;
+  private writable(kind: 'neighbour' | 'fdb'): Map<string, Neighbour | PeerMark> | Map<string, FdbEntry | PeerMark> {
+    if (kind === 'neighbour') return this.neighbourTable === NONE ? (this.neighbourTable = new Map()) : this.neighbourTable;
+    return this.fdbTable === NONE ? (this.fdbTable = new Map()) : this.fdbTable;
+  }
+
   /** Before an own entry is added: the peer entries added since the last one come before it. */
   private markPeers(kind: PeerKind): void {
     const v = this.peerView;
     if (!v || v.table.latest <= v.marked[kind]) return;
     const mark = new PeerMark((v.marked[kind] = v.table.latest));
     if (kind === 'route') this.ownRoutes.push(mark);
-    else (kind === 'neighbour' ? this.neighbourTable : this.fdbTable).set(`#peers ${mark.upTo}`, mark);
+    else this.writable(kind).set(`#peers ${mark.upTo}`, mark);
   }
 
   /** Own entries and the visible peer entries of one kind, in the order a kernel would list them. */
@@ -219,10 +231,8 @@ export class Netns {
     const fdb = this.fdb;
     const routes = this.routes;
     this.peerView = undefined;
-    this.neighbourTable.clear();
-    for (const n of neighbours) this.neighbourTable.set(neighbourKey(n), n);
-    this.fdbTable.clear();
-    for (const e of fdb) this.fdbTable.set(fdbKey(e), e);
+    this.neighbourTable = new Map(neighbours.map((n) => [neighbourKey(n), n]));
+    this.fdbTable = new Map(fdb.map((e) => [fdbKey(e), e]));
     this.ownRoutes.length = 0;
     this.ownRoutes.push(...routes);
     this.routesChanged();
@@ -363,7 +373,7 @@ export class Netns {
     if (v && n.dev === v.table.dev && v.table.neighbour(n.ip, v.self)) this.copyPeers();
     const key = neighbourKey(n);
     if (!this.neighbourTable.has(key)) this.markPeers('neighbour');
-    this.neighbourTable.set(key, n);
+    this.writable('neighbour').set(key, n);
   }
 
   addFdb(e: FdbEntry): void {
@@ -371,7 +381,7 @@ export class Netns {
     if (v && e.self && e.dev === v.table.dev && v.table.fdbEntry(e.mac, v.self)) this.copyPeers();
     const key = fdbKey(e);
     if (!this.fdbTable.has(key)) this.markPeers('fdb');
-    this.fdbTable.set(key, e);
+    this.writable('fdb').set(key, e);
   }
 
   /** The socket a packet to ip:port would reach, if any. */
