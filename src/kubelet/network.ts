@@ -34,10 +34,14 @@ export interface Sandbox {
 
 type Owner = { netns: Netns; dev: Device };
 
-/** n hex digits derived from s (a plain loop: Array.from over {length} costs more than the hashing, per pod). */
+/**
+ * n hex digits derived from s, as one flat string: every pod keeps two, and a string built by += is a tree
+ * of pieces the garbage collector walks for as long as the pod lives.
+ */
 function hex(s: string, n: number): string {
-  let out = '';
-  for (let i = 0; out.length < n; i++) out += fnv32a(`${s}#${i}`).toString(16).padStart(8, '0');
+  const words: string[] = [];
+  for (let i = 0; i * 8 < n; i++) words.push(fnv32a(`${s}#${i}`).toString(16).padStart(8, '0'));
+  const out = words.join('');
   return out.length > n ? out.slice(0, n) : out;
 }
 
@@ -252,8 +256,9 @@ export class ClusterNetwork implements Fabric {
     const containerId = hex(`sandbox/${p.metadata.uid}`, 64);
     // containerd names pod namespaces cni-<uuid>.
     const u = hex(`netns/${p.metadata.uid}`, 32);
-    const netnsPath = `/var/run/netns/cni-${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20)}`;
-    const netns = new Netns(netnsPath.slice('/var/run/netns/'.length), {}, true);
+    const name = [`cni-${u.slice(0, 8)}`, u.slice(8, 12), u.slice(12, 16), u.slice(16, 20), u.slice(20)].join('-');
+    const netnsPath = `/var/run/netns/${name}`;
+    const netns = new Netns(name, {}, true);
     netns.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
     netns.addAddress('lo', '127.0.0.1', 8, 'host', false);
     netns.setUp('lo');

@@ -55,7 +55,8 @@ function eui64(mac: string): number[] {
   return [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
 }
 
-const linkLocalText = (e: number[]) => `fe80::${[e[0] * 256 + e[1], e[2] * 256 + e[3], e[4] * 256 + e[5], e[6] * 256 + e[7]].map((g) => g.toString(16)).join(':')}`;
+// Joined in one piece: a flat string (every device keeps one) rather than a prefix and a tail.
+const linkLocalText = (e: number[]) => ['fe80:', ...[e[0] * 256 + e[1], e[2] * 256 + e[3], e[4] * 256 + e[5], e[6] * 256 + e[7]].map((g) => g.toString(16))].join(':');
 
 /** The EUI-64 link-local address of a MAC: fe80:: with ff:fe in the middle and the universal/local bit flipped. */
 export function linkLocal(mac: string): string {
@@ -85,6 +86,19 @@ class PeerMark {
 }
 
 type PeerKind = 'neighbour' | 'fdb' | 'route';
+
+/**
+ * A loopback's addresses and the routes they bring (lo: 127.0.0.1/8, ::1) are the same in every namespace:
+ * one copy, by what it holds, serves them all (addresses and routes are never changed once added).
+ */
+const LOOPBACK = new Map<string, InterfaceAddress | Route>();
+function loopbackCopy<T extends InterfaceAddress | Route>(key: string, made: T): T {
+  const had = LOOPBACK.get(key) as T | undefined;
+  if (had) return had;
+  LOOPBACK.set(key, made);
+  return made;
+}
+const routeKey = (r: Route) => `${r.table} ${r.type} ${r.dst?.text} ${r.via} ${r.dev} ${r.proto} ${r.scope} ${r.src} ${r.onlink}`;
 
 /** The empty table a namespace reads until it writes one of its own (never written to itself). */
 const NONE = new Map<string, never>();
@@ -302,7 +316,7 @@ export class Netns {
 
   private pushRoute(r: Route): void {
     this.markPeers('route');
-    this.ownRoutes.push(r);
+    this.ownRoutes.push(this.devices.get(r.dev)?.kind === 'loopback' ? loopbackCopy(routeKey(r), r) : r);
     this.routesChanged();
   }
 
@@ -339,8 +353,9 @@ export class Netns {
     const net = networkOfValue(family, value, prefix, ip);
     const broadcastValue = family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
     const broadcast = broadcastValue !== undefined ? formatIP('IPv4', broadcastValue) : undefined;
-    const a: InterfaceAddress = { family, ip, prefix, scope, dev };
+    let a: InterfaceAddress = { family, ip, prefix, scope, dev };
     if (broadcast && withBroadcast) a.broadcast = broadcast;
+    if (this.devices.get(dev)?.kind === 'loopback') a = loopbackCopy(`${dev} ${ip}/${prefix} ${scope} ${a.broadcast}`, a);
     this.addresses.push(a);
     let own = this.byDevice.get(dev);
     if (!own) this.byDevice.set(dev, (own = []));
