@@ -47,6 +47,8 @@ export class PeerTable {
     for (const e of [entries.neighbour, entries.fdb, entries.route]) {
       if (e && e.dev !== this.dev) throw new Error(`peer ${peer}: entry on ${e.dev}, not on ${this.dev}`);
     }
+    // A device's own FDB (vxlan's), not a bridge's: that is the table namespaces consult for it.
+    if (entries.fdb && !entries.fdb.self) throw new Error(`peer ${peer}: FDB entry for ${entries.fdb.mac} is not a self entry`);
     const old = this.slots.get(peer);
     if (old && same(old.entries.neighbour, entries.neighbour) && same(old.entries.fdb, entries.fdb) && same(old.entries.route, entries.route)) return;
     if (old) this.unindex(old);

@@ -86,8 +86,9 @@ describe('a PeerTable seen from a node', () => {
     expect(n1.lookup('10.244.2.7')).toBeUndefined();
   });
 
-  it('refuses an entry on another device', () => {
+  it('refuses an entry on another device, or an FDB entry of a bridge', () => {
     expect(() => new PeerTable('flannel.1').set('x', { route: makeRoute({ dst: lease('10.244.9.0/24'), via: '192.168.1.9', dev: 'eth0' }) })).toThrow(/on eth0, not on flannel.1/);
+    expect(() => new PeerTable('flannel.1').set('x', { fdb: { mac: '02:00:00:00:00:09', dev: 'flannel.1', master: 'cni0' } })).toThrow(/not a self entry/);
   });
 });
 
