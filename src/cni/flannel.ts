@@ -1,11 +1,13 @@
 // flannel, as kube-flannel.yml deploys it: each node's lease is its spec.podCIDR (--kube-subnet-mgr), the CNI
 // config list is 10-flannel.conflist (flannel delegating to bridge, then portmap), and flanneld programs the
 // overlay: vxlan (flannel.1, VNI 1, UDP 8472: one neighbour, one FDB entry and one onlink route per peer) or
-// host-gw (a route via each peer's node IP).
+// host-gw (a route via each peer's node IP). Those per-peer entries are the same on every node: they are
+// kept once, in a PeerTable every node's namespace holds (src/netns/peers.ts).
 import type { Cidr } from '../cluster/net.ts';
 import { nthAddress } from '../cluster/net.ts';
 import { macFor } from '../netns/mac.ts';
-import type { Netns } from '../netns/netns.ts';
+import { makeRoute, type Netns } from '../netns/netns.ts';
+import type { PeerEntries, PeerTable } from '../netns/peers.ts';
 import type { BridgeConf } from './bridge.ts';
 import type { NetworkConfigList } from './types.ts';
 
@@ -77,8 +79,29 @@ export function vtepMac(node: string): string {
   return macFor(`${node}/${VXLAN_DEVICE}`);
 }
 
-/** flanneld's vxlan backend on one node: the VTEP device, then per peer ARP, FDB and route, in that order. */
-export function programVxlan(host: Netns, self: { node: string; ip: string; lease: Cidr; underlayMtu: number }, peers: Peer[]): void {
+/** flanneld's vxlan backend, per peer: a permanent ARP entry for its VTEP, an FDB entry to its node, an onlink route. */
+export function vxlanPeer(p: Peer): PeerEntries {
+  const vtepIP = nthAddress(p.lease, 0n);
+  return {
+    neighbour: { ip: vtepIP, dev: VXLAN_DEVICE, lladdr: p.vtepMac, state: 'PERMANENT' },
+    fdb: { mac: p.vtepMac, dev: VXLAN_DEVICE, dst: p.ip, self: true, permanent: true },
+    route: makeRoute({ dst: p.lease, via: vtepIP, dev: VXLAN_DEVICE, onlink: true }),
+  };
+}
+
+/** flanneld's host-gw backend, per peer: its lease through its node IP on the underlay. */
+export function hostGwPeer(p: Peer): PeerEntries {
+  return { route: makeRoute({ dst: p.lease, via: p.ip, dev: 'eth0' }) };
+}
+
+/** The device the overlay's per-peer entries are on. */
+export const peerDevice = (overlay: 'vxlan' | 'host-gw') => (overlay === 'vxlan' ? VXLAN_DEVICE : 'eth0');
+
+/**
+ * flanneld's vxlan backend on one node: the VTEP device, then every peer's entries — the same on every node,
+ * so the node's namespace holds the cluster's one table of them, less its own.
+ */
+export function programVxlan(host: Netns, self: { node: string; ip: string; lease: Cidr; underlayMtu: number }, peers: PeerTable): void {
   if (!host.device(VXLAN_DEVICE)) {
     host.addDevice({
       name: VXLAN_DEVICE, kind: 'vxlan', mtu: self.underlayMtu - VXLAN_OVERHEAD, mac: vtepMac(self.node), up: false,
@@ -87,21 +110,12 @@ export function programVxlan(host: Netns, self: { node: string; ip: string; leas
     host.addAddress(VXLAN_DEVICE, nthAddress(self.lease, 0n), 32);
     host.setUp(VXLAN_DEVICE);
   }
-  for (const p of peers) {
-    if (p.node === self.node) continue;
-    const vtepIP = nthAddress(p.lease, 0n);
-    host.addNeighbour({ ip: vtepIP, dev: VXLAN_DEVICE, lladdr: p.vtepMac, state: 'PERMANENT' });
-    host.addFdb({ mac: p.vtepMac, dev: VXLAN_DEVICE, dst: p.ip, self: true, permanent: true });
-    host.addRoute({ dst: p.lease, via: vtepIP, dev: VXLAN_DEVICE, onlink: true });
-  }
+  host.attachPeers(peers, self.node);
 }
 
-/** flanneld's host-gw backend: each peer's lease through the peer's node IP on the underlay. */
-export function programHostGw(host: Netns, self: { node: string }, peers: Peer[]): void {
-  for (const p of peers) {
-    if (p.node === self.node) continue;
-    host.addRoute({ dst: p.lease, via: p.ip, dev: 'eth0' });
-  }
+/** flanneld's host-gw backend on one node: every peer's route, from the cluster's one table of them. */
+export function programHostGw(host: Netns, self: { node: string }, peers: PeerTable): void {
+  host.attachPeers(peers, self.node);
 }
 
 /** kube-proxy's masquerade mark, which flanneld leaves alone (trafficmngr.KubeProxyMark). */

@@ -33,5 +33,5 @@ export function hostLocalAdd(conf: PluginConf, inv: Invocation, cniVersion: stri
     if (ip === gateway) throw new CniError(100, `requested ip ${ip} is subnet's gateway`);
     return { address: `${ip}/${sub.prefix}`, gateway };
   });
-  return { cniVersion, ips, routes: (ipam.routes ?? []).map((r) => ({ ...r })), dns: {} };
+  return { cniVersion, ips, routes: (ipam.routes ?? []).map((r) => Object.assign({}, r)), dns: {} };
 }

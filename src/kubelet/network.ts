@@ -8,9 +8,10 @@ import { isCidr, nthAddress, parseCIDR, parseIP, type Cidr } from '../cluster/ne
 import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
-import { bridgeAdd, bridgeDel } from '../cni/bridge.ts';
+import { bridgeAdd, bridgeDel, type BridgeConf } from '../cni/bridge.ts';
 import { portmapAdd, portmapDel } from '../cni/portmap.ts';
-import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, programHostGw, programMasquerade, programVxlan, vtepMac, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { PeerTable } from '../netns/peers.ts';
 import type { Fault } from '../cluster/config.ts';
 import type { IPv4Packet } from '../netns/packet.ts';
 import type { Result } from '../cni/types.ts';
@@ -32,7 +33,18 @@ export interface Sandbox {
   result: Result;
 }
 
-const hex = (s: string, n: number) => Array.from({ length: Math.ceil(n / 8) }, (_, i) => fnv32a(`${s}#${i}`).toString(16).padStart(8, '0')).join('').slice(0, n);
+type Owner = { netns: Netns; dev: Device };
+
+/**
+ * n hex digits derived from s, as one flat string: every pod keeps two, and a string built by += is a tree
+ * of pieces the garbage collector walks for as long as the pod lives.
+ */
+function hex(s: string, n: number): string {
+  const words: string[] = [];
+  for (let i = 0; i * 8 < n; i++) words.push(fnv32a(`${s}#${i}`).toString(16).padStart(8, '0'));
+  const out = words.join('');
+  return out.length > n ? out.slice(0, n) : out;
+}
 
 /** kubelet's own listener on every node (its API, for logs and exec). */
 const KUBELET_PORT = 10250;
@@ -40,19 +52,28 @@ const KUBELET_PORT = 10250;
 export class ClusterNetwork implements Fabric {
   readonly hosts = new Map<string, Netns>();
   readonly sandboxes = new Map<string, Sandbox>();
-  private readonly byName = new Map<string, Netns>();
-  private readonly underlayIndex = new Map<string, { netns: Netns; dev: Device }>();
-  /** Pods' eth0 and the nodes' bridges, by address and by MAC. */
-  private readonly ownerIndex = new Map<string, { netns: Netns; dev: Device }>();
-  private readonly labels = new WeakMap<Netns, { label: string; node: string }>();
+  /** Every namespace by name, with how traces name it and the node whose kernel it is. */
+  private readonly byName = new Map<string, { netns: Netns; label: string; node: string }>();
+  /** The nodes' eth0, by address and by MAC. */
+  private readonly underlayByIP = new Map<string, Owner>();
+  private readonly underlayByMac = new Map<string, Owner>();
+  /** Pods' eth0 and the nodes' bridges, by address and by MAC (two maps: no key strings made per lookup). */
+  private readonly ownerByIP = new Map<string, Owner>();
+  private readonly ownerByMac = new Map<string, Owner>();
+  /** Per node, the bridge configuration flannel's CNI plugin hands the bridge plugin (the same for every pod there). */
+  private readonly bridgeConfs = new Map<string, BridgeConf>();
   private readonly leases = new Map<string, Cidr>();
+  /** flanneld's per-peer entries, which every node's kernel holds alike: one table for the cluster. */
+  private readonly overlay: PeerTable;
 
   constructor(private readonly cluster: Cluster) {
+    this.overlay = new PeerTable(peerDevice(cluster.config.overlay));
     for (const n of cluster.store.list<Node & KubeObject>('Node')) this.addNode(n);
     this.programOverlay();
     for (const p of cluster.store.list<Pod & KubeObject>('Pod')) this.syncPod(p);
     cluster.store.watch({ kind: 'Node' }, (e) => {
       const n = e.object as Node & KubeObject;
+      this.bridgeConfs.delete(n.metadata.name);
       if (e.type === 'DELETED') {
         this.byName.delete(n.metadata.name);
         this.hosts.delete(n.metadata.name);
@@ -70,20 +91,21 @@ export class ClusterNetwork implements Fabric {
   // --- the Fabric the forwarding engine walks ----------------------------------------------------
 
   netns(name: string): Netns | undefined {
-    return this.byName.get(name);
+    return this.byName.get(name)?.netns;
   }
 
   label(ns: Netns): string {
-    return this.labels.get(ns)?.label ?? ns.name;
+    const e = this.byName.get(ns.name);
+    return e?.netns === ns ? e.label : ns.name;
   }
 
   nodeOf(ns: Netns): string {
-    return this.labels.get(ns)?.node ?? '';
+    const e = this.byName.get(ns.name);
+    return e?.netns === ns ? e.node : '';
   }
 
-  private register(ns: Netns, label: string, node: string): void {
-    this.byName.set(ns.name, ns);
-    this.labels.set(ns, { label, node });
+  private register(netns: Netns, label: string, node: string): void {
+    this.byName.set(netns.name, { netns, label, node });
   }
 
   underlayFilter(from: Netns, to: Netns, p: IPv4Packet): string | undefined {
@@ -99,17 +121,18 @@ export class ClusterNetwork implements Fabric {
     return this.cluster.config.faults.filter((f) => 'node' in f && f.node === node);
   }
 
-  owner(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined {
-    return this.ownerIndex.get('ip' in by ? `ip:${by.ip}` : `mac:${by.mac}`) ?? this.underlayHost(by);
+  owner(by: { ip: string } | { mac: string }): Owner | undefined {
+    return ('ip' in by ? this.ownerByIP.get(by.ip) : this.ownerByMac.get(by.mac)) ?? this.underlayHost(by);
   }
 
   private indexOwner(netns: Netns, dev: Device): void {
-    this.ownerIndex.set(`mac:${dev.mac}`, { netns, dev });
-    for (const a of netns.addressesOf(dev.name)) this.ownerIndex.set(`ip:${a.ip}`, { netns, dev });
+    const owner = { netns, dev };
+    this.ownerByMac.set(dev.mac, owner);
+    for (const a of netns.addressesOf(dev.name)) this.ownerByIP.set(a.ip, owner);
   }
 
-  underlayHost(by: { ip: string } | { mac: string }): { netns: Netns; dev: Device } | undefined {
-    return this.underlayIndex.get('ip' in by ? `ip:${by.ip}` : `mac:${by.mac}`);
+  underlayHost(by: { ip: string } | { mac: string }): Owner | undefined {
+    return 'ip' in by ? this.underlayByIP.get(by.ip) : this.underlayByMac.get(by.mac);
   }
 
 
@@ -160,9 +183,9 @@ export class ClusterNetwork implements Fabric {
         host.setUp('eth0');
       }
       host.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port: KUBELET_PORT, owner: 'kubelet' });
-      const eth0 = host.device('eth0')!;
-      this.underlayIndex.set(`mac:${eth0.mac}`, { netns: host, dev: eth0 });
-      if (ip) this.underlayIndex.set(`ip:${ip}`, { netns: host, dev: eth0 });
+      const eth0 = { netns: host, dev: host.device('eth0')! };
+      this.underlayByMac.set(eth0.dev.mac, eth0);
+      if (ip) this.underlayByIP.set(ip, eth0);
       this.hosts.set(name, host);
       this.register(host, `node/${name}`, name);
     }
@@ -181,16 +204,20 @@ export class ClusterNetwork implements Fabric {
     return out;
   }
 
-  /** flanneld on every node, programmed for every peer (idempotent: entries are replaced, not repeated). */
+  /**
+   * flanneld on every node, programmed for every peer (idempotent: entries are replaced, not repeated). A peer
+   * that left takes its ARP entry, FDB entry and route with it, as flanneld's handling of a removed lease does.
+   */
   private programOverlay(): void {
     const peers = this.peers();
+    const vxlan = this.cluster.config.overlay === 'vxlan';
+    const current = new Set(peers.map((p) => p.node));
+    for (const node of [...this.overlay.peers()]) if (!current.has(node)) this.overlay.delete(node);
+    for (const p of peers) this.overlay.set(p.node, vxlan ? vxlanPeer(p) : hostGwPeer(p));
     for (const p of peers) {
       const host = this.hosts.get(p.node)!;
-      // A re-sync rewrites the overlay's routes from the current peers.
-      const leaseTexts = new Set([...this.leases.values()].map((l) => l.text));
-      host.removeRoutes((r) => r.table === 'main' && r.proto !== 'kernel' && !!r.dst && leaseTexts.has(r.dst.text));
-      if (this.cluster.config.overlay === 'vxlan') programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: this.underlayMtu(p.node) }, peers);
-      else programHostGw(host, { node: p.node }, peers);
+      if (vxlan) programVxlan(host, { node: p.node, ip: p.ip, lease: p.lease, underlayMtu: this.underlayMtu(p.node) }, this.overlay);
+      else programHostGw(host, { node: p.node }, this.overlay);
       const network = this.cluster.config.podCIDRs.find((c) => c.family === p.lease.family);
       if (network) programMasquerade(host, network, p.lease);
     }
@@ -210,25 +237,35 @@ export class ClusterNetwork implements Fabric {
     return { network: this.cluster.config.podCIDRs[0], lease, mtu: this.cluster.config.overlay === 'vxlan' ? mtu - 50 : mtu, ipMasq: true };
   }
 
+  /** flannel's delegate for the node, with kubelet's --hairpin-mode=none there leaving the bridge ports without hairpin. */
+  private bridgeConf(node: string): BridgeConf | undefined {
+    let conf = this.bridgeConfs.get(node);
+    if (conf) return conf;
+    const env = this.subnetEnv(node);
+    if (!env) return undefined;
+    conf = flannelDelegate(FLANNEL_CONFLIST, env);
+    if (this.faultsOf(node).some((f) => f.type === 'hairpin-off')) conf.hairpinMode = false;
+    this.bridgeConfs.set(node, conf);
+    return conf;
+  }
+
   /** A running pod gets its sandbox (loopback, then the conflist's chain) once it has an IP. */
   private syncPod(p: Pod & KubeObject): void {
     const key = `${p.metadata.namespace}/${p.metadata.name}`;
     if (this.sandboxes.has(key) || p.spec?.hostNetwork || !p.status?.podIP || !p.spec?.nodeName) return;
     const host = this.hosts.get(p.spec.nodeName);
-    const env = this.subnetEnv(p.spec.nodeName);
-    if (!host || !env) return;
+    const conf = host && this.bridgeConf(p.spec.nodeName);
+    if (!host || !conf) return;
     const containerId = hex(`sandbox/${p.metadata.uid}`, 64);
     // containerd names pod namespaces cni-<uuid>.
     const u = hex(`netns/${p.metadata.uid}`, 32);
-    const netnsPath = `/var/run/netns/cni-${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20)}`;
-    const netns = new Netns(netnsPath.slice('/var/run/netns/'.length), {}, true);
+    const name = [`cni-${u.slice(0, 8)}`, u.slice(8, 12), u.slice(12, 16), u.slice(16, 20), u.slice(20)].join('-');
+    const netnsPath = `/var/run/netns/${name}`;
+    const netns = new Netns(name, {}, true);
     netns.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
     netns.addAddress('lo', '127.0.0.1', 8, 'host', false);
     netns.setUp('lo');
     const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
-    const conf = flannelDelegate(FLANNEL_CONFLIST, env);
-    // kubelet's --hairpin-mode=none on that node leaves the bridge ports without hairpin.
-    if (this.faultsOf(p.spec.nodeName).some((f) => f.type === 'hairpin-off')) conf.hairpinMode = false;
     const result = bridgeAdd(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
     // The conflist's portmap plugin, for the hostPorts kubelet passes as the portMappings capability.
     const mappings = (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
@@ -246,7 +283,7 @@ export class ClusterNetwork implements Fabric {
     this.indexOwner(netns, netns.device('eth0')!);
     // The bridge is indexed once, when the first pod brings it (and its gateway address) to life.
     const cni0 = host.device('cni0')!;
-    if (!this.ownerIndex.has(`mac:${cni0.mac}`)) this.indexOwner(host, cni0);
+    if (!this.ownerByMac.has(cni0.mac)) this.indexOwner(host, cni0);
   }
 
   private removePod(key: string): void {
@@ -255,8 +292,8 @@ export class ClusterNetwork implements Fabric {
     const host = this.hosts.get(s.node);
     const eth0 = s.netns.device('eth0');
     if (eth0) {
-      this.ownerIndex.delete(`mac:${eth0.mac}`);
-      for (const a of s.netns.addressesOf('eth0')) this.ownerIndex.delete(`ip:${a.ip}`);
+      this.ownerByMac.delete(eth0.mac);
+      for (const a of s.netns.addressesOf('eth0')) this.ownerByIP.delete(a.ip);
     }
     if (host) portmapDel(host, FLANNEL_CONFLIST.name, s.containerId);
     if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);

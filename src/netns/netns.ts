@@ -2,6 +2,7 @@
 // databases. Adding an address does what the kernel does (a local route, an IPv4 broadcast route, and the
 // connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
 import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
+import type { PeerEntries, PeerTable } from './peers.ts';
 import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
 import { Netfilter } from './netfilter/netfilter.ts';
 
@@ -20,34 +21,114 @@ export function networkOf(ip: string, prefix: number): Cidr {
   return networkOfValue(p.family, p.value, prefix, ip);
 }
 
+/** Per family and prefix length: the host bits and the size of such a network, made once. */
+const HOST_BITS: Record<Family, bigint[]> = { IPv4: [], IPv6: [] };
+const SIZES: Record<Family, bigint[]> = { IPv4: [], IPv6: [] };
+for (const family of ['IPv4', 'IPv6'] as const) {
+  for (let prefix = 0; prefix <= BITS[family]; prefix++) {
+    HOST_BITS[family].push(BigInt(BITS[family] - prefix));
+    SIZES[family].push(1n << BigInt(BITS[family] - prefix));
+  }
+}
+
+/**
+ * Networks (not host routes) by family, prefix and base. Every pod on a node has the same connected network
+ * and every device the same fe80::/64, so each is one object, not one per address (Cidrs are never changed).
+ */
+const NETWORKS = new Map<string, Map<bigint, Cidr>>();
+
 /** The same from a parsed address; a host route's text is the address itself (no formatting needed). */
 function networkOfValue(family: Family, value: bigint, prefix: number, ip: string): Cidr {
-  const host = BigInt(BITS[family] - prefix);
+  if (prefix === BITS[family]) return { family, base: value, prefix, size: SIZES[family][prefix], text: `${ip}/${prefix}` };
+  const host = HOST_BITS[family][prefix];
   const base = (value >> host) << host;
-  const text = prefix === BITS[family] ? `${ip}/${prefix}` : `${formatIP(family, base)}/${prefix}`;
-  return { family, base, prefix, size: 1n << host, text };
+  const key = `${family}/${prefix}`;
+  let byBase = NETWORKS.get(key);
+  if (!byBase) NETWORKS.set(key, (byBase = new Map()));
+  let net = byBase.get(base);
+  if (!net) byBase.set(base, (net = { family, base, prefix, size: SIZES[family][prefix], text: `${formatIP(family, base)}/${prefix}` }));
+  return net;
 }
+
+/** The interface identifier of a MAC's EUI-64: ff:fe in the middle, the universal/local bit flipped. */
+function eui64(mac: string): number[] {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  return [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
+}
+
+// Joined in one piece: a flat string (every device keeps one) rather than a prefix and a tail.
+const linkLocalText = (e: number[]) => ['fe80:', ...[e[0] * 256 + e[1], e[2] * 256 + e[3], e[4] * 256 + e[5], e[6] * 256 + e[7]].map((g) => g.toString(16))].join(':');
 
 /** The EUI-64 link-local address of a MAC: fe80:: with ff:fe in the middle and the universal/local bit flipped. */
 export function linkLocal(mac: string): string {
-  const b = mac.split(':').map((x) => parseInt(x, 16));
-  const groups = [(b[0] ^ 2) * 256 + b[1], b[2] * 256 + 0xff, 0xfe00 + b[3], b[4] * 256 + b[5]];
-  return `fe80::${groups.map((g) => g.toString(16)).join(':')}`;
+  return linkLocalText(eui64(mac));
 }
+
+/** Its text and value, the value from the MAC's bytes (parsing the text back costs more: every device has one). */
+function linkLocalAddress(mac: string): { ip: string; value: bigint } {
+  const e = eui64(mac);
+  return { ip: linkLocalText(e), value: BigInt(`0xfe80000000000000${e.map((x) => x.toString(16).padStart(2, '0')).join('')}`) };
+}
+
+export type RouteSpec = Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>;
+
+/** A route as `ip route add` makes it: the main table, unicast, scope link unless it has a gateway. */
+export function makeRoute(r: RouteSpec): Route {
+  // Object.assign, not a spread of r into the literal: that adds keys, a slow path in V8.
+  return Object.assign({ table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link' }, r) as Route;
+}
+
+/**
+ * Among a namespace's own entries, the place where the peer entries added up to `upTo` (a PeerSlot's seq)
+ * come: listings merge the shared entries in where a kernel holding its own copy would have them.
+ */
+class PeerMark {
+  constructor(readonly upTo: number) {}
+}
+
+type PeerKind = 'neighbour' | 'fdb' | 'route';
+
+/**
+ * A loopback's addresses and the routes they bring (lo: 127.0.0.1/8, ::1) are the same in every namespace:
+ * one copy, by what it holds, serves them all (addresses and routes are never changed once added).
+ */
+const LOOPBACK = new Map<string, InterfaceAddress | Route>();
+function loopbackCopy<T extends InterfaceAddress | Route>(key: string, made: T): T {
+  const had = LOOPBACK.get(key) as T | undefined;
+  if (had) return had;
+  LOOPBACK.set(key, made);
+  return made;
+}
+const routeKey = (r: Route) => `${r.table} ${r.type} ${r.dst?.text} ${r.via} ${r.dev} ${r.proto} ${r.scope} ${r.src} ${r.onlink}`;
+
+/** The empty table a namespace reads until it writes one of its own (never written to itself). */
+const NONE = new Map<string, never>();
+
+const neighbourKey = (n: Neighbour) => `${n.ip}|${n.dev}`;
+const fdbKey = (e: FdbEntry) => (e.master ? `${e.mac}|@${e.master}` : `${e.mac}|${e.dev}|self`);
 
 export class Netns {
   readonly devices = new Map<string, Device>();
   readonly addresses: InterfaceAddress[] = [];
-  readonly routes: Route[] = [];
+  /** The routes this namespace added itself, with marks where peer routes come (only while peers are attached). */
+  private readonly ownRoutes: (Route | PeerMark)[] = [];
   /** ip|dev -> entry, in the order learned or added (as `ip neigh` lists them). */
-  private readonly neighbourTable = new Map<string, Neighbour>();
+  private neighbourTable: Map<string, Neighbour | PeerMark> = NONE;
   /** A bridge's entries by mac|@bridge (one port per MAC); a device's own (self) entries by mac|dev|self. */
-  private readonly fdbTable = new Map<string, FdbEntry>();
-  /** Longest-prefix-match index over `routes`, rebuilt when routes change. */
-  private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>> }>;
+  private fdbTable: Map<string, FdbEntry | PeerMark> = NONE;
+  /** Longest-prefix-match index over the routes, rebuilt when they change. */
+  private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>>; peers: boolean }>;
+  /** The peer table's version the index was built with. */
+  private routeIndexVersion = 0;
+  /** `routes` with the peers' merged in, made when first asked for, and the peer table's version then. */
+  private routeList?: Route[];
+  private routeListVersion = 0;
+  /**
+   * An overlay's peer entries this namespace holds (flanneld's, on every node), less its own peer's; `marked`:
+   * the newest peer entry already placed among the namespace's own entries, per kind.
+   */
+  private peerView?: { table: PeerTable; self: string; marked: Record<PeerKind, number> };
   readonly listeners: Listener[] = [];
-  /** Each address's network, computed once when it is added. */
-  private readonly networks = new WeakMap<InterfaceAddress, Cidr>();
   /** The addresses of each device (a node has hundreds of devices: no scans of them all). */
   private readonly byDevice = new Map<string, InterfaceAddress[]>();
   /** table|dev|network of the connected routes present, so adding one is not a scan of the table. */
@@ -91,13 +172,17 @@ export class Netns {
   /** Adds a device; its ifindex is the next free one, as the kernel hands them out. */
   addDevice(d: Omit<Device, 'index'> & { index?: number }): Device {
     if (this.devices.has(d.name)) throw new Error(`${this.name}: device ${d.name} exists`);
-    const dev: Device = { ...d, index: d.index ?? this.nextIndex };
+    // Object.assign, not a key-adding spread: V8 takes a slow path for those, and every pod adds devices.
+    const dev = Object.assign({}, d) as Device;
+    dev.index = d.index ?? this.nextIndex;
     this.nextIndex = Math.max(this.nextIndex, dev.index) + 1;
     this.devices.set(dev.name, dev);
     return dev;
   }
 
   removeDevice(name: string): void {
+    // The peer entries are all on one device: without it the namespace has none.
+    if (this.peerView?.table.dev === name) this.dropPeers();
     this.devices.delete(name);
     const kept = this.addresses.filter((x) => x.dev !== name);
     this.addresses.length = 0;
@@ -105,34 +190,147 @@ export class Netns {
     this.byDevice.delete(name);
     for (const key of this.connected) if (key.split('|')[1] === name) this.connected.delete(key);
     this.removeRoutes((r) => r.dev === name);
-    for (const [k, n] of this.neighbourTable) if (n.dev === name) this.neighbourTable.delete(k);
-    for (const [k, e] of this.fdbTable) if (e.dev === name) this.fdbTable.delete(k);
+    for (const [k, n] of this.neighbourTable) if (!(n instanceof PeerMark) && n.dev === name) this.neighbourTable.delete(k);
+    for (const [k, e] of this.fdbTable) if (!(e instanceof PeerMark) && e.dev === name) this.fdbTable.delete(k);
+  }
+
+  // --- the peer entries an overlay shares between namespaces -----------------------------------------
+
+  /**
+   * Holds an overlay's peer entries (flanneld's neighbours, FDB entries and routes) as this namespace's own,
+   * less those of `self` (the node this namespace is). Lookups answer from the table; listings merge its
+   * entries in where they were added. A change to one of them here (not in the table) makes a private copy.
+   */
+  attachPeers(table: PeerTable, self: string): void {
+    if (this.peerView?.table === table && this.peerView.self === self) return;
+    if (this.peerView) this.copyPeers();
+    this.peerView = { table, self, marked: { neighbour: -1, fdb: -1, route: -1 } };
+    for (const kind of ['neighbour', 'fdb', 'route'] as const) this.markPeers(kind);
+    this.routesChanged();
+  }
+
+  /** The neighbour or FDB table, made on the first write (most pods never learn a neighbour, none has an FDB). */
+  private writable(kind: 'neighbour'): Map<string, Neighbour | PeerMark>;
+  private writable(kind: 'fdb'): Map<string, FdbEntry | PeerMark>;
+  private writable(kind: 'neighbour' | 'fdb'): Map<string, Neighbour | PeerMark> | Map<string, FdbEntry | PeerMark>;
+  private writable(kind: 'neighbour' | 'fdb'): Map<string, Neighbour | PeerMark> | Map<string, FdbEntry | PeerMark> {
+    if (kind === 'neighbour') return this.neighbourTable === NONE ? (this.neighbourTable = new Map()) : this.neighbourTable;
+    return this.fdbTable === NONE ? (this.fdbTable = new Map()) : this.fdbTable;
+  }
+
+  /** Before an own entry is added: the peer entries added since the last one come before it. */
+  private markPeers(kind: PeerKind): void {
+    const v = this.peerView;
+    if (!v || v.table.latest <= v.marked[kind]) return;
+    const mark = new PeerMark((v.marked[kind] = v.table.latest));
+    if (kind === 'route') this.ownRoutes.push(mark);
+    else this.writable(kind).set(`#peers ${mark.upTo}`, mark);
+  }
+
+  /** Own entries and the visible peer entries of one kind, in the order a kernel would list them. */
+  private merged<T extends object>(own: Iterable<T | PeerMark>, pick: (e: PeerEntries) => T | undefined): T[] {
+    const out: T[] = [];
+    const v = this.peerView;
+    if (!v) {
+      for (const e of own) out.push(e as T);
+      return out;
+    }
+    const slots = v.table.inOrder();
+    let next = slots.next();
+    const upTo = (seq: number) => {
+      for (; !next.done && next.value.seq <= seq; next = slots.next()) {
+        const e = next.value.peer !== v.self ? pick(next.value.entries) : undefined;
+        if (e) out.push(e);
+      }
+    };
+    for (const e of own) {
+      if (e instanceof PeerMark) upTo(e.upTo);
+      else out.push(e);
+    }
+    upTo(Infinity);
+    return out;
+  }
+
+  /** The peer entries become this namespace's own copy (in their places), and the table is let go. */
+  private copyPeers(): void {
+    if (!this.peerView) return;
+    const neighbours = this.neighbours;
+    const fdb = this.fdb;
+    const routes = this.routes;
+    this.peerView = undefined;
+    this.neighbourTable = new Map(neighbours.map((n) => [neighbourKey(n), n]));
+    this.fdbTable = new Map(fdb.map((e) => [fdbKey(e), e]));
+    this.ownRoutes.length = 0;
+    this.ownRoutes.push(...routes);
+    this.routesChanged();
+  }
+
+  /** The table is let go with its entries (their device is gone). */
+  private dropPeers(): void {
+    this.peerView = undefined;
+    const own = this.ownRoutes.filter((r) => !(r instanceof PeerMark));
+    this.ownRoutes.length = 0;
+    this.ownRoutes.push(...own);
+    for (const [k, n] of this.neighbourTable) if (n instanceof PeerMark) this.neighbourTable.delete(k);
+    for (const [k, e] of this.fdbTable) if (e instanceof PeerMark) this.fdbTable.delete(k);
+    this.routesChanged();
+  }
+
+  // --- tables -------------------------------------------------------------------------------------
+
+  /** Every route of every table, in the order added. */
+  get routes(): Route[] {
+    if (!this.peerView) return this.ownRoutes as Route[];
+    if (!this.routeList || this.routeListVersion !== this.peerView.table.version) {
+      this.routeList = this.merged(this.ownRoutes, (e) => e.route);
+      this.routeListVersion = this.peerView.table.version;
+    }
+    return this.routeList;
   }
 
   get neighbours(): Neighbour[] {
-    return [...this.neighbourTable.values()];
+    return this.merged(this.neighbourTable.values(), (e) => e.neighbour);
   }
 
   get fdb(): FdbEntry[] {
-    return [...this.fdbTable.values()];
+    return this.merged(this.fdbTable.values(), (e) => e.fdb);
   }
 
   neighbour(ip: string, dev: string): Neighbour | undefined {
-    return this.neighbourTable.get(`${ip}|${dev}`);
+    const own = this.neighbourTable.get(`${ip}|${dev}`) as Neighbour | undefined;
+    const v = this.peerView;
+    return own ?? (v && dev === v.table.dev ? v.table.neighbour(ip, v.self) : undefined);
   }
 
   /** The forwarding entry for a MAC on a device (self: the device's own table, as vxlan's) or in a bridge. */
   fdbEntry(mac: string, where: { dev: string; self: true } | { master: string }): FdbEntry | undefined {
-    return this.fdbTable.get('master' in where ? `${mac}|@${where.master}` : `${mac}|${where.dev}|self`);
+    if ('master' in where) return this.fdbTable.get(`${mac}|@${where.master}`) as FdbEntry | undefined;
+    const own = this.fdbTable.get(`${mac}|${where.dev}|self`) as FdbEntry | undefined;
+    const v = this.peerView;
+    return own ?? (v && where.dev === v.table.dev ? v.table.fdbEntry(mac, v.self) : undefined);
   }
 
   removeRoutes(match: (r: Route) => boolean): void {
-    const kept = this.routes.filter((r) => !match(r));
-    if (kept.length === this.routes.length) return;
-    for (const r of this.routes) if (r.proto === 'kernel' && r.dst && match(r)) this.connected.delete(`${r.table}|${r.dev}|${r.dst.text}`);
-    this.routes.length = 0;
-    this.routes.push(...kept);
+    const v = this.peerView;
+    // Removing a peer's route here (not in the table) leaves this namespace its own copy of the rest.
+    if (v && [...v.table.inOrder()].some((s) => s.peer !== v.self && s.entries.route && match(s.entries.route))) this.copyPeers();
+    const kept = this.ownRoutes.filter((r) => r instanceof PeerMark || !match(r));
+    if (kept.length === this.ownRoutes.length) return;
+    for (const r of this.ownRoutes) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected.delete(`${r.table}|${r.dev}|${r.dst.text}`);
+    this.ownRoutes.length = 0;
+    this.ownRoutes.push(...kept);
+    this.routesChanged();
+  }
+
+  private routesChanged(): void {
     this.routeIndex = undefined;
+    this.routeList = undefined;
+  }
+
+  private pushRoute(r: Route): void {
+    this.markPeers('route');
+    this.ownRoutes.push(this.devices.get(r.dev)?.kind === 'loopback' ? loopbackCopy(routeKey(r), r) : r);
+    this.routesChanged();
   }
 
   /** `ip link set DEV up`: brings up the device and the connected routes of its addresses. */
@@ -140,13 +338,16 @@ export class Netns {
     const d = this.devices.get(name);
     if (!d || d.up) return;
     d.up = true;
-    this.routeIndex = undefined;
+    this.routesChanged();
     const own = this.addressesOf(name);
-    for (const a of own) this.addPrefixRoute(a);
+    for (const a of own) this.addPrefixRoute(a, networkOf(a.ip, a.prefix));
     // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
     if (!own.some((a) => a.family === 'IPv6')) {
-      if (d.kind === 'loopback') this.addAddress(name, '::1', 128, 'host');
-      else this.addAddress(name, linkLocal(d.mac), 64, 'link');
+      if (d.kind === 'loopback') this.addParsedAddress(name, 'IPv6', 1n, '::1', 128, 'host', false);
+      else {
+        const ll = linkLocalAddress(d.mac);
+        this.addParsedAddress(name, 'IPv6', ll.value, ll.ip, 64, 'link', false);
+      }
     }
   }
 
@@ -158,19 +359,23 @@ export class Netns {
   addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global', withBroadcast = true): InterfaceAddress {
     const p = parseIP(ip);
     if (!p) throw new Error(`${this.name}: "${ip}" is not an IP address`);
-    const net = networkOfValue(p.family, p.value, prefix, ip);
-    const broadcastValue = p.family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
+    return this.addParsedAddress(dev, p.family, p.value, ip, prefix, scope, withBroadcast);
+  }
+
+  private addParsedAddress(dev: string, family: Family, value: bigint, ip: string, prefix: number, scope: Scope, withBroadcast: boolean): InterfaceAddress {
+    const net = networkOfValue(family, value, prefix, ip);
+    const broadcastValue = family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
     const broadcast = broadcastValue !== undefined ? formatIP('IPv4', broadcastValue) : undefined;
-    const a: InterfaceAddress = { family: p.family, ip, prefix, scope, dev, ...(broadcast && withBroadcast ? { broadcast } : {}) };
+    let a: InterfaceAddress = { family, ip, prefix, scope, dev };
+    if (broadcast && withBroadcast) a.broadcast = broadcast;
+    if (this.devices.get(dev)?.kind === 'loopback') a = loopbackCopy(`${dev} ${ip}/${prefix} ${scope} ${a.broadcast}`, a);
     this.addresses.push(a);
     let own = this.byDevice.get(dev);
     if (!own) this.byDevice.set(dev, (own = []));
     own.push(a);
-    this.networks.set(a, net);
-    this.routeIndex = undefined;
-    this.routes.push({ table: 'local', type: 'local', dst: networkOfValue(p.family, p.value, BITS[p.family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
-    if (broadcast) this.routes.push({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
-    if (this.devices.get(dev)?.up) this.addPrefixRoute(a);
+    this.pushRoute({ table: 'local', type: 'local', dst: networkOfValue(family, value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
+    if (broadcast) this.pushRoute({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
+    if (this.devices.get(dev)?.up) this.addPrefixRoute(a, net);
     return a;
   }
 
@@ -181,36 +386,42 @@ export class Netns {
     this.addresses.splice(this.addresses.indexOf(a), 1);
     const own = this.byDevice.get(dev)!;
     own.splice(own.indexOf(a), 1);
-    const net = this.networks.get(a);
-    const sharesNetwork = net && own.some((x) => this.networks.get(x)?.text === net.text);
+    const net = networkOf(a.ip, a.prefix).text;
+    const sharesNetwork = own.some((x) => networkOf(x.ip, x.prefix).text === net);
     this.removeRoutes((r) => r.dev === dev && r.proto === 'kernel' && r.src === ip && (r.type !== 'unicast' || !sharesNetwork));
   }
 
-  private addPrefixRoute(a: InterfaceAddress): void {
+  private addPrefixRoute(a: InterfaceAddress, dst: Cidr): void {
     if (a.prefix === BITS[a.family]) return; // a /32 has no connected network
-    const dst = this.networks.get(a) ?? networkOf(a.ip, a.prefix);
     // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
     const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
     const key = `${table}|${a.dev}|${dst.text}`;
     if (this.connected.has(key)) return;
     this.connected.add(key);
-    this.routeIndex = undefined;
-    this.routes.push({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
+    this.pushRoute({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
   }
 
-  addRoute(r: Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>): Route {
-    const route: Route = { table: 'main', type: 'unicast', scope: r.via ? 'universe' : 'link', ...r };
-    this.routes.push(route);
-    this.routeIndex = undefined;
+  addRoute(r: RouteSpec): Route {
+    const route = makeRoute(r);
+    this.pushRoute(route);
     return route;
   }
 
   addNeighbour(n: Neighbour): void {
-    this.neighbourTable.set(`${n.ip}|${n.dev}`, n);
+    const v = this.peerView;
+    // An entry of the peers' own changed here: from now on this namespace keeps its own copy.
+    if (v && n.dev === v.table.dev && v.table.neighbour(n.ip, v.self)) this.copyPeers();
+    const key = neighbourKey(n);
+    if (!this.neighbourTable.has(key)) this.markPeers('neighbour');
+    this.writable('neighbour').set(key, n);
   }
 
   addFdb(e: FdbEntry): void {
-    this.fdbTable.set(e.master ? `${e.mac}|@${e.master}` : `${e.mac}|${e.dev}|self`, e);
+    const v = this.peerView;
+    if (v && e.self && e.dev === v.table.dev && v.table.fdbEntry(e.mac, v.self)) this.copyPeers();
+    const key = fdbKey(e);
+    if (!this.fdbTable.has(key)) this.markPeers('fdb');
+    this.writable('fdb').set(key, e);
   }
 
   /** The socket a packet to ip:port would reach, if any. */
@@ -225,19 +436,22 @@ export class Netns {
 
   /**
    * The route the kernel picks for a destination: the local table first (the host's own addresses), then
-   * the main table by longest prefix. Routes through a device that is down are not used.
+   * the main table by longest prefix. Routes through a device that is down are not used. A namespace's own
+   * route wins over a peer's for the same destination.
    */
   lookup(dst: string): Route | undefined {
     const p = parseIP(dst);
     if (!p) return undefined;
-    const index = this.routeIndex ?? this.buildRouteIndex();
-    const bits = BigInt(BITS[p.family]);
+    const v = this.peerView;
+    const index = this.routeIndex && (!v || this.routeIndexVersion === v.table.version) ? this.routeIndex : this.buildRouteIndex();
+    const hostBits = HOST_BITS[p.family];
     for (const table of ['local', 'main'] as const) {
       const t = index.get(`${table}|${p.family}`);
       if (!t) continue;
       for (const prefix of t.prefixes) {
-        const host = bits - BigInt(prefix);
-        const r = t.byPrefix.get(prefix)!.get((p.value >> host) << host);
+        const host = hostBits[prefix];
+        const base = (p.value >> host) << host;
+        const r = t.byPrefix.get(prefix)?.get(base) ?? (t.peers ? v!.table.route(p.family, prefix, base, v!.self) : undefined);
         if (r) return r;
       }
     }
@@ -247,14 +461,17 @@ export class Netns {
   /** Per table and family: the prefix lengths present, longest first, and the routes by network. */
   private buildRouteIndex(): NonNullable<Netns['routeIndex']> {
     const index: NonNullable<Netns['routeIndex']> = new Map();
-    for (const r of this.routes) {
+    const tableOf = (key: string) => {
+      let t = index.get(key);
+      if (!t) index.set(key, (t = { prefixes: [], byPrefix: new Map(), peers: false }));
+      return t;
+    };
+    for (const r of this.ownRoutes) {
       // A down device's routes are unusable, except its addresses' local routes: the kernel still delivers
       // to an address on a down device (kube-ipvs0 is a dummy that stays down and takes the VIPs' traffic).
-      if (r.table !== 'local' && !this.devices.get(r.dev)?.up) continue;
+      if (r instanceof PeerMark || (r.table !== 'local' && !this.devices.get(r.dev)?.up)) continue;
       const family = r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4';
-      const key = `${r.table}|${family}`;
-      let t = index.get(key);
-      if (!t) index.set(key, (t = { prefixes: [], byPrefix: new Map() }));
+      const t = tableOf(`${r.table}|${family}`);
       const prefix = r.dst?.prefix ?? 0;
       let m = t.byPrefix.get(prefix);
       if (!m) {
@@ -265,8 +482,20 @@ export class Netns {
       const base = r.dst?.base ?? 0n;
       if (!m.has(base)) m.set(base, r);
     }
+    // The peers' routes (all in the main table) are looked up at their prefix lengths too.
+    const v = this.peerView;
+    if (v && this.devices.get(v.table.dev)?.up) {
+      for (const family of ['IPv4', 'IPv6'] as const) {
+        const prefixes = v.table.prefixes(family);
+        if (!prefixes.length) continue;
+        const t = tableOf(`main|${family}`);
+        t.peers = true;
+        for (const prefix of prefixes) if (!t.prefixes.includes(prefix)) t.prefixes.push(prefix);
+      }
+    }
     for (const t of index.values()) t.prefixes.sort((a, b) => b - a);
     this.routeIndex = index;
+    this.routeIndexVersion = v?.table.version ?? 0;
     return index;
   }
 
