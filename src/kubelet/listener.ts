@@ -1,0 +1,249 @@
+// The real sockets behind a pod's ports. Each listening container port is a server on 127.0.0.1:0 (what
+// resolve() hands out); the data plane's connections come in through one shared front door instead, which reads
+// a PROXY protocol v1 line (written by connect(), never by the caller) naming the emulated client and the pod
+// port, and hands the socket to that port's server. So the caller's bytes stay plain HTTP, and the app sees the
+// client address the data plane's NAT left it.
+import http from 'node:http';
+import net from 'node:net';
+import type { App, AppRequest, AppResponse } from './apps/app.ts';
+import type { Upstream } from './apps/select.ts';
+
+export interface Peer {
+  ip: string;
+  port: number;
+}
+
+/** A server behind one pod port: it listens for resolve()'s callers and takes sockets from the front door. */
+export interface PortServer {
+  /** The real loopback port, once listening. */
+  readonly realPort: number | undefined;
+  listen(): Promise<number>;
+  /** Serves a connection accepted elsewhere; `client` is who the pod sees at the other end. */
+  serve(socket: net.Socket, client: Peer): void;
+  /** Stops listening and drops every connection (the process is gone). */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = '127.0.0.1';
+
+abstract class Listening {
+  protected abstract readonly server: net.Server;
+  realPort: number | undefined;
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, LOOPBACK, () => {
+        this.server.off('error', reject);
+        this.realPort = (this.server.address() as net.AddressInfo).port;
+        resolve(this.realPort);
+      });
+    });
+  }
+}
+
+/** An app's HTTP server: node:http framing, the app's own header lines, its waits and its exits. */
+export class HttpPortServer extends Listening implements PortServer {
+  protected readonly server: http.Server;
+  private readonly clients = new WeakMap<net.Socket, Peer>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sockets = new Set<net.Socket>();
+  private closed = false;
+
+  /** onExit: the app's process ended (agnhost's /exit), with its exit code. */
+  constructor(private readonly app: App, private readonly port: number, private readonly delayMs: number, private readonly onExit: (code: number) => void) {
+    super();
+    this.server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.request(req, res));
+    this.server.on('connection', (s: net.Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  serve(socket: net.Socket, client: Peer): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.clients.set(socket, client);
+    this.server.emit('connection', socket);
+  }
+
+  private request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => req.socket.destroy());
+    req.on('end', () => {
+      const socket = req.socket;
+      const headers: [string, string][] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+      const request: AppRequest = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        httpVersion: req.httpVersion,
+        headers,
+        body: Buffer.concat(chunks),
+        remote: this.clients.get(socket) ?? { ip: socket.remoteAddress ?? LOOPBACK, port: socket.remotePort ?? 0 },
+        port: this.port,
+        now: new Date(),
+      };
+      let answer: AppResponse;
+      try {
+        answer = this.app.handle(request);
+      } catch (e) {
+        answer = { status: 500, headers: [['Content-Type', 'text/plain']], body: `kdp: the ${this.app.name} app failed: ${(e as Error).message}\n` };
+      }
+      const wait = this.delayMs + (answer.waitMs ?? 0);
+      if (wait > 0) {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          this.answer(res, answer);
+        }, wait);
+        this.timers.add(t);
+      } else {
+        this.answer(res, answer);
+      }
+    });
+  }
+
+  private answer(res: http.ServerResponse, a: AppResponse): void {
+    if (this.closed || res.socket?.destroyed) return;
+    if (a.exit?.when === 'now') {
+      // The process dies with the request open: the kernel closes its sockets, the client gets no answer.
+      res.socket?.destroy();
+      this.onExit(a.exit.code);
+      return;
+    }
+    res.sendDate = false;
+    const headers = [...a.headers];
+    const connection = headers.findIndex(([k]) => k.toLowerCase() === 'connection');
+    if (!res.shouldKeepAlive) {
+      if (connection >= 0) headers[connection] = [headers[connection][0], 'close'];
+      else headers.push(['Connection', 'close']);
+    } else if (connection < 0) {
+      // Go and kdp's echo say nothing about keep-alive on HTTP/1.1; node:http would add its own header.
+      res.removeHeader('Connection');
+    }
+    res.writeHead(a.status, headers.flat());
+    res.end(a.body);
+    if (a.exit?.when === 'after') res.once('finish', () => this.onExit(a.exit!.code));
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+/** kdp.dev/upstream.<port>: a TCP relay to the user's own process, so any protocol works. */
+export class RelayPortServer extends Listening implements PortServer {
+  protected readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private closed = false;
+
+  constructor(private readonly upstream: Upstream) {
+    super();
+    this.server = net.createServer((s) => this.serve(s));
+  }
+
+  serve(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const out = net.connect(this.upstream.port, this.upstream.host);
+    for (const s of [socket, out]) {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    }
+    // A refused or reset upstream resets the caller too, as a backend that is not listening would.
+    out.on('error', () => (socket.destroyed ? undefined : socket.resetAndDestroy()));
+    socket.on('error', () => out.destroy());
+    socket.pipe(out);
+    out.pipe(socket);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+}
+
+/** The longest PROXY v1 line ("PROXY TCP6 " + two full IPv6 addresses and ports + CRLF). */
+const PROXY_MAX = 107;
+
+/** Formats the PROXY protocol v1 line connect() writes first. */
+export function proxyLine(client: Peer, pod: Peer): string {
+  const family = pod.ip.includes(':') ? 'TCP6' : 'TCP4';
+  return `PROXY ${family} ${client.ip} ${pod.ip} ${client.port} ${pod.port}\r\n`;
+}
+
+/** Parses one PROXY v1 line (without CRLF); undefined if it is not one. */
+export function parseProxyLine(line: string): { client: Peer; pod: Peer } | undefined {
+  const m = /^PROXY TCP[46] (\S+) (\S+) (\d+) (\d+)$/.exec(line);
+  if (!m) return undefined;
+  return { client: { ip: m[1], port: Number(m[3]) }, pod: { ip: m[2], port: Number(m[4]) } };
+}
+
+/** The shared door the data plane's connections come through. */
+export class FrontDoor extends Listening {
+  protected readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly route: (pod: Peer) => PortServer | undefined) {
+    super();
+    this.server = net.createServer((s) => this.accept(s));
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n');
+      if (end < 0) {
+        if (buffered.length > PROXY_MAX) socket.destroy();
+        return;
+      }
+      socket.off('data', onData);
+      socket.pause();
+      const header = parseProxyLine(buffered.subarray(0, end).toString('latin1'));
+      const rest = buffered.subarray(end + 2);
+      const target = header && this.route(header.pod);
+      if (!header || !target) {
+        socket.resetAndDestroy();
+        return;
+      }
+      this.sockets.delete(socket);
+      if (rest.length) socket.unshift(rest);
+      target.serve(socket, header.client);
+      socket.resume();
+    };
+    socket.on('data', onData);
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+  }
+}

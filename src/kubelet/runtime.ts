@@ -1,0 +1,343 @@
+// The node agents' container side: for every running pod, each container's app behind real loopback
+// listeners (one per TCP port it listens on), kdp.dev/upstream relays, and the registry the data plane asks
+// which real socket serves a pod's IP and port. It follows the store: a pod started or deleted starts or stops
+// its containers at once. A container whose process exits (agnhost's /exit) stops listening and is restarted
+// by its restartPolicy with kubelet's crash-loop back-off; every change of state is written to the pod's status.
+import net from 'node:net';
+import type * as core from 'kubernetes-types/core/v1.js';
+import type { Cluster } from '../cluster/cluster.ts';
+import { describeObject, patch, type KubeObject, type Pod } from '../cluster/objects.ts';
+import { isPodTerminal, podIPs } from '../cluster/podutil.ts';
+import type { PodIdentity } from './apps/app.ts';
+import { planPod, type ContainerPlan, type PodPlan } from './apps/select.ts';
+import { FrontDoor, HttpPortServer, RelayPortServer, proxyLine, type Peer, type PortServer } from './listener.ts';
+import type { ClusterNetwork } from './network.ts';
+
+type P = Pod & KubeObject;
+
+export interface RealAddress {
+  host: '127.0.0.1';
+  port: number;
+}
+
+/** What the data plane asks of the pods' listeners. */
+export interface ListenerRegistry {
+  /** The real loopback address serving a pod's port, or undefined when nothing listens there (connection refused). */
+  resolve(podIP: string, port: number, protocol: 'tcp'): RealAddress | undefined;
+  /** A real connection to a pod's port; the app reports `emulatedClient` as the peer. Refused ports error with ECONNREFUSED. */
+  connect(podIP: string, port: number, emulatedClient: Peer): net.Socket;
+}
+
+export interface RuntimeOptions {
+  /** The pod network: the kernel's socket table in each pod's namespace follows the containers. */
+  network?: ClusterNetwork;
+  /** Problems with pods' annotations and containers that fail, for the person running kdp. */
+  warn?: (message: string) => void;
+  /** kubelet's initial crash-loop back-off (10 s; doubled per restart, capped at 300 s). */
+  backoffMs?: number;
+}
+
+const MAX_BACKOFF_MS = 300_000;
+
+interface Terminated {
+  exitCode: number;
+  reason: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** One container of a running pod and the process it runs now. */
+interface ContainerInstance {
+  plan: ContainerPlan;
+  spec: core.Container;
+  restartCount: number;
+  state: { running: { startedAt: string } } | { terminated: Terminated } | { waiting: { reason: string; message: string } };
+  lastTerminated?: Terminated;
+  /** Readiness as the probes (or their absence) say. */
+  ready: boolean;
+  servers: Map<number, PortServer>;
+  restartTimer?: NodeJS.Timeout;
+}
+
+interface PodInstance {
+  key: string;
+  uid: string | undefined;
+  namespace: string;
+  name: string;
+  ips: string[];
+  restartPolicy: string;
+  identity: PodIdentity;
+  plan: PodPlan;
+  containers: ContainerInstance[];
+  relays: Map<number, PortServer>;
+}
+
+const isoNow = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+function refused(podIP: string, port: number): net.Socket {
+  const s = new net.Socket();
+  const err = Object.assign(new Error(`connect ECONNREFUSED ${podIP}:${port}`), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect', address: podIP, port });
+  process.nextTick(() => s.destroy(err));
+  return s;
+}
+
+export class ContainerRuntime implements ListenerRegistry {
+  private readonly pods = new Map<string, PodInstance>();
+  /** "podIP:port" -> the server behind it (relays before apps). */
+  private readonly byAddress = new Map<string, PortServer>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly front = new FrontDoor((pod) => this.byAddress.get(`${pod.ip}:${pod.port}`));
+  private readonly stopWatch: () => void;
+  private closed = false;
+
+  private constructor(private readonly cluster: Cluster, private readonly opts: RuntimeOptions) {
+    this.stopWatch = cluster.store.watch({ kind: 'Pod' }, (e) => {
+      const p = e.object as P;
+      const key = `${p.metadata.namespace}/${p.metadata.name}`;
+      const running = this.pods.get(key);
+      // A deleted, finished or recreated pod's containers stop.
+      if (running && (e.type === 'DELETED' || isPodTerminal(p) || running.uid !== p.metadata.uid)) this.stopPod(running);
+      if (e.type === 'DELETED') return;
+      if (!this.pods.has(key)) this.startPod(p);
+    });
+  }
+
+  /** Starts the listeners for every running pod and follows the store from then on. */
+  static async start(cluster: Cluster, opts: RuntimeOptions = {}): Promise<ContainerRuntime> {
+    const rt = new ContainerRuntime(cluster, opts);
+    await rt.front.listen();
+    for (const p of cluster.store.list<P>('Pod')) rt.startPod(p);
+    await rt.ready();
+    return rt;
+  }
+
+  /** Resolves once every listener started so far is bound. */
+  async ready(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  resolve(podIP: string, port: number, _protocol: 'tcp' = 'tcp'): RealAddress | undefined {
+    const real = this.byAddress.get(`${podIP}:${port}`)?.realPort;
+    return real === undefined ? undefined : { host: '127.0.0.1', port: real };
+  }
+
+  connect(podIP: string, port: number, emulatedClient: Peer): net.Socket {
+    if (this.closed || !this.byAddress.has(`${podIP}:${port}`)) return refused(podIP, port);
+    const s = net.connect(this.front.realPort!, '127.0.0.1');
+    s.write(proxyLine(emulatedClient, { ip: podIP, port }));
+    return s;
+  }
+
+  /** Every pod port served now, for `kdp up` to print. */
+  listening(): { pod: string; container: string; app: string; podIP: string; port: number; real: RealAddress | undefined }[] {
+    const out = [];
+    for (const pod of this.pods.values()) {
+      for (const [port, s] of pod.relays) out.push({ pod: pod.key, container: '', app: `upstream ${pod.plan.upstreams.get(port)!.text}`, podIP: pod.ips[0], port, real: s.realPort === undefined ? undefined : { host: '127.0.0.1' as const, port: s.realPort } });
+      for (const c of pod.containers) {
+        for (const [port, s] of c.servers) {
+          if (pod.relays.has(port)) continue;
+          out.push({ pod: pod.key, container: c.plan.container, app: c.plan.describe, podIP: pod.ips[0], port, real: s.realPort === undefined ? undefined : { host: '127.0.0.1' as const, port: s.realPort } });
+        }
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopWatch();
+    for (const pod of [...this.pods.values()]) this.stopPod(pod);
+    await this.ready();
+    await this.front.close();
+  }
+
+  // --- pods ---------------------------------------------------------------------------------------
+
+  private startPod(p: P): void {
+    if (this.closed || !p.spec?.nodeName || !p.status?.podIP || p.status.phase !== 'Running') return;
+    const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    const plan = planPod(p);
+    for (const prob of plan.problems) this.warn(`${describeObject('Pod', p.metadata.namespace, p.metadata.name)}: ${prob.path.join('.').replace(/\.annotations\.(.*)$/, '.annotations[$1]')}: ${prob.message}`);
+    const ips = podIPs(p);
+    const written = new Map((p.status.containerStatuses ?? []).map((s) => [s.name, s]));
+    const pod: PodInstance = {
+      key, uid: p.metadata.uid, namespace: p.metadata.namespace!, name: p.metadata.name, ips,
+      restartPolicy: p.spec.restartPolicy ?? 'Always',
+      identity: this.identity(p, ips), plan,
+      containers: (p.spec.containers ?? []).map((spec, i) => ({
+        plan: plan.containers[i], spec, restartCount: written.get(spec.name)?.restartCount ?? 0,
+        state: { running: { startedAt: isoNow() } }, ready: true, servers: new Map(),
+      })),
+      relays: new Map(),
+    };
+    this.pods.set(key, pod);
+    for (const [port, up] of plan.upstreams) {
+      const relay = new RelayPortServer(up);
+      pod.relays.set(port, relay);
+      this.bind(pod, port, relay);
+      this.track(relay.listen());
+    }
+    for (const c of pod.containers) this.runContainer(pod, c);
+    this.writeStatus(pod);
+  }
+
+  private stopPod(pod: PodInstance): void {
+    this.pods.delete(pod.key);
+    for (const c of pod.containers) {
+      clearTimeout(c.restartTimer);
+      this.stopServers(pod, c);
+    }
+    for (const [port, relay] of pod.relays) {
+      this.unbind(pod, port, relay);
+      this.track(relay.close());
+    }
+    pod.relays.clear();
+  }
+
+  private identity(p: P, ips: string[]): PodIdentity {
+    const ns = this.opts.network?.pod(p.metadata.namespace!, p.metadata.name)?.netns;
+    // net.Interfaces() order: by interface, each one's IPv4 addresses before its IPv6 ones.
+    const byFamily = (list: string[]) => [...list.filter((a) => !a.includes(':')), ...list.filter((a) => a.includes(':'))];
+    const addresses = ns ? [...ns.devices.keys()].flatMap((d) => byFamily(ns.addressesOf(d).map((a) => a.ip))) : ['127.0.0.1', ...ips];
+    return {
+      pod: p.metadata.name, namespace: p.metadata.namespace!, node: p.spec?.nodeName ?? '', podIP: ips[0],
+      hostname: p.spec?.hostname ?? p.metadata.name.slice(0, 63), addresses,
+    };
+  }
+
+  // --- containers ----------------------------------------------------------------------------------
+
+  /** Starts the container's process: its app on each of its ports (or an immediate exit). */
+  private runContainer(pod: PodInstance, c: ContainerInstance): void {
+    c.state = { running: { startedAt: isoNow() } };
+    c.ready = true;
+    if (c.plan.fails) {
+      const { code, message } = c.plan.fails;
+      this.warn(`${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container} exited with code ${code}: ${message}`);
+      setImmediate(() => this.exited(pod, c, code, 'Error'));
+      return;
+    }
+    const make = c.plan.make;
+    if (!make) return;
+    const app = make(pod.identity);
+    for (const port of c.plan.ports) {
+      const server = new HttpPortServer(app, port, pod.plan.delayMs, (code) => this.exited(pod, c, code, code === 0 ? 'Completed' : 'Error'));
+      c.servers.set(port, server);
+      if (!pod.relays.has(port)) this.bind(pod, port, server);
+      this.track(server.listen());
+    }
+    this.kernelSockets(pod, c, true);
+  }
+
+  private stopServers(pod: PodInstance, c: ContainerInstance): void {
+    for (const [port, server] of c.servers) {
+      this.unbind(pod, port, server);
+      this.track(server.close());
+    }
+    c.servers.clear();
+    this.kernelSockets(pod, c, false);
+  }
+
+  /** The container's process ended: it stops listening, and its restartPolicy decides what comes next. */
+  private exited(pod: PodInstance, c: ContainerInstance, exitCode: number, reason: string): void {
+    if (this.pods.get(pod.key) !== pod || !('running' in c.state)) return;
+    this.stopServers(pod, c);
+    const terminated: Terminated = { exitCode, reason, startedAt: c.state.running.startedAt, finishedAt: isoNow() };
+    c.state = { terminated };
+    c.ready = false;
+    const restart = pod.restartPolicy === 'Always' || (pod.restartPolicy === 'OnFailure' && exitCode !== 0);
+    if (restart) {
+      // kubelet restarts at once the first time, then backs off: 10 s, 20 s, 40 s ... 300 s.
+      const base = this.opts.backoffMs ?? 10_000;
+      const delay = c.restartCount === 0 ? 0 : Math.min(base * 2 ** (c.restartCount - 1), MAX_BACKOFF_MS);
+      if (delay > 0) {
+        c.lastTerminated = terminated;
+        c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.plan.container} pod=${pod.name}_${pod.namespace}(${pod.uid})` } };
+      }
+      c.restartTimer = setTimeout(() => {
+        if (this.pods.get(pod.key) !== pod) return;
+        c.lastTerminated = terminated;
+        c.restartCount++;
+        this.runContainer(pod, c);
+        this.writeStatus(pod);
+      }, delay);
+    }
+    this.writeStatus(pod);
+  }
+
+  private allTerminated(pod: PodInstance): boolean {
+    return pod.containers.every((c) => 'terminated' in c.state);
+  }
+
+  private bind(pod: PodInstance, port: number, server: PortServer): void {
+    for (const ip of pod.ips) this.byAddress.set(`${ip}:${port}`, server);
+  }
+
+  private unbind(pod: PodInstance, port: number, server: PortServer): void {
+    for (const ip of pod.ips) {
+      const k = `${ip}:${port}`;
+      if (this.byAddress.get(k) !== server) continue;
+      // A relay or another container's app on the same port takes over, if any.
+      const other = pod.relays.get(port) ?? pod.containers.map((c) => c.servers.get(port)).find((s) => s && s !== server);
+      if (other && other !== server) this.byAddress.set(k, other);
+      else this.byAddress.delete(k);
+    }
+  }
+
+  /** The pod namespace's socket table: a container that exits stops listening there too (trace says refused). */
+  private kernelSockets(pod: PodInstance, c: ContainerInstance, listening: boolean): void {
+    const ns = this.opts.network?.pod(pod.namespace, pod.name)?.netns;
+    if (!ns) return;
+    for (const port of c.plan.ports) {
+      const i = ns.listeners.findIndex((l) => l.protocol === 'tcp' && l.port === port && l.owner === c.plan.container);
+      if (listening && i < 0) ns.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port, owner: c.plan.container });
+      if (!listening && i >= 0) ns.listeners.splice(i, 1);
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    const t = p.catch((e: Error) => this.warn(`kdp: a pod listener failed: ${e.message}`)).finally(() => this.pending.delete(t));
+    this.pending.add(t);
+  }
+
+  private warn(message: string): void {
+    this.opts.warn?.(message);
+  }
+
+  // --- status --------------------------------------------------------------------------------------
+
+  /** Writes what the containers are doing into the pod's status (containerStatuses, Ready, phase). */
+  private writeStatus(pod: PodInstance): void {
+    const store = this.cluster.store;
+    const p = store.get<P>('Pod', pod.namespace, pod.name);
+    if (!p || p.metadata.uid !== pod.uid || !p.status) return;
+    const byName = new Map(pod.containers.map((c) => [c.plan.container, c]));
+    const containerStatuses = (p.status.containerStatuses ?? []).map((cs) => {
+      const c = byName.get(cs.name);
+      if (!c) return cs;
+      const out: core.ContainerStatus = { ...cs, ready: c.ready && 'running' in c.state, started: 'running' in c.state, restartCount: c.restartCount, state: c.state };
+      if (c.lastTerminated) out.lastState = { terminated: c.lastTerminated };
+      else delete out.lastState;
+      return out;
+    });
+    const unready = containerStatuses.filter((s) => !s.ready).map((s) => s.name);
+    const ready = unready.length === 0;
+    const now = isoNow();
+    const conditions = (p.status.conditions ?? []).map((cond) => {
+      if (cond.type !== 'Ready' && cond.type !== 'ContainersReady') return cond;
+      const status = ready ? 'True' : 'False';
+      if (cond.status === status) return cond;
+      const next: core.PodCondition = { type: cond.type, status, lastProbeTime: null as unknown as undefined, lastTransitionTime: now };
+      if (!ready) Object.assign(next, { reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]` });
+      return next;
+    });
+    let phase = p.status.phase;
+    if (this.allTerminated(pod) && pod.restartPolicy !== 'Always' && !pod.containers.some((c) => c.restartTimer && 'waiting' in c.state)) {
+      const pendingRestart = pod.restartPolicy === 'OnFailure' && pod.containers.some((c) => 'terminated' in c.state && c.state.terminated.exitCode !== 0);
+      if (!pendingRestart) phase = pod.containers.every((c) => 'terminated' in c.state && c.state.terminated.exitCode === 0) ? 'Succeeded' : 'Failed';
+    }
+    const same = phase === p.status.phase && JSON.stringify(conditions) === JSON.stringify(p.status.conditions) && JSON.stringify(containerStatuses) === JSON.stringify(p.status.containerStatuses);
+    if (same) return;
+    store.update(patch(p, { status: patch(p.status, { phase, conditions, containerStatuses }) }));
+  }
+}
