@@ -12,6 +12,7 @@ import type { PodIdentity } from './apps/app.ts';
 import { planPod, type ContainerPlan, type PodPlan } from './apps/select.ts';
 import { FrontDoor, HttpPortServer, RelayPortServer, proxyLine, type Peer, type PortServer } from './listener.ts';
 import type { ClusterNetwork } from './network.ts';
+import { ProbeWorker, type ProbeKind } from './prober.ts';
 
 type P = Pod & KubeObject;
 
@@ -35,6 +36,8 @@ export interface RuntimeOptions {
   warn?: (message: string) => void;
   /** kubelet's initial crash-loop back-off (10 s; doubled per restart, capped at 300 s). */
   backoffMs?: number;
+  /** How long one second of a probe's timing lasts (1000; tests shorten it). */
+  probeSecondMs?: number;
 }
 
 const MAX_BACKOFF_MS = 300_000;
@@ -55,7 +58,12 @@ interface ContainerInstance {
   lastTerminated?: Terminated;
   /** Readiness as the probes (or their absence) say. */
   ready: boolean;
+  /** The startup probe passed (or there is none). */
+  started: boolean;
+  /** Unready as the topology wrote it (a pod without probes keeps that until it restarts). */
+  writtenUnready: boolean;
   servers: Map<number, PortServer>;
+  probes: ProbeWorker[];
   restartTimer?: NodeJS.Timeout;
 }
 
@@ -67,6 +75,8 @@ interface PodInstance {
   ips: string[];
   restartPolicy: string;
   identity: PodIdentity;
+  /** The node's address towards the pod: where its kubelet's probes come from. */
+  nodeAddress: string;
   plan: PodPlan;
   containers: ContainerInstance[];
   relays: Map<number, PortServer>;
@@ -89,6 +99,7 @@ export class ContainerRuntime implements ListenerRegistry {
   private readonly front = new FrontDoor((pod) => this.byAddress.get(`${pod.ip}:${pod.port}`));
   private readonly stopWatch: () => void;
   private closed = false;
+  private nextPort = 32767;
 
   private constructor(private readonly cluster: Cluster, private readonly opts: RuntimeOptions) {
     this.stopWatch = cluster.store.watch({ kind: 'Pod' }, (e) => {
@@ -163,10 +174,10 @@ export class ContainerRuntime implements ListenerRegistry {
     const pod: PodInstance = {
       key, uid: p.metadata.uid, namespace: p.metadata.namespace!, name: p.metadata.name, ips,
       restartPolicy: p.spec.restartPolicy ?? 'Always',
-      identity: this.identity(p, ips), plan,
+      identity: this.identity(p, ips), nodeAddress: this.nodeAddress(p, ips[0]), plan,
       containers: (p.spec.containers ?? []).map((spec, i) => ({
         plan: plan.containers[i], spec, restartCount: written.get(spec.name)?.restartCount ?? 0,
-        state: { running: { startedAt: isoNow() } }, ready: true, servers: new Map(),
+        state: { running: { startedAt: isoNow() } }, ready: true, started: true, writtenUnready: written.get(spec.name)?.ready === false, servers: new Map(), probes: [],
       })),
       relays: new Map(),
     };
@@ -205,31 +216,81 @@ export class ContainerRuntime implements ListenerRegistry {
     };
   }
 
+  /** The source address the node's kernel picks for the pod (its cni0 address), else the node's own. */
+  private nodeAddress(p: P, podIP: string): string {
+    const host = this.opts.network?.host(p.spec?.nodeName ?? '');
+    const route = host?.lookup(podIP);
+    return (route && host?.sourceFor(route, podIP.includes(':') ? 'IPv6' : 'IPv4')) || p.status?.hostIP || '127.0.0.1';
+  }
+
   // --- containers ----------------------------------------------------------------------------------
 
   /** Starts the container's process: its app on each of its ports (or an immediate exit). */
   private runContainer(pod: PodInstance, c: ContainerInstance): void {
     c.state = { running: { startedAt: isoNow() } };
-    c.ready = true;
+    c.started = !c.spec.startupProbe;
+    c.ready = c.started && !c.spec.readinessProbe && !c.writtenUnready;
+    c.writtenUnready = false;
     if (c.plan.fails) {
       const { code, message } = c.plan.fails;
       this.warn(`${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container} exited with code ${code}: ${message}`);
       setImmediate(() => this.exited(pod, c, code, 'Error'));
       return;
     }
-    const make = c.plan.make;
-    if (!make) return;
-    const app = make(pod.identity);
-    for (const port of c.plan.ports) {
-      const server = new HttpPortServer(app, port, pod.plan.delayMs, (code) => this.exited(pod, c, code, code === 0 ? 'Completed' : 'Error'));
+    const app = c.plan.make?.(pod.identity);
+    for (const port of app ? c.plan.ports : []) {
+      const server = new HttpPortServer(app!, port, pod.plan.delayMs, (code) => this.exited(pod, c, code, code === 0 ? 'Completed' : 'Error'));
       c.servers.set(port, server);
       if (!pod.relays.has(port)) this.bind(pod, port, server);
       this.track(server.listen());
     }
     this.kernelSockets(pod, c, true);
+    if (c.spec.startupProbe) this.probe(pod, c, 'startup', c.spec.startupProbe);
+    else this.startProbes(pod, c);
   }
 
+  private startProbes(pod: PodInstance, c: ContainerInstance): void {
+    if (c.spec.readinessProbe) this.probe(pod, c, 'readiness', c.spec.readinessProbe);
+    if (c.spec.livenessProbe) this.probe(pod, c, 'liveness', c.spec.livenessProbe);
+  }
+
+  private probe(pod: PodInstance, c: ContainerInstance, kind: ProbeKind, probe: core.Probe): void {
+    const who = `${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container}`;
+    const worker = new ProbeWorker({
+      kind, probe, container: c.spec, podIP: pod.ips[0], secondMs: this.opts.probeSecondMs ?? 1000,
+      warn: (m) => this.warn(`${describeObject('Pod', pod.namespace, pod.name)}: ${m}`),
+      dial: (host, port) => this.connect(host, port, { ip: pod.nodeAddress, port: this.ephemeralPort() }),
+      onResult: (ok) => {
+        if (this.pods.get(pod.key) !== pod || !('running' in c.state)) return;
+        if (kind === 'readiness') {
+          c.ready = ok;
+          this.writeStatus(pod);
+        } else if (!ok) {
+          // kubelet kills the container; processes that ignore SIGTERM as PID 1 end by SIGKILL: 137.
+          this.warn(`${who}: ${kind} probe failed, restarting it`);
+          this.exited(pod, c, 137, 'Error');
+        } else if (kind === 'startup') {
+          c.started = true;
+          c.ready = !c.spec.readinessProbe;
+          this.writeStatus(pod);
+          this.startProbes(pod, c);
+        }
+      },
+    });
+    c.probes.push(worker);
+    worker.start();
+  }
+
+  /** The next source port of the node's probes (the kernel's ephemeral range). */
+  private ephemeralPort(): number {
+    this.nextPort = this.nextPort >= 60999 ? 32768 : this.nextPort + 1;
+    return this.nextPort;
+  }
+
+  /** The process is gone: its listeners close and its probes stop. */
   private stopServers(pod: PodInstance, c: ContainerInstance): void {
+    for (const w of c.probes) w.stop();
+    c.probes = [];
     for (const [port, server] of c.servers) {
       this.unbind(pod, port, server);
       this.track(server.close());
@@ -315,7 +376,7 @@ export class ContainerRuntime implements ListenerRegistry {
     const containerStatuses = (p.status.containerStatuses ?? []).map((cs) => {
       const c = byName.get(cs.name);
       if (!c) return cs;
-      const out: core.ContainerStatus = { ...cs, ready: c.ready && 'running' in c.state, started: 'running' in c.state, restartCount: c.restartCount, state: c.state };
+      const out: core.ContainerStatus = { ...cs, ready: c.ready && 'running' in c.state, started: c.started && 'running' in c.state, restartCount: c.restartCount, state: c.state };
       if (c.lastTerminated) out.lastState = { terminated: c.lastTerminated };
       else delete out.lastState;
       return out;
