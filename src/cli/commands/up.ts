@@ -3,6 +3,9 @@
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
+import { ClusterNetwork } from '../../kubelet/network.ts';
+import { ContainerRuntime } from '../../kubelet/runtime.ts';
+import { formatListeners } from '../printers/listeners.ts';
 
 /** A flow worth tracing: from the user's first pod to a port another pod declares, on another node if any. */
 function traceExample(cluster: Cluster): { from: string; to: string } | undefined {
@@ -25,6 +28,9 @@ export async function up(cluster: Cluster, files: string[], io: IO): Promise<num
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
   const example = traceExample(cluster);
   const f = files.map((x) => ` -f ${x}`).join('');
+  // The pods' containers: their apps on real loopback listeners, probes, restarts.
+  const runtime = await ContainerRuntime.start(cluster, { network: new ClusterNetwork(cluster), warn: (m) => io.stderr(`warning: ${m}\n`) });
+  const listeners = formatListeners(runtime.listening());
   io.stdout([
     `kdp: cluster "${c.name}" is up: ${s.count('Node')} nodes, ${s.count('Pod')} pods, ${s.count('Service')} services`,
     `  pod CIDR ${c.podCIDRs.map((x) => x.text).join(',')}, service CIDR ${c.serviceCIDRs.map((x) => x.text).join(',')}, ` +
@@ -38,10 +44,12 @@ export async function up(cluster: Cluster, files: string[], io: IO): Promise<num
     `  kdp ip --node ${firstNode} route${f}`,
     ...(example ? [`  kdp trace --from ${example.from} --to ${example.to}${f}`] : []),
     '',
+    ...(listeners.length ? [...listeners, ''] : []),
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
   await stopped;
+  await runtime.close();
   io.stdout('kdp: stopped\n');
   return 0;
 }
