@@ -91,23 +91,27 @@ export class HttpPortServer extends Listening implements PortServer {
         port: this.port,
         now: new Date(),
       };
-      let answer: AppResponse;
+      const failed = (e: unknown): AppResponse => ({ status: 500, headers: [['Content-Type', 'text/plain']], body: `kdp: the ${this.app.name} app failed: ${(e as Error).message}\n` });
+      let answer: AppResponse | Promise<AppResponse>;
       try {
         answer = this.app.handle(request);
       } catch (e) {
-        answer = { status: 500, headers: [['Content-Type', 'text/plain']], body: `kdp: the ${this.app.name} app failed: ${(e as Error).message}\n` };
+        answer = failed(e);
       }
-      const wait = this.delayMs + (answer.waitMs ?? 0);
-      if (wait > 0) {
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          this.answer(res, answer);
-        }, wait);
-        this.timers.add(t);
-      } else {
-        this.answer(res, answer);
-      }
+      if (answer instanceof Promise) answer.then((a) => this.wait(res, a), (e) => this.wait(res, failed(e)));
+      else this.wait(res, answer);
     });
+  }
+
+  /** kdp.dev/delay-ms and the app's own wait, then the answer. */
+  private wait(res: http.ServerResponse, answer: AppResponse): void {
+    const wait = this.delayMs + (answer.waitMs ?? 0);
+    if (wait <= 0) return this.answer(res, answer);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.answer(res, answer);
+    }, wait);
+    this.timers.add(t);
   }
 
   private answer(res: http.ServerResponse, a: AppResponse): void {

@@ -38,6 +38,11 @@ export interface RuntimeOptions {
   backoffMs?: number;
   /** How long one second of a probe's timing lasts (1000; tests shorten it). */
   probeSecondMs?: number;
+  /**
+   * Connections a pod's own app opens (agnhost's /dial), to a name or an address. Wire it to the data plane
+   * (DNS, Services, NAT); without it a pod reaches other pods' IPs directly and resolves no names.
+   */
+  dial?: (from: PodIdentity, host: string, port: number) => net.Socket;
 }
 
 const MAX_BACKOFF_MS = 300_000;
@@ -237,7 +242,7 @@ export class ContainerRuntime implements ListenerRegistry {
       setImmediate(() => this.exited(pod, c, code, 'Error'));
       return;
     }
-    const app = c.plan.make?.(pod.identity);
+    const app = c.plan.make?.(pod.identity, (host, port) => this.dialFrom(pod, host, port));
     for (const port of app ? c.plan.ports : []) {
       const server = new HttpPortServer(app!, port, pod.plan.delayMs, (code) => this.exited(pod, c, code, code === 0 ? 'Completed' : 'Error'));
       c.servers.set(port, server);
@@ -281,7 +286,16 @@ export class ContainerRuntime implements ListenerRegistry {
     worker.start();
   }
 
-  /** The next source port of the node's probes (the kernel's ephemeral range). */
+  /** A connection the pod's app opens. */
+  private dialFrom(pod: PodInstance, host: string, port: number): net.Socket {
+    if (this.opts.dial) return this.opts.dial(pod.identity, host, port);
+    if (net.isIP(host)) return this.connect(host, port, { ip: pod.ips[0], port: this.ephemeralPort() });
+    const s = new net.Socket();
+    process.nextTick(() => s.destroy(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', hostname: host })));
+    return s;
+  }
+
+  /** The next source port of a connection from the node or a pod (the kernel's ephemeral range). */
   private ephemeralPort(): number {
     this.nextPort = this.nextPort >= 60999 ? 32768 : this.nextPort + 1;
     return this.nextPort;

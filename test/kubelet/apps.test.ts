@@ -1,7 +1,7 @@
 // Each image's answers, as its source writes them (agnhost netexec.go, http-echo main.go/handlers.go,
 // traefik/whoami app.go/content.go, nginx's default.conf and ngx_http_special_response.c).
 import { describe, expect, it } from 'vitest';
-import type { AppRequest, PodIdentity } from '../../src/kubelet/apps/app.ts';
+import type { AppRequest, AppResponse, PodIdentity } from '../../src/kubelet/apps/app.ts';
 import { Echo } from '../../src/kubelet/apps/echo.ts';
 import { Netexec, ServeHostname, cleanPath } from '../../src/kubelet/apps/agnhost.ts';
 import { HttpEcho } from '../../src/kubelet/apps/httpecho.ts';
@@ -21,8 +21,15 @@ function req(url: string, o: Partial<AppRequest> = {}): AppRequest {
 }
 const text = (b: string | Buffer) => b.toString();
 
+/** Netexec's answers other than /dial are immediate. */
+const now = (r: AppResponse | Promise<AppResponse>): AppResponse => {
+  if (r instanceof Promise) throw new Error('expected an immediate answer');
+  return r;
+};
+
 describe('agnhost netexec', () => {
-  const app = new Netexec(id, { udpPort: 8081 });
+  const netexec = new Netexec(id, { udpPort: 8081 });
+  const app = { handle: (r: AppRequest) => now(netexec.handle(r)) };
 
   it('/hostname and /hostName answer the pod hostname with Go headers', () => {
     for (const path of ['/hostname', '/hostName']) {
@@ -52,7 +59,7 @@ describe('agnhost netexec', () => {
     const ok = app.handle(req('/healthz'));
     expect([ok.status, text(ok.body)]).toEqual([200, '']);
     expect(ok.headers).toEqual([['Date', DATE], ['Content-Length', '0']]);
-    expect(new Netexec(id, { udpPort: -1 }).handle(req('/healthz')).status).toBe(412);
+    expect(now(new Netexec(id, { udpPort: -1 }).handle(req('/healthz'))).status).toBe(412);
   });
 
   it('/ and unknown paths print the time as Go formats time.Now()', () => {
@@ -83,7 +90,7 @@ describe('agnhost netexec', () => {
 
   it('--http-override answers every request as a GET of that path', () => {
     const o = new Netexec(id, { udpPort: 8081, httpOverride: '/hostname' });
-    expect(text(o.handle(req('/anything')).body)).toBe('web-0');
+    expect(text(now(o.handle(req('/anything'))).body)).toBe('web-0');
   });
 
   it('serve-hostname answers the hostname on every path', () => {

@@ -61,6 +61,18 @@ describe('which app answers where', () => {
     expect((await request(rt, ip('web'), 8080, '/clientip', { client: { ip: '192.168.1.12', port: 31000 } })).body).toBe('192.168.1.12:31000');
   });
 
+  it('agnhost /dial makes the requests from the pod and reports answers and errors as netexec does', async () => {
+    const ok = await request(rt, ip('web'), 8080, `/dial?request=clientip&host=${ip('plain')}&port=80&protocol=http&tries=2`);
+    expect(JSON.parse(JSON.parse(ok.body).responses[0]).clientIP).toBe(ip('web'));
+    expect(JSON.parse(ok.body).responses).toHaveLength(2);
+    const hello = await request(rt, ip('web'), 8080, `/dial?request=hostname&host=${ip('hello')}&port=5678`);
+    expect(hello.body).toBe('{"responses":["hello world\\n"]}');
+    const refused = await request(rt, ip('web'), 8080, `/dial?request=hostname&host=${ip('silent')}&port=80`);
+    expect(refused.body).toBe(`{"errors":["Get \\"http://${ip('silent')}:80/hostname\\": dial tcp ${ip('silent')}:80: connect: connection refused"]}`);
+    const bad = await request(rt, ip('web'), 8080, '/dial?host=x&port=80');
+    expect([bad.status, bad.body]).toEqual([400, 'request parameter not specified. <nil>\n']);
+  });
+
   it('an unknown image runs kdp\'s echo on each declared port', async () => {
     const a = await request(rt, ip('plain'), 81, '/x?y=1', { method: 'POST', headers: { 'X-Test': 'yes' } });
     const j = JSON.parse(a.body);

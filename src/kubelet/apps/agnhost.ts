@@ -1,7 +1,8 @@
 // registry.k8s.io/e2e-test-images/agnhost: the Kubernetes e2e tests' Swiss-army image. Two of its subcommands
 // serve HTTP: netexec (test/images/agnhost/netexec/netexec.go) and serve-hostname. Their handlers as the Go
 // source writes them, behind Go's ServeMux (exact patterns, "/" catching the rest, unclean paths redirected).
-import { joinHostPort, splitTarget, header, type App, type AppRequest, type AppResponse, type PodIdentity } from './app.ts';
+import http from 'node:http';
+import { joinHostPort, splitTarget, header, type App, type AppRequest, type AppResponse, type PodDialer, type PodIdentity } from './app.ts';
 import { goResponse, goTimeString, parseGoDuration } from './gohttp.ts';
 
 export interface NetexecOptions {
@@ -9,6 +10,61 @@ export interface NetexecOptions {
   udpPort: number;
   /** --http-override: every request is answered as a GET of this path. */
   httpOverride?: string;
+  /** Connections /dial opens, from the pod, through the data plane. */
+  dial?: PodDialer;
+}
+
+/** http.Client's Timeout in netexec's createHTTPClient. */
+const DIAL_TIMEOUT_MS = 5000;
+
+/** http.Error: the message and a newline, as plain text that must not be sniffed. */
+function httpError(req: AppRequest, status: number, message: string): AppResponse {
+  return goResponse({ status, headers: [['Content-Type', 'text/plain; charset=utf-8'], ['X-Content-Type-Options', 'nosniff']], body: `${message}\n`, now: req.now });
+}
+
+/** One GET of http://ip:port/request as Go's http.Client makes it (redirects followed up to 10); the body or Go's error text. */
+function dialHTTP(dial: PodDialer, host: string, port: number, request: string): Promise<{ body: string } | { error: string }> {
+  const first = `http://${joinHostPort(host, port)}/${request}`;
+  return new Promise((resolve) => {
+    let hops = 0;
+    const timer = setTimeout(() => finish({ error: `Get "${first}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)` }), DIAL_TIMEOUT_MS);
+    let current: http.ClientRequest | undefined;
+    let settled = false;
+    const finish = (r: { body: string } | { error: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      current?.destroy();
+      resolve(r);
+    };
+    const get = (url: string) => {
+      const u = new URL(url);
+      const h = u.hostname.replace(/^\[|\]$/g, '');
+      const p = Number(u.port || 80);
+      current = http.request({ host: h, port: p, path: u.pathname + u.search, headers: { 'User-Agent': 'Go-http-client/1.1', 'Accept-Encoding': 'gzip' }, createConnection: () => dial(h, p) }, (res) => {
+        const loc = res.headers.location;
+        if ([301, 302, 303, 307, 308].includes(res.statusCode!) && loc) {
+          res.resume();
+          if (++hops >= 10) return finish({ error: `Get "${loc}": stopped after 10 redirects` });
+          return get(new URL(loc, url).toString());
+        }
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => finish({ body }));
+        res.on('error', () => finish({ error: `Get "${url}": unexpected EOF` }));
+      });
+      current.on('error', (e: NodeJS.ErrnoException) => {
+        const addr = joinHostPort(h, p);
+        if (e.code === 'ECONNREFUSED') finish({ error: `Get "${url}": dial tcp ${addr}: connect: connection refused` });
+        else if (e.code === 'ECONNRESET') finish({ error: `Get "${url}": read tcp ${addr}: read: connection reset by peer` });
+        else if (e.code === 'ENOTFOUND') finish({ error: `Get "${url}": dial tcp: lookup ${h}: no such host` });
+        else finish({ error: `Get "${url}": EOF` });
+      });
+      current.end();
+    };
+    get(first);
+  });
 }
 
 const STATUS_TEXT: Record<number, string> = { 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };
@@ -64,7 +120,7 @@ export class Netexec implements App {
 
   constructor(private readonly id: PodIdentity, private readonly opts: NetexecOptions) {}
 
-  handle(req: AppRequest): AppResponse {
+  handle(req: AppRequest): AppResponse | Promise<AppResponse> {
     const target = this.opts.httpOverride ? { ...req, method: 'GET', url: this.opts.httpOverride, body: Buffer.alloc(0) } : req;
     const { path, rawQuery, query } = splitTarget(target.url);
     const clean = cleanPath(path);
@@ -95,13 +151,56 @@ export class Netexec implements App {
       case '/shutdown':
         return { status: 0, headers: [], body: '', exit: { code: 0, when: 'now' } };
       case '/dial':
+        return this.dial(target, query);
       case '/shell':
       case '/upload':
-        // These run commands or open connections from inside the pod; kdp does not emulate them (yet).
+        // These run commands or write files inside the container; kdp does not emulate them.
         return goResponse({ status: 417, body: `{"error":"kdp does not emulate agnhost netexec ${path}"}`, now: req.now });
       default:
         return text(`NOW: ${goTimeString(req.now, performance.now() - this.started)}`);
     }
+  }
+
+  /**
+   * /dial?host=&port=&request=&protocol=&tries=: requests made from this pod, and the answers or errors as
+   * JSON ({"errors": [...], "responses": [...]}; "responses" only when the last try answered).
+   */
+  private async dial(req: AppRequest, query: URLSearchParams): Promise<AppResponse> {
+    const host = query.get('host') ?? '';
+    const portS = query.get('port') ?? '';
+    const request = query.get('request') ?? '';
+    const protocol = (query.get('protocol') ?? '').toLowerCase();
+    const triesS = query.get('tries') ?? '';
+    let tries = 1;
+    if (triesS !== '') {
+      if (!/^[+-]?\d+$/.test(triesS)) return httpError(req, 400, `tries parameter is invalid. strconv.Atoi: parsing ${goQuote(triesS)}: invalid syntax`);
+      tries = Number(triesS);
+    }
+    if (request === '') return httpError(req, 400, 'request parameter not specified. <nil>');
+    if (!['', 'http', 'udp', 'sctp'].includes(protocol)) return httpError(req, 400, `unsupported protocol. ${query.get('protocol')}`);
+    const port = portS === '' ? 0 : Number(portS);
+    if (!/^\d*$/.test(portS) || port > 65535) return httpError(req, 400, `host and/or port param are invalid. address ${joinHostPort(host, port)}: invalid port`);
+    const errors: string[] = [];
+    const responses: string[] = [];
+    let last = '';
+    for (let i = 0; i < tries; i++) {
+      if (protocol === 'udp' || protocol === 'sctp') {
+        errors.push(`kdp does not emulate agnhost netexec ${protocol} dialing`);
+        last = '';
+        continue;
+      }
+      const r = this.opts.dial ? await dialHTTP(this.opts.dial, host, port, request) : { error: `dial tcp ${joinHostPort(host, port)}: kdp has no network for this pod` };
+      if ('body' in r) responses.push((last = r.body));
+      else {
+        errors.push(r.error);
+        last = '';
+      }
+    }
+    // encoding/json writes a map's keys sorted.
+    const out: Record<string, string[]> = {};
+    if (errors.length) out.errors = errors;
+    if (last.length) out.responses = responses;
+    return goResponse({ body: JSON.stringify(out).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'), now: req.now });
   }
 
   /** /exit?code=&timeout=&wait=: with no timeout the process exits mid-request; with one, it answers first. */

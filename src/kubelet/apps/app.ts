@@ -47,8 +47,12 @@ export interface AppResponse {
 export interface App {
   /** The app's name, as the kdp.dev/app annotation spells it. */
   readonly name: string;
-  handle(req: AppRequest): AppResponse;
+  /** Most answers are immediate; one that calls out (netexec's /dial) is a promise. */
+  handle(req: AppRequest): AppResponse | Promise<AppResponse>;
 }
+
+/** Opens a TCP connection from inside the pod to host:port (a name or an address), through the data plane. */
+export type PodDialer = (host: string, port: number) => import('node:net').Socket;
 
 /** The first value of a header, case-insensitively. */
 export function header(req: AppRequest, name: string): string | undefined {

@@ -3,7 +3,7 @@
 // nginx on 80), overridden by the kdp.dev/app annotation. Pure: the runtime and the network model share it,
 // so what `kdp trace` says is listening is what a real connection finds.
 import type { Container, KubeObject, Pod } from '../../cluster/objects.ts';
-import type { App, PodIdentity } from './app.ts';
+import type { App, PodDialer, PodIdentity } from './app.ts';
 import { Echo } from './echo.ts';
 import { Netexec, ServeHostname } from './agnhost.ts';
 import { HttpEcho } from './httpecho.ts';
@@ -23,7 +23,7 @@ export interface ContainerPlan {
   /** The TCP ports the container's process listens on. */
   ports: number[];
   /** Builds the app for one running instance of the container (a restart builds a fresh one). */
-  make?: (id: PodIdentity) => App;
+  make?: (id: PodIdentity, dial: PodDialer) => App;
   /** The process exits as soon as it starts (a missing flag), with this code and message. */
   fails?: { code: number; message: string };
   /** What runs, for people: "agnhost netexec", "nginx/1.29.0". */
@@ -124,7 +124,7 @@ export function planContainer(c: Container, override: AppName | undefined): Cont
       if (sub === 'netexec' || (override && sub === undefined)) {
         const udp = Number(flag(argv, 'udp-port') ?? 8081);
         const httpOverride = flag(argv, 'http-override');
-        return { ...base, app, ports: ports(portOf(flag(argv, 'http-port')), 8080), make: (id) => new Netexec(id, { udpPort: udp, httpOverride }), describe: 'agnhost netexec' };
+        return { ...base, app, ports: ports(portOf(flag(argv, 'http-port')), 8080), make: (id, dial) => new Netexec(id, { udpPort: udp, httpOverride, dial }), describe: 'agnhost netexec' };
       }
       if (sub === 'serve-hostname') {
         return { ...base, app, ports: ports(portOf(flag(argv, 'port')), 9376), make: (id) => new ServeHostname(id), describe: 'agnhost serve-hostname' };
