@@ -5,6 +5,7 @@
 // client address the data plane's NAT left it.
 import http from 'node:http';
 import net from 'node:net';
+import { WebSocketServer } from 'ws';
 import type { App, AppRequest, AppResponse } from './apps/app.ts';
 import type { Upstream } from './apps/select.ts';
 
@@ -49,6 +50,7 @@ export class HttpPortServer extends Listening implements PortServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sockets = new Set<net.Socket>();
   private closed = false;
+  private ws?: WebSocketServer;
 
   /** onExit: the app's process ended (agnhost's /exit), with its exit code. */
   constructor(private readonly app: App, private readonly port: number, private readonly delayMs: number, private readonly onExit: (code: number) => void) {
@@ -58,6 +60,7 @@ export class HttpPortServer extends Listening implements PortServer {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head));
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -73,24 +76,51 @@ export class HttpPortServer extends Listening implements PortServer {
     this.server.emit('connection', socket);
   }
 
+  private appRequest(req: http.IncomingMessage, body: Buffer): AppRequest {
+    const socket = req.socket;
+    const headers: [string, string][] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+    return {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      httpVersion: req.httpVersion,
+      headers,
+      body,
+      remote: this.clients.get(socket) ?? { ip: socket.remoteAddress ?? LOOPBACK, port: socket.remotePort ?? 0 },
+      port: this.port,
+      now: new Date(),
+    };
+  }
+
+  /**
+   * An Upgrade request: a WebSocket echo where the app has one; otherwise the app answers it as any request
+   * (Go's servers ignore Upgrade), written on the raw socket, which then closes.
+   */
+  private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const request = this.appRequest(req, Buffer.alloc(0));
+    if ((req.headers.upgrade ?? '').toLowerCase() === 'websocket' && this.app.websocketEcho?.(request)) {
+      this.ws ??= new WebSocketServer({ noServer: true });
+      this.ws.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+        ws.on('error', () => ws.terminate());
+      });
+      return;
+    }
+    Promise.resolve(this.app.handle(request)).then((a) => {
+      if (this.closed || socket.destroyed) return;
+      const body = typeof a.body === 'string' ? Buffer.from(a.body) : a.body;
+      const lines = [`HTTP/1.1 ${a.status} ${http.STATUS_CODES[a.status] ?? ''}`, ...a.headers.filter(([k]) => k.toLowerCase() !== 'connection').map(([k, v]) => `${k}: ${v}`), 'Connection: close'];
+      socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), req.method === 'HEAD' ? Buffer.alloc(0) : body]));
+    }, () => socket.destroy());
+  }
+
   private request(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', () => req.socket.destroy());
     req.on('end', () => {
-      const socket = req.socket;
-      const headers: [string, string][] = [];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
-      const request: AppRequest = {
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        httpVersion: req.httpVersion,
-        headers,
-        body: Buffer.concat(chunks),
-        remote: this.clients.get(socket) ?? { ip: socket.remoteAddress ?? LOOPBACK, port: socket.remotePort ?? 0 },
-        port: this.port,
-        now: new Date(),
-      };
+      const request = this.appRequest(req, Buffer.concat(chunks));
       const failed = (e: unknown): AppResponse => ({ status: 500, headers: [['Content-Type', 'text/plain']], body: `kdp: the ${this.app.name} app failed: ${(e as Error).message}\n` });
       let answer: AppResponse | Promise<AppResponse>;
       try {
@@ -142,6 +172,8 @@ export class HttpPortServer extends Listening implements PortServer {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const s of this.sockets) s.destroy();
+    for (const c of this.ws?.clients ?? []) c.terminate();
+    this.ws?.close();
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { execFile } from 'node:child_process';
+import { WebSocket } from 'ws';
 import { promisify } from 'node:util';
 import { cluster, get, NODES3, NO_COREDNS } from '../helpers/cluster.ts';
 import { ClusterNetwork } from '../../src/kubelet/network.ts';
@@ -147,6 +148,35 @@ describe('the registry', () => {
     expect(ports('nginx')).toEqual([80]);
     expect(ports('silent')).toEqual([]);
     expect(ports('mine')).toEqual([3000]);
+  });
+});
+
+describe('WebSocket', () => {
+  const echoOver = (podIP: string, port: number, path: string, message: string | Buffer) => new Promise<{ data: string; binary: boolean }>((resolve, reject) => {
+    const ws = new WebSocket(`ws://${podIP}:${port}${path}`, { createConnection: () => rt.connect(podIP, port, CLIENT) });
+    ws.on('open', () => ws.send(message));
+    ws.on('message', (data, binary) => {
+      ws.close();
+      resolve({ data: data.toString(), binary });
+    });
+    ws.on('error', reject);
+  });
+
+  it('whoami\'s /echo and kdp\'s echo send every message back with its type', async () => {
+    expect(await echoOver(ip('whoami'), 2001, '/echo', 'hello')).toEqual({ data: 'hello', binary: false });
+    expect(await echoOver(ip('whoami'), 2001, '/echo', Buffer.from([1, 2, 3]))).toEqual({ data: '\u0001\u0002\u0003', binary: true });
+    expect(await echoOver(ip('bad'), 80, '/any', 'ping')).toEqual({ data: 'ping', binary: false });
+  });
+
+  it('an app without WebSockets answers the upgrade request as a plain one', async () => {
+    const sock = rt.connect(ip('web'), 8080, CLIENT);
+    const answer = await new Promise<string>((resolve) => {
+      let buf = '';
+      sock.on('data', (d) => (buf += d));
+      sock.on('end', () => resolve(buf));
+      sock.write('GET /hostname HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nweb$/);
   });
 });
 

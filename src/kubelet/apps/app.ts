@@ -49,6 +49,8 @@ export interface App {
   readonly name: string;
   /** Most answers are immediate; one that calls out (netexec's /dial) is a promise. */
   handle(req: AppRequest): AppResponse | Promise<AppResponse>;
+  /** Whether a WebSocket upgrade request becomes an echo of every message (whoami's /echo). */
+  websocketEcho?(req: AppRequest): boolean;
 }
 
 /** Opens a TCP connection from inside the pod to host:port (a name or an address), through the data plane. */

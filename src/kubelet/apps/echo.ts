@@ -1,10 +1,15 @@
 // kdp's default app: any method and path answered with what the pod saw of the request, as JSON, so a curl
-// through Services, NodePorts and the Ingress shows which pod answered and which client address it saw.
+// through Services, NodePorts and the Ingress shows which pod answered and which client address it saw. A
+// WebSocket upgrade on any path becomes an echo of every message (for WebSocket paths through the Ingress).
 import { header, type App, type AppRequest, type AppResponse, type PodIdentity } from './app.ts';
 
 export class Echo implements App {
   readonly name = 'echo';
   constructor(private readonly id: PodIdentity) {}
+
+  websocketEcho(): boolean {
+    return true;
+  }
 
   handle(req: AppRequest): AppResponse {
     const headers: Record<string, string> = {};

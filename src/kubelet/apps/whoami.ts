@@ -1,5 +1,6 @@
 // traefik/whoami (app.go): "/" prints Name, Hostname, every interface address, RemoteAddr, then the request as
-// Go's Request.Write puts it on the wire (CRLF lines); /api the same as JSON; /health, /bench, /data.
+// Go's Request.Write puts it on the wire (CRLF lines); /api the same as JSON; /health, /bench, /data; /echo a
+// WebSocket echo.
 import { joinHostPort, splitTarget, header, type App, type AppRequest, type AppResponse, type PodIdentity } from './app.ts';
 import { canonicalHeaderKey, goResponse, parseGoDuration } from './gohttp.ts';
 
@@ -42,6 +43,11 @@ export class Whoami implements App {
 
   /** name: --name / WHOAMI_NAME. */
   constructor(private readonly id: PodIdentity, private readonly whoamiName = '') {}
+
+  /** /echo upgrades to a WebSocket that sends every message back with its type (gorilla/websocket). */
+  websocketEcho(req: AppRequest): boolean {
+    return splitTarget(req.url).path === '/echo';
+  }
 
   handle(req: AppRequest): AppResponse {
     const { path, query } = splitTarget(req.url);
