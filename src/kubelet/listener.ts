@@ -30,15 +30,27 @@ const LOOPBACK = '127.0.0.1';
 abstract class Listening {
   protected abstract readonly server: net.Server;
   realPort: number | undefined;
+  private bound?: Promise<number>;
 
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
+    this.bound = new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(0, LOOPBACK, () => {
         this.server.off('error', reject);
         this.realPort = (this.server.address() as net.AddressInfo).port;
         resolve(this.realPort);
       });
+    });
+    return this.bound;
+  }
+
+  /** Closes the listening socket, after its bind if that is still under way (a pod deleted as it starts). */
+  protected async closeServer(beforeClose?: () => void): Promise<void> {
+    await this.bound?.catch(() => undefined);
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      beforeClose?.();
     });
   }
 }
@@ -174,11 +186,7 @@ export class HttpPortServer extends Listening implements PortServer {
     for (const s of this.sockets) s.destroy();
     for (const c of this.ws?.clients ?? []) c.terminate();
     this.ws?.close();
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return this.closeServer(() => this.server.closeAllConnections());
   }
 }
 
@@ -213,10 +221,7 @@ export class RelayPortServer extends Listening implements PortServer {
   close(): Promise<void> {
     this.closed = true;
     for (const s of this.sockets) s.destroy();
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-    });
+    return this.closeServer();
   }
 }
 
@@ -277,9 +282,6 @@ export class FrontDoor extends Listening {
 
   close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-    });
+    return this.closeServer();
   }
 }

@@ -105,6 +105,7 @@ export class ContainerRuntime implements ListenerRegistry {
   private readonly stopWatch: () => void;
   private closed = false;
   private nextPort = 32767;
+  private readonly bindFailures = new Set<string>();
 
   private constructor(private readonly cluster: Cluster, private readonly opts: RuntimeOptions) {
     this.stopWatch = cluster.store.watch({ kind: 'Pod' }, (e) => {
@@ -371,7 +372,13 @@ export class ContainerRuntime implements ListenerRegistry {
   }
 
   private track(p: Promise<unknown>): void {
-    const t = p.catch((e: Error) => this.warn(`kdp: a pod listener failed: ${e.message}`)).finally(() => this.pending.delete(t));
+    const t = p.catch((e: NodeJS.ErrnoException) => {
+      // Said once per cause: a topology too big for the file-descriptor limit would repeat it for every port.
+      const cause = e.code ?? e.message;
+      if (this.bindFailures.has(cause)) return;
+      this.bindFailures.add(cause);
+      this.warn(`kdp: a pod listener could not open (${e.message}); connect() still reaches every pod, resolve() does not reach this one`);
+    }).finally(() => this.pending.delete(t));
     this.pending.add(t);
   }
 
