@@ -235,8 +235,9 @@ export class ContainerRuntime implements ListenerRegistry {
   private runContainer(pod: PodInstance, c: ContainerInstance): void {
     c.state = { running: { startedAt: isoNow() } };
     c.started = !c.spec.startupProbe;
-    c.ready = c.started && !c.spec.readinessProbe && !c.writtenUnready;
+    const writtenUnready = c.writtenUnready;
     c.writtenUnready = false;
+    c.ready = c.started && !c.spec.readinessProbe && !writtenUnready;
     if (c.plan.fails) {
       const { code, message } = c.plan.fails;
       this.warn(`${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container} exited with code ${code}: ${message}`);
@@ -251,6 +252,12 @@ export class ContainerRuntime implements ListenerRegistry {
       this.track(server.listen());
     }
     this.kernelSockets(pod, c, true);
+    // An add-on's pod (CoreDNS) is served, and so health-checked, by that add-on: it stays ready here.
+    if (c.plan.app === 'external') {
+      c.started = true;
+      c.ready = !writtenUnready;
+      return;
+    }
     if (c.spec.startupProbe) this.probe(pod, c, 'startup', c.spec.startupProbe);
     else this.startProbes(pod, c);
   }

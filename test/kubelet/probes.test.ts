@@ -30,6 +30,7 @@ const TOPOLOGY = NODES3 + NO_COREDNS
   + pod('tcp-ok', `{name: c, ports: [{containerPort: 8080}], readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}}`)
   + pod('whoami', `{name: c, image: traefik/whoami, args: [--port=8080], ports: [{containerPort: 8080}], readinessProbe: {httpGet: {path: /health, port: 8080}, periodSeconds: 1, failureThreshold: 2}}`)
   + pod('dying', `{name: c, image: "${AGNHOST}", args: [netexec, --udp-port=-1], ports: [{name: http, containerPort: 8080}], livenessProbe: ${healthz(', failureThreshold: 2')}}`)
+  + pod('dns', `{name: coredns, image: "registry.k8s.io/coredns/coredns:v1.11.3", ports: [{containerPort: 53, protocol: UDP}], readinessProbe: {httpGet: {path: /ready, port: 8181}, periodSeconds: 1}, livenessProbe: {httpGet: {path: /health, port: 8080}, periodSeconds: 1, failureThreshold: 1}}`)
   + pod('booting', `{name: c, image: "${AGNHOST}", args: [netexec], ports: [{name: http, containerPort: 8080}], startupProbe: {httpGet: {path: /healthz, port: 9999}, periodSeconds: 1, failureThreshold: 2}}`);
 
 let c: Cluster;
@@ -98,6 +99,15 @@ describe('readiness', () => {
     await until(() => !isReady('whoami') && endpointReady('whoami') === false);
     await request(rt, ip, 8080, '/health', { method: 'POST', body: '200' });
     await until(() => isReady('whoami') && endpointReady('whoami') === true);
+  });
+});
+
+describe('add-ons\' pods', () => {
+  it('CoreDNS is served and health-checked by kdp\'s DNS add-on: its probes are not run here, it stays ready', async () => {
+    await until(() => isReady('healthy'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(isReady('dns')).toBe(true);
+    expect(statusOf('dns').containerStatuses![0].restartCount).toBe(0);
   });
 });
 

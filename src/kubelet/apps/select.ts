@@ -18,7 +18,10 @@ export type AppName = (typeof APP_NAMES)[number];
 
 export interface ContainerPlan {
   container: string;
-  /** "external": a kdp add-on serves this image itself (CoreDNS is src/dns), so no listener is run here. */
+  /**
+   * "external": a kdp add-on serves this image itself (CoreDNS is src/dns, the ingress-nginx controller
+   * src/ingress), so no listener is run here and its probes are the add-on's business (taken as passing).
+   */
   app: AppName | 'external';
   /** The TCP ports the container's process listens on. */
   ports: number[];
@@ -66,7 +69,8 @@ function imageApp(image: string): AppName | 'external' | undefined {
   if (repo === 'hashicorp/http-echo') return 'http-echo';
   if (repo === 'traefik/whoami' || repo === 'containous/whoami') return 'whoami';
   if (repo === 'nginx' || repo === 'nginxinc/nginx-unprivileged') return 'nginx';
-  if (last === 'coredns') return 'external';
+  // CoreDNS is src/dns; the ingress-nginx controller is src/ingress.
+  if (last === 'coredns' || repo === 'ingress-nginx/controller') return 'external';
   if (last === 'pause') return 'none';
   return undefined;
 }
