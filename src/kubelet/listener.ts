@@ -196,9 +196,17 @@ export class RelayPortServer extends Listening implements PortServer {
   private readonly sockets = new Set<net.Socket>();
   private closed = false;
 
-  constructor(private readonly upstream: Upstream) {
+  constructor(readonly upstream: Upstream) {
     super();
     this.server = net.createServer((s) => this.serve(s));
+  }
+
+  /**
+   * The user's process itself, where it is on loopback: callers connect to it directly, so a process that is
+   * not running refuses them as a pod's port would (a relay would have accepted first).
+   */
+  get direct(): { host: '127.0.0.1'; port: number } | undefined {
+    return this.upstream.host === '127.0.0.1' ? { host: '127.0.0.1', port: this.upstream.port } : undefined;
   }
 
   serve(socket: net.Socket): void {

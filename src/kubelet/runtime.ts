@@ -84,7 +84,7 @@ interface PodInstance {
   nodeAddress: string;
   plan: PodPlan;
   containers: ContainerInstance[];
-  relays: Map<number, PortServer>;
+  relays: Map<number, RelayPortServer>;
 }
 
 const isoNow = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -134,12 +134,17 @@ export class ContainerRuntime implements ListenerRegistry {
   }
 
   resolve(podIP: string, port: number, _protocol: 'tcp' = 'tcp'): RealAddress | undefined {
-    const real = this.byAddress.get(`${podIP}:${port}`)?.realPort;
+    const server = this.byAddress.get(`${podIP}:${port}`);
+    if (server instanceof RelayPortServer && server.direct) return server.direct;
+    const real = server?.realPort;
     return real === undefined ? undefined : { host: '127.0.0.1', port: real };
   }
 
   connect(podIP: string, port: number, emulatedClient: Peer): net.Socket {
-    if (this.closed || !this.byAddress.has(`${podIP}:${port}`)) return refused(podIP, port);
+    const server = this.byAddress.get(`${podIP}:${port}`);
+    if (this.closed || !server) return refused(podIP, port);
+    // The user's own process: the bytes go straight to it (it would not understand the PROXY line).
+    if (server instanceof RelayPortServer) return net.connect(server.upstream.port, server.upstream.host);
     const s = net.connect(this.front.realPort!, '127.0.0.1');
     s.write(proxyLine(emulatedClient, { ip: podIP, port }));
     return s;
@@ -149,7 +154,7 @@ export class ContainerRuntime implements ListenerRegistry {
   listening(): { pod: string; container: string; app: string; podIP: string; port: number; real: RealAddress | undefined }[] {
     const out = [];
     for (const pod of this.pods.values()) {
-      for (const [port, s] of pod.relays) out.push({ pod: pod.key, container: '', app: `upstream ${pod.plan.upstreams.get(port)!.text}`, podIP: pod.ips[0], port, real: s.realPort === undefined ? undefined : { host: '127.0.0.1' as const, port: s.realPort } });
+      for (const port of pod.relays.keys()) out.push({ pod: pod.key, container: '', app: `upstream ${pod.plan.upstreams.get(port)!.text}`, podIP: pod.ips[0], port, real: this.resolve(pod.ips[0], port) });
       for (const c of pod.containers) {
         for (const [port, s] of c.servers) {
           if (pod.relays.has(port)) continue;
@@ -192,7 +197,8 @@ export class ContainerRuntime implements ListenerRegistry {
       const relay = new RelayPortServer(up);
       pod.relays.set(port, relay);
       this.bind(pod, port, relay);
-      this.track(relay.listen());
+      // A relay socket is only needed for resolve()'s callers when the process is not on loopback.
+      if (!relay.direct) this.track(relay.listen());
     }
     for (const c of pod.containers) this.runContainer(pod, c);
     this.writeStatus(pod);

@@ -192,6 +192,16 @@ describe('upstream relay and delay', () => {
     expect(answer).toBe('you said PING');
   });
 
+  it('a loopback upstream is the address itself: when the user\'s process is not running, the port refuses', async () => {
+    const port = (upstream.address() as net.AddressInfo).port;
+    expect(rt.resolve(ip('mine'), 3000, 'tcp')).toEqual({ host: '127.0.0.1', port });
+    const stopped = cluster(NODES3 + NO_COREDNS + pod('gone', 'node1', '{name: c, ports: [{containerPort: 3000}]}', { 'kdp.dev/upstream.3000': 'http://127.0.0.1:1' }));
+    const rt2 = await ContainerRuntime.start(stopped);
+    const gone = get<Pod>(stopped, 'Pod', 'default', 'gone').status!.podIP!;
+    expect(await tcpOutcome(rt2.connect(gone, 3000, CLIENT))).toBe('ECONNREFUSED');
+    await rt2.close();
+  });
+
   it('kdp.dev/delay-ms holds every answer', async () => {
     const t = Date.now();
     await request(rt, ip('slow'), 80, '/');
