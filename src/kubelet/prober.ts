@@ -25,29 +25,44 @@ export function probePort(port: number | string | undefined, container: core.Con
   return container.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-/** One HTTP GET as kubelet's HTTP prober sends it; success is a status in [200, 400). */
+/**
+ * One HTTP GET as kubelet's HTTP prober sends it; success is a final status in [200, 400). Redirects to the same
+ * host name are followed (10 at most); one to another host is itself the answer (RedirectChecker).
+ */
 export function httpProbe(dial: Dial, g: core.HTTPGetAction, host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     if ((g.scheme ?? 'HTTP') !== 'HTTP') return resolve(false); // kdp's listeners speak no TLS
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: '*/*', Connection: 'close' };
     for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
     let settled = false;
+    let req: http.ClientRequest | undefined;
     const done = (ok: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      req?.destroy();
       resolve(ok);
     };
-    const path = g.path ? (g.path.startsWith('/') ? g.path : `/${g.path}`) : '/';
-    const req = http.request({ host, port, path, method: 'GET', headers, createConnection: () => dial(host, port) }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode! >= 200 && res.statusCode! < 400));
-      res.on('error', () => done(false));
-    });
     const timer = setTimeout(() => done(false), timeoutMs);
-    req.on('error', () => done(false));
-    req.end();
+    const get = (h: string, p: number, path: string, redirects: number) => {
+      req = http.request({ host: h, port: p, path, method: 'GET', headers, createConnection: () => dial(h, p) }, (res) => {
+        res.resume();
+        const code = res.statusCode!;
+        const location = res.headers.location;
+        if (code >= 300 && code < 400 && location) {
+          const next = new URL(location, `http://${h.includes(':') ? `[${h}]` : h}:${p}${path}`);
+          if (next.protocol === 'http:' && next.hostname.replace(/^\[|\]$/g, '') === host) {
+            if (redirects >= 10) return done(false);
+            return get(host, Number(next.port || 80), next.pathname + next.search, redirects + 1);
+          }
+        }
+        res.on('end', () => done(code >= 200 && code < 400));
+        res.on('error', () => done(false));
+      });
+      req.on('error', () => done(false));
+      req.end();
+    };
+    get(host, port, g.path ? (g.path.startsWith('/') ? g.path : `/${g.path}`) : '/', 0);
   });
 }
 

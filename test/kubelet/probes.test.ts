@@ -126,12 +126,15 @@ describe('liveness and startup', () => {
 });
 
 describe('the probes kubelet sends', () => {
-  it('an HTTP GET with kube-probe\'s User-Agent, Accept and the probe\'s headers; 2xx and 3xx succeed', async () => {
+  it('an HTTP GET with kube-probe\'s User-Agent, Accept and the probe\'s headers; 2xx succeeds, redirects as kubelet follows them', async () => {
     const seen: http.IncomingHttpHeaders[] = [];
     let status = 200;
     const server = http.createServer((req, res) => {
       seen.push(req.headers);
-      res.writeHead(status).end();
+      if (req.url === '/moved') res.writeHead(302, { Location: '/broken' }).end();
+      else if (req.url === '/away') res.writeHead(302, { Location: 'http://elsewhere.example/broken' }).end();
+      else if (req.url === '/loop') res.writeHead(302, { Location: '/loop' }).end();
+      else res.writeHead(req.url === '/broken' ? 500 : status).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
@@ -139,10 +142,12 @@ describe('the probes kubelet sends', () => {
     const g = { path: '/healthz', port, httpHeaders: [{ name: 'X-Custom', value: 'v' }] };
     expect(await httpProbe(dial, g, '10.244.1.5', port, 1000)).toBe(true);
     expect(seen[0]).toMatchObject({ 'user-agent': 'kube-probe/1.31', accept: '*/*', 'x-custom': 'v', host: `10.244.1.5:${port}` });
-    status = 302;
-    expect(await httpProbe(dial, g, '10.244.1.5', port, 1000)).toBe(true);
     status = 404;
     expect(await httpProbe(dial, g, '10.244.1.5', port, 1000)).toBe(false);
+    // Same-host redirects are followed to their end; another host's redirect is itself the (passing) answer.
+    expect(await httpProbe(dial, { ...g, path: '/moved' }, '10.244.1.5', port, 1000)).toBe(false);
+    expect(await httpProbe(dial, { ...g, path: '/away' }, '10.244.1.5', port, 1000)).toBe(true);
+    expect(await httpProbe(dial, { ...g, path: '/loop' }, '10.244.1.5', port, 1000)).toBe(false);
     expect(await httpProbe(dial, { ...g, scheme: 'HTTPS' }, '10.244.1.5', port, 1000)).toBe(false);
     expect(await tcpProbe(dial, '10.244.1.5', port, 1000)).toBe(true);
     await new Promise((r) => server.close(r));
