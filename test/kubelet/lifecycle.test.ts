@@ -74,3 +74,20 @@ describe('close()', () => {
     await rt.close();
   });
 });
+
+describe('following the store', () => {
+  it('a pod waiting for its node starts once the node joins; a hostNetwork pod listens on the node\'s IP', async () => {
+    const c = cluster(NODES3 + NO_COREDNS
+      + `---\napiVersion: v1\nkind: Pod\nmetadata: {name: later}\nspec: {nodeName: node4, containers: [{name: c, ports: [{containerPort: 80}]}]}\n`
+      + `---\napiVersion: v1\nkind: Pod\nmetadata: {name: hostnet}\nspec: {nodeName: node2, hostNetwork: true, containers: [{name: c, ports: [{containerPort: 9100}]}]}\n`);
+    const rt = await ContainerRuntime.start(c);
+    expect(get<Pod>(c, 'Pod', 'default', 'later').status?.podIP).toBeUndefined();
+    expect(JSON.parse((await request(rt, '192.168.1.12', 9100, '/')).body)).toMatchObject({ pod: 'hostnet', podIP: '192.168.1.12' });
+    c.api.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node4' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.14' }] } });
+    const ip = get<Pod>(c, 'Pod', 'default', 'later').status?.podIP;
+    expect(ip).toBeTruthy();
+    await rt.ready();
+    expect(JSON.parse((await request(rt, ip!, 80, '/')).body).node).toBe('node4');
+    await rt.close();
+  });
+});
