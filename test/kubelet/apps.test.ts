@@ -177,6 +177,16 @@ describe('nginx', () => {
     expect(app.handle(req('/../etc/passwd')).status).toBe(400);
   });
 
+  it('answers 304 to a matching If-None-Match or If-Modified-Since, 400 to HTTP/1.1 without Host', () => {
+    const etag = app.handle(req('/')).headers.find(([k]) => k === 'ETag')![1];
+    const lastModified = app.handle(req('/')).headers.find(([k]) => k === 'Last-Modified')![1];
+    expect(app.handle(req('/', { headers: [['Host', 'h'], ['If-None-Match', etag]] })).status).toBe(304);
+    expect(app.handle(req('/', { headers: [['Host', 'h'], ['If-Modified-Since', lastModified]] })).status).toBe(304);
+    expect(app.handle(req('/', { headers: [['Host', 'h'], ['If-None-Match', '"other"']] })).status).toBe(200);
+    expect(app.handle(req('/', { headers: [] })).status).toBe(400);
+    expect(app.handle(req('/', { headers: [], httpVersion: '1.0' })).status).toBe(200);
+  });
+
   it('takes its version from the image tag', () => {
     expect(nginxVersion('nginx:1.25.3-alpine')).toBe('1.25.3');
     expect(nginxVersion('docker.io/library/nginx')).toMatch(/^\d+\.\d+\.\d+$/);

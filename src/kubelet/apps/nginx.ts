@@ -1,7 +1,8 @@
 // The nginx image's default server (/etc/nginx/conf.d/default.conf): root /usr/share/nginx/html with the
 // packaged welcome page and 50x.html; everything else nginx's own 404 page (ngx_http_special_response.c), all
-// with "Server: nginx/VERSION". GET and HEAD serve files; POST on a file is 405; other methods are 405.
-import { splitTarget, type App, type AppRequest, type AppResponse } from './app.ts';
+// with "Server: nginx/VERSION". GET and HEAD serve files (304 for a matching If-None-Match or
+// If-Modified-Since); POST on a file is 405; other methods are 405.
+import { header, splitTarget, type App, type AppRequest, type AppResponse } from './app.ts';
 
 /** nginx:latest (mainline) when the image's tag names no version. */
 export const NGINX_DEFAULT_VERSION = '1.29.0';
@@ -96,7 +97,8 @@ export class Nginx implements App {
 
   handle(req: AppRequest): AppResponse {
     const path = normalize(splitTarget(req.url).path);
-    if (path === undefined) return this.error(req, 400);
+    // HTTP/1.1 without Host is a client error (ngx_http_process_request_header).
+    if (path === undefined || (req.httpVersion === '1.1' && header(req, 'host') === undefined)) return this.error(req, 400);
     // The index module: a directory URI is its index.html.
     const file = path === '/' ? '/index.html' : path;
     const body = this.files.get(file);
@@ -104,6 +106,18 @@ export class Nginx implements App {
     if (!body) return this.error(req, 404);
     if (req.method === 'POST') return this.error(req, 405);
     const mtime = Math.floor(FILE_MTIME.getTime() / 1000);
+    const etag = `"${mtime.toString(16)}-${body.length.toString(16)}"`;
+    // ngx_http_not_modified_filter: If-None-Match, else an exact If-Modified-Since.
+    const inm = header(req, 'if-none-match');
+    const ims = header(req, 'if-modified-since');
+    const notModified = inm !== undefined ? inm.split(',').map((t) => t.trim()).some((t) => t === '*' || t === etag || t === `W/${etag}`) : ims === FILE_MTIME.toUTCString();
+    if (notModified) {
+      return {
+        status: 304,
+        headers: [['Server', this.server], ['Date', req.now.toUTCString()], ['Last-Modified', FILE_MTIME.toUTCString()], ['Connection', 'keep-alive'], ['ETag', etag]],
+        body: '',
+      };
+    }
     return {
       status: 200,
       headers: [
@@ -113,7 +127,7 @@ export class Nginx implements App {
         ['Content-Length', String(body.length)],
         ['Last-Modified', FILE_MTIME.toUTCString()],
         ['Connection', 'keep-alive'],
-        ['ETag', `"${mtime.toString(16)}-${body.length.toString(16)}"`],
+        ['ETag', etag],
         ['Accept-Ranges', 'bytes'],
       ],
       body,
