@@ -176,8 +176,8 @@ export class ContainerRuntime implements ListenerRegistry {
   // --- pods ---------------------------------------------------------------------------------------
 
   private startPod(p: P): void {
-    if (this.closed || !p.spec?.nodeName || !p.status?.podIP || p.status.phase !== 'Running') return;
     const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    if (this.closed || this.pods.has(key) || !p.spec?.nodeName || !p.status?.podIP || p.status.phase !== 'Running') return;
     const plan = planPod(p);
     for (const prob of plan.problems) this.warn(`${describeObject('Pod', p.metadata.namespace, p.metadata.name)}: ${prob.path.join('.').replace(/\.annotations\.(.*)$/, '.annotations[$1]')}: ${prob.message}`);
     const ips = podIPs(p);
@@ -239,7 +239,8 @@ export class ContainerRuntime implements ListenerRegistry {
 
   /** Starts the container's process: its app on each of its ports (or an immediate exit). */
   private runContainer(pod: PodInstance, c: ContainerInstance): void {
-    c.state = { running: { startedAt: isoNow() } };
+    const running = { running: { startedAt: isoNow() } };
+    c.state = running;
     c.started = !c.spec.startupProbe;
     const writtenUnready = c.writtenUnready;
     c.writtenUnready = false;
@@ -247,12 +248,13 @@ export class ContainerRuntime implements ListenerRegistry {
     if (c.plan.fails) {
       const { code, message } = c.plan.fails;
       this.warn(`${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container} exited with code ${code}: ${message}`);
-      setImmediate(() => this.exited(pod, c, code, 'Error'));
+      setImmediate(() => c.state === running && this.exited(pod, c, code, 'Error'));
       return;
     }
     const app = c.plan.make?.(pod.identity, (host, port) => this.dialFrom(pod, host, port));
     for (const port of app ? c.plan.ports : []) {
-      const server = new HttpPortServer(app!, port, pod.plan.delayMs, (code) => this.exited(pod, c, code, code === 0 ? 'Completed' : 'Error'));
+      // Only this run's process can exit: a late answer of a run already replaced is not this one's end.
+      const server = new HttpPortServer(app!, port, pod.plan.delayMs, (code) => c.state === running && this.exited(pod, c, code, code === 0 ? 'Completed' : 'Error'));
       c.servers.set(port, server);
       if (!pod.relays.has(port)) this.bind(pod, port, server);
       this.track(server.listen());
