@@ -67,7 +67,9 @@ export class HttpPortServer extends Listening implements PortServer {
   /** onExit: the app's process ended (agnhost's /exit), with its exit code. */
   constructor(private readonly app: App, private readonly port: number, private readonly delayMs: number, private readonly onExit: (code: number) => void) {
     super();
-    this.server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.request(req, res));
+    // Idle keep-alive connections stay open as long as nginx keeps them (65 s; Go's servers set no limit), so a
+    // pooling proxy in front does not race a short server-side timeout.
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.request(req, res));
     this.server.on('connection', (s: net.Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
