@@ -8,6 +8,8 @@ import type * as core from 'kubernetes-types/core/v1.js';
 import type { Cluster } from '../cluster/cluster.ts';
 import { describeObject, patch, type KubeObject, type Pod } from '../cluster/objects.ts';
 import { isPodTerminal, podIPs } from '../cluster/podutil.ts';
+import { problemAt } from '../cluster/topology/load.ts';
+import { formatProblem } from '../cluster/problems.ts';
 import type { PodIdentity } from './apps/app.ts';
 import { planPod, type ContainerPlan, type PodPlan } from './apps/select.ts';
 import { FrontDoor, HttpPortServer, RelayPortServer, proxyLine, type Peer, type PortServer } from './listener.ts';
@@ -32,7 +34,7 @@ export interface ListenerRegistry {
 export interface RuntimeOptions {
   /** The pod network: the kernel's socket table in each pod's namespace follows the containers. */
   network?: ClusterNetwork;
-  /** Problems with pods' annotations and containers that fail, for the person running kdp. */
+  /** Problems with pods' annotations and containers that fail, for the person running kdp: whole "warning: ..." lines. */
   warn?: (message: string) => void;
   /** kubelet's initial crash-loop back-off (10 s; doubled per restart, capped at 300 s). */
   backoffMs?: number;
@@ -106,6 +108,7 @@ export class ContainerRuntime implements ListenerRegistry {
   private closed = false;
   private nextPort = 32767;
   private readonly bindFailures = new Set<string>();
+  private readonly warned = new Set<string>();
 
   private constructor(private readonly cluster: Cluster, private readonly opts: RuntimeOptions) {
     this.stopWatch = cluster.store.watch({ kind: 'Pod' }, (e) => {
@@ -179,7 +182,7 @@ export class ContainerRuntime implements ListenerRegistry {
     const key = `${p.metadata.namespace}/${p.metadata.name}`;
     if (this.closed || this.pods.has(key) || !p.spec?.nodeName || !p.status?.podIP || p.status.phase !== 'Running') return;
     const plan = planPod(p);
-    for (const prob of plan.problems) this.warn(`${describeObject('Pod', p.metadata.namespace, p.metadata.name)}: ${prob.path.join('.').replace(/\.annotations\.(.*)$/, '.annotations[$1]')}: ${prob.message}`);
+    for (const prob of plan.problems) this.warn(this.located(p, prob.path, prob.message));
     const ips = podIPs(p);
     const written = new Map((p.status.containerStatuses ?? []).map((s) => [s.name, s]));
     const pod: PodInstance = {
@@ -217,6 +220,31 @@ export class ContainerRuntime implements ListenerRegistry {
     pod.relays.clear();
   }
 
+  /**
+   * A problem with a pod's field, placed where the person wrote it: the pod in its file, or the template of the
+   * workload that made it (ReplicaSet -> Deployment, StatefulSet, DaemonSet).
+   */
+  private located(p: P, path: (string | number)[], message: string): string {
+    const { store, origins } = this.cluster;
+    let obj: KubeObject = p;
+    let at = path;
+    for (let depth = 0; depth < 3 && !origins.get(obj.kind, obj.metadata.namespace, obj.metadata.name); depth++) {
+      const ref = obj.metadata.ownerReferences?.find((r) => r.controller);
+      const owner = ref && store.get<KubeObject>(ref.kind, obj.metadata.namespace, ref.name);
+      if (!owner) break;
+      // A ReplicaSet's pods come from its template, and the ReplicaSet from its Deployment's.
+      if (obj === p) at = ['spec', 'template', ...path];
+      obj = owner;
+    }
+    const where = origins.get(obj.kind, obj.metadata.namespace, obj.metadata.name) ? obj : p;
+    const fieldAt = where === p ? path : at;
+    const problem = problemAt(origins.get(where.kind, where.metadata.namespace, where.metadata.name), describeObject(where.kind, where.metadata.namespace, where.metadata.name), fieldAt, message, 'warning');
+    // An annotation's key is a map key, written as the apiserver writes one: annotations[kdp.dev/app].
+    const key = fieldAt[fieldAt.length - 1];
+    if (fieldAt[fieldAt.length - 2] === 'annotations') problem.field = `${fieldAt.slice(0, -1).join('.')}[${key}]`;
+    return formatProblem(problem);
+  }
+
   private identity(p: P, ips: string[]): PodIdentity {
     const ns = this.opts.network?.pod(p.metadata.namespace!, p.metadata.name)?.netns;
     // net.Interfaces() order: by interface, each one's IPv4 addresses before its IPv6 ones.
@@ -247,7 +275,7 @@ export class ContainerRuntime implements ListenerRegistry {
     c.ready = c.started && !c.spec.readinessProbe && !writtenUnready;
     if (c.plan.fails) {
       const { code, message } = c.plan.fails;
-      this.warn(`${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container} exited with code ${code}: ${message}`);
+      this.warn(`warning: ${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container} exited with code ${code}: ${message}`);
       setImmediate(() => c.state === running && this.exited(pod, c, code, 'Error'));
       return;
     }
@@ -279,7 +307,7 @@ export class ContainerRuntime implements ListenerRegistry {
     const who = `${describeObject('Pod', pod.namespace, pod.name)}: container ${c.plan.container}`;
     const worker = new ProbeWorker({
       kind, probe, container: c.spec, podIP: pod.ips[0], secondMs: this.opts.probeSecondMs ?? 1000,
-      warn: (m) => this.warn(`${describeObject('Pod', pod.namespace, pod.name)}: ${m}`),
+      warn: (m) => this.warn(`warning: ${describeObject('Pod', pod.namespace, pod.name)}: ${m}`),
       dial: (host, port) => this.connect(host, port, { ip: pod.nodeAddress, port: this.ephemeralPort() }),
       onResult: (ok) => {
         if (this.pods.get(pod.key) !== pod || !('running' in c.state)) return;
@@ -288,7 +316,7 @@ export class ContainerRuntime implements ListenerRegistry {
           this.writeStatus(pod);
         } else if (!ok) {
           // kubelet kills the container; processes that ignore SIGTERM as PID 1 end by SIGKILL: 137.
-          this.warn(`${who}: ${kind} probe failed, restarting it`);
+          this.warn(`warning: ${who}: ${kind} probe failed, restarting it`);
           this.exited(pod, c, 137, 'Error');
         } else if (kind === 'startup') {
           c.started = true;
@@ -392,12 +420,15 @@ export class ContainerRuntime implements ListenerRegistry {
       const cause = e.code ?? e.message;
       if (this.bindFailures.has(cause)) return;
       this.bindFailures.add(cause);
-      this.warn(`kdp: a pod listener could not open (${e.message}); connect() still reaches every pod, resolve() does not reach this one`);
+      this.warn(`warning: a pod listener could not open (${e.message}); connect() still reaches every pod, resolve() does not reach this one`);
     }).finally(() => this.pending.delete(t));
     this.pending.add(t);
   }
 
+  /** Each distinct line once: every replica of a template, every turn of a crash loop, would repeat it. */
   private warn(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
     this.opts.warn?.(message);
   }
 

@@ -91,3 +91,31 @@ describe('following the store', () => {
     await rt.close();
   });
 });
+
+describe('bad annotations', () => {
+  it('are reported once, at the line of the workload template that wrote them', async () => {
+    const yaml = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        kdp.dev/app: apache
+        kdp.dev/upstream.http: localhost
+    spec: {containers: [{name: web, ports: [{containerPort: 80}]}]}
+`;
+    const c = cluster(NODES3 + NO_COREDNS + '---\n' + yaml, 'shop.yaml');
+    const warnings: string[] = [];
+    const rt = await ContainerRuntime.start(c, { warn: (m) => warnings.push(m) });
+    const offset = (NODES3 + NO_COREDNS + '---\n').split('\n').length - 1;
+    expect(warnings).toEqual([
+      `warning: shop.yaml:${offset + 11}: Deployment default/web: spec.template.metadata.annotations[kdp.dev/app]: Unsupported value: "apache": supported values: "echo", "agnhost", "whoami", "http-echo", "nginx", "none"`,
+      `warning: shop.yaml:${offset + 12}: Deployment default/web: spec.template.metadata.annotations[kdp.dev/upstream.http]: Invalid value: "kdp.dev/upstream.http": must be kdp.dev/upstream.<containerPort>`,
+    ]);
+    await rt.close();
+  });
+});

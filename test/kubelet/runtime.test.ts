@@ -109,7 +109,7 @@ describe('which app answers where', () => {
   });
 
   it('bad annotations are reported with the field; the image decides instead', async () => {
-    expect(warnings.some((w) => w.includes('Pod default/bad: metadata.annotations[kdp.dev/app]: Unsupported value: "apache"'))).toBe(true);
+    expect(warnings).toContainEqual(expect.stringMatching(/^warning: topo\.yaml:\d+: Pod default\/bad: metadata\.annotations\[kdp\.dev\/app\]: Unsupported value: "apache": supported values: "echo", /));
     expect(JSON.parse((await request(rt, ip('bad'), 80, '/')).body).pod).toBe('bad');
   });
 });

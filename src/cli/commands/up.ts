@@ -29,7 +29,7 @@ export async function up(cluster: Cluster, files: string[], io: IO): Promise<num
   const example = traceExample(cluster);
   const f = files.map((x) => ` -f ${x}`).join('');
   // The pods' containers: their apps on real loopback listeners, probes, restarts.
-  const runtime = await ContainerRuntime.start(cluster, { network: new ClusterNetwork(cluster), warn: (m) => io.stderr(`warning: ${m}\n`) });
+  const runtime = await ContainerRuntime.start(cluster, { network: new ClusterNetwork(cluster), warn: (m) => io.stderr(`${m}\n`) });
   const listeners = formatListeners(runtime.listening());
   io.stdout([
     `kdp: cluster "${c.name}" is up: ${s.count('Node')} nodes, ${s.count('Pod')} pods, ${s.count('Service')} services`,
