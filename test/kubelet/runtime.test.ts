@@ -136,6 +136,18 @@ describe('the registry', () => {
     expect(got.split('HTTP/1.1 200 OK').length).toBe(3);
   });
 
+  it('bytes that are not HTTP get the server\'s own 400, then the connection closes', async () => {
+    const raw = (podIP: string, port: number) => new Promise<string>((resolve) => {
+      const sock = rt.connect(podIP, port, CLIENT);
+      let buf = '';
+      sock.on('data', (d) => (buf += d));
+      sock.on('end', () => resolve(buf));
+      sock.write('HELLO THERE\r\n\r\n');
+    });
+    expect(await raw(ip('web'), 8080)).toBe('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+    expect(await raw(ip('nginx'), 80)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nServer: nginx\/1\.27\.3\r\nDate: .*\r\nContent-Type: text\/html\r\nContent-Length: 157\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 Bad Request<\/title>/);
+  });
+
   it('lists what serves each pod port', () => {
     const l = rt.listening();
     expect(l.find((x) => x.pod === 'default/web')).toMatchObject({ container: 'web', app: 'agnhost netexec', port: 8080, podIP: ip('web') });

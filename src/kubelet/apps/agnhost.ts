@@ -3,7 +3,7 @@
 // source writes them, behind Go's ServeMux (exact patterns, "/" catching the rest, unclean paths redirected).
 import http from 'node:http';
 import { joinHostPort, splitTarget, header, type App, type AppRequest, type AppResponse, type PodDialer, type PodIdentity } from './app.ts';
-import { goResponse, goTimeString, parseGoDuration } from './gohttp.ts';
+import { goResponse, goTimeString, parseGoDuration, GO_BAD_REQUEST } from './gohttp.ts';
 
 export interface NetexecOptions {
   /** --udp-port: -1 disables the UDP server, and /healthz then answers 412 (nothing sets serverReady). */
@@ -114,6 +114,10 @@ function formValue(req: AppRequest, query: URLSearchParams, name: string): strin
 const goQuote = (s: string) => JSON.stringify(s);
 
 export class Netexec implements App {
+  badRequest(): string {
+    return GO_BAD_REQUEST;
+  }
+
   readonly name = 'agnhost';
   /** The process's start on the monotonic clock (Go prints m=+seconds since then). */
   private readonly started = performance.now();
@@ -223,6 +227,10 @@ export class Netexec implements App {
 
 /** agnhost serve-hostname: the hostname, for any path. */
 export class ServeHostname implements App {
+  badRequest(): string {
+    return GO_BAD_REQUEST;
+  }
+
   readonly name = 'agnhost';
   constructor(private readonly id: PodIdentity) {}
   handle(req: AppRequest): AppResponse {

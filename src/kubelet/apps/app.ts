@@ -49,6 +49,8 @@ export interface App {
   readonly name: string;
   /** Most answers are immediate; one that calls out (netexec's /dial) is a promise. */
   handle(req: AppRequest): AppResponse | Promise<AppResponse>;
+  /** The raw answer to bytes that are not HTTP, before the connection closes (the server's, not the app's). */
+  badRequest?(now: Date): string;
   /** Whether a WebSocket upgrade request becomes an echo of every message (whoami's /echo). */
   websocketEcho?(req: AppRequest): boolean;
 }

@@ -57,3 +57,6 @@ export function goTimeString(now: Date, sinceStartMs: number): string {
   const frac = iso.slice(20, 23).replace(/0+$/, '');
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? `.${frac}` : ''} +0000 UTC m=+${(sinceStartMs / 1000).toFixed(9)}`;
 }
+
+/** What net/http's conn.serve writes for a request it cannot parse, then it closes the connection. */
+export const GO_BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';

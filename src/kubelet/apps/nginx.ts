@@ -135,9 +135,18 @@ export class Nginx implements App {
   }
 
   /** nginx's built-in error page: status line, title and the version in the tail, CRLF lines. */
-  private error(req: AppRequest, status: number): AppResponse {
+  badRequest(now: Date): string {
+    const page = this.errorPage(400);
+    return `HTTP/1.1 400 Bad Request\r\nServer: ${this.server}\r\nDate: ${now.toUTCString()}\r\nContent-Type: text/html\r\nContent-Length: ${page.length}\r\nConnection: close\r\n\r\n${page}`;
+  }
+
+  private errorPage(status: number): string {
     const title = `${status} ${REASON[status]}`;
-    const body = Buffer.from(`<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>${this.server}</center>\r\n</body>\r\n</html>\r\n`);
+    return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>${this.server}</center>\r\n</body>\r\n</html>\r\n`;
+  }
+
+  private error(req: AppRequest, status: number): AppResponse {
+    const body = Buffer.from(this.errorPage(status));
     return {
       status,
       headers: [

@@ -2,7 +2,7 @@
 // Go's Request.Write puts it on the wire (CRLF lines); /api the same as JSON; /health, /bench, /data; /echo a
 // WebSocket echo.
 import { joinHostPort, splitTarget, header, type App, type AppRequest, type AppResponse, type PodIdentity } from './app.ts';
-import { canonicalHeaderKey, goResponse, parseGoDuration } from './gohttp.ts';
+import { canonicalHeaderKey, goResponse, parseGoDuration, GO_BAD_REQUEST } from './gohttp.ts';
 
 /** Headers Request.Write writes itself (reqWriteExcludeHeader) rather than from the header map. */
 const EXCLUDED = new Set(['Host', 'User-Agent', 'Content-Length', 'Transfer-Encoding', 'Trailer']);
@@ -38,6 +38,10 @@ export function requestWire(req: AppRequest): string {
 }
 
 export class Whoami implements App {
+  badRequest(): string {
+    return GO_BAD_REQUEST;
+  }
+
   readonly name = 'whoami';
   private healthStatus = 200;
 
