@@ -169,14 +169,21 @@ export function parseUpstream(text: string): Upstream | undefined {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, text };
 }
 
-const plans = new WeakMap<object, PodPlan>();
+/** spec -> annotations -> plan: a template's pods share both objects (objects are immutable values). */
+const plans = new WeakMap<object, WeakMap<object, PodPlan>>();
+const NO_SPEC = {};
+const NO_ANNOTATIONS = {};
 
-/** The plan for a pod, remembered per pod version (objects are immutable values). */
+/** The plan for a pod; computed once for all the pods of a template. */
 export function planPod(pod: Pod & KubeObject): PodPlan {
-  const cached = plans.get(pod);
+  const specKey = pod.spec ?? NO_SPEC;
+  const annKey = pod.metadata.annotations ?? NO_ANNOTATIONS;
+  let bySpec = plans.get(specKey);
+  if (!bySpec) plans.set(specKey, (bySpec = new WeakMap()));
+  const cached = bySpec.get(annKey);
   if (cached) return cached;
   const containers = pod.spec?.containers ?? [];
-  const ann = pod.metadata.annotations ?? {};
+  const ann: Record<string, string> = pod.metadata.annotations ?? {};
   const problems: PodPlan['problems'] = [];
   let override: AppName | undefined;
   const a = ann[APP_ANNOTATION];
@@ -200,6 +207,6 @@ export function planPod(pod: Pod & KubeObject): PodPlan {
     else upstreams.set(port, up);
   }
   const plan: PodPlan = { containers: containers.map((c) => planContainer(c, override)), upstreams, delayMs, problems };
-  plans.set(pod, plan);
+  bySpec.set(annKey, plan);
   return plan;
 }
