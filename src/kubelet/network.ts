@@ -17,6 +17,7 @@ import type { IPv4Packet } from '../netns/packet.ts';
 import type { Result } from '../cni/types.ts';
 import type { Fabric } from '../netns/forward.ts';
 import type { Device } from '../netns/types.ts';
+import { planPod } from './apps/select.ts';
 
 /** The underlay every node's eth0 sits on: a /24 with its router at .1, 1500-byte MTU. */
 const UNDERLAY_PREFIX = 24;
@@ -271,11 +272,18 @@ export class ClusterNetwork implements Fabric {
     const mappings = (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
       .map((x) => ({ hostPort: x.hostPort!, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP })));
     for (const ip of result.ips ?? []) portmapAdd(host, FLANNEL_CONFLIST.name, containerId, ip.address, mappings);
-    // What the containers declare, they listen on (real listeners come with kubelet's apps).
+    // TCP: what each container's app listens on (its image and arguments decide, as ./apps/select.ts says; the
+    // runtime's real listeners follow the same plan) and the kdp.dev/upstream relays. UDP: what is declared.
+    const plan = planPod(p);
+    for (const c of plan.containers) {
+      for (const port of c.fails ? [] : c.ports) netns.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port, owner: c.container });
+    }
+    for (const port of plan.upstreams.keys()) {
+      if (!netns.listeners.some((l) => l.protocol === 'tcp' && l.port === port)) netns.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port, owner: 'kdp.dev/upstream' });
+    }
     for (const c of p.spec.containers ?? []) {
       for (const port of c.ports ?? []) {
-        const protocol = (port.protocol ?? 'TCP').toLowerCase();
-        if (protocol === 'tcp' || protocol === 'udp') netns.listeners.push({ protocol, address: '0.0.0.0', port: port.containerPort, owner: c.name });
+        if (port.protocol === 'UDP') netns.listeners.push({ protocol: 'udp', address: '0.0.0.0', port: port.containerPort, owner: c.name });
       }
     }
     this.sandboxes.set(key, { pod: key, node: p.spec.nodeName, netns, containerId, netnsPath, result });

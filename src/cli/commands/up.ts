@@ -4,6 +4,9 @@ import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
 import { startDns, CorefileProblems, type RunningDns } from '../../dns/service.ts';
+import { ClusterNetwork } from '../../kubelet/network.ts';
+import { ContainerRuntime } from '../../kubelet/runtime.ts';
+import { formatListeners } from '../printers/listeners.ts';
 
 export interface UpOptions {
   dnsHost?: string;
@@ -54,6 +57,9 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
   const example = traceExample(cluster);
   const f = files.map((x) => ` -f ${x}`).join('');
+  // The pods' containers: their apps on real loopback listeners, probes, restarts.
+  const runtime = await ContainerRuntime.start(cluster, { network: new ClusterNetwork(cluster), warn: (m) => io.stderr(`${m}\n`) });
+  const listeners = formatListeners(runtime.listening());
   io.stdout([
     `kdp: cluster "${c.name}" is up: ${s.count('Node')} nodes, ${s.count('Pod')} pods, ${s.count('Service')} services`,
     `  pod CIDR ${c.podCIDRs.map((x) => x.text).join(',')}, service CIDR ${c.serviceCIDRs.map((x) => x.text).join(',')}, ` +
@@ -71,11 +77,13 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
       (dns.metricsPort !== undefined ? `; /health, /ready, /metrics on http://${dns.host}:${dns.metricsPort}` : ''),
     `  dig @${dns.host} -p ${dns.port} ${digExample(cluster)}`,
     '',
+    ...(listeners.length ? [...listeners, ''] : []),
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
   await stopped;
   await dns.close();
+  await runtime.close();
   io.stdout('kdp: stopped\n');
   return 0;
 }

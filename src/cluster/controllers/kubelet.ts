@@ -1,7 +1,8 @@
 // What each node's kubelet and its CNI plugin write about the pods bound there: an IP from host-local IPAM
 // (the node's pod CIDR, .1 kept for the cni0 gateway, handed out round-robin from .2), the host's addresses
 // for hostNetwork pods, and a Running status. Readiness written in the files (status.conditions) is kept;
-// otherwise pods are Ready (probes arrive with the real listeners).
+// otherwise pods are Ready. While the real listeners run (src/kubelet/runtime.ts, under `kdp up`), their probes
+// and exits take over readiness and container states.
 import type { Controller, ControllerContext } from './controller.ts';
 import { patch, type KubeObject, type Node, type Pod } from '../objects.ts';
 import type * as core from 'kubernetes-types/core/v1.js';

@@ -1,0 +1,46 @@
+// `kdp up` runs the pods' listeners, prints where each pod port is served, and closes them on Ctrl-C.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { main } from '../../src/cli/main.ts';
+import type { IO } from '../../src/cli/io.ts';
+import { NOW } from '../helpers/cluster.ts';
+import { until } from './helpers.ts';
+import { formatListeners } from '../../src/cli/printers/listeners.ts';
+
+const run = promisify(execFile);
+
+describe('kdp up', () => {
+  it('prints a real address per pod port; curl gets the pod\'s app there; Ctrl-C closes them', async () => {
+    let stdout = '';
+    let stderr = '';
+    let interrupt!: () => void;
+    const interrupted = new Promise<void>((r) => (interrupt = r));
+    const io: IO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => '', now: () => NOW, interrupted: () => interrupted };
+    const code = main(['up', 'topologies/default.yaml'], io);
+    await until(() => stdout.includes('Press Ctrl-C'), 20_000);
+    expect(stdout).toContain('Pod ports (');
+    const m = /^  (default\/web-[a-z0-9-]+) +10\.244\.\d+\.\d+:8080 +agnhost netexec +(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout);
+    expect(m, stdout).not.toBeNull();
+    const { stdout: hostname } = await run('curl', ['-s', `${m![2]}hostname`]);
+    expect(hostname).toBe(m![1].split('/')[1]);
+    // The postgres pods run no HTTP app kdp knows: kdp's echo answers on their declared port.
+    expect(stdout).toMatch(/^  default\/db-0 +10\.244\.\d+\.\d+:5432 +echo +http:/m);
+    // The client pod runs agnhost pause: nothing listens, nothing is listed.
+    expect(stdout).not.toMatch(/^  default\/client /m);
+    interrupt();
+    expect(await code).toBe(0);
+    expect(stderr).toBe('');
+    await expect(run('curl', ['-s', '--max-time', '2', `${m![2]}hostname`])).rejects.toThrow();
+  }, 60_000);
+
+  it('lists the first ports and counts the rest', () => {
+    const rows = Array.from({ length: 25 }, (_, i) => ({ pod: `default/p${i}`, container: 'c', app: 'echo', podIP: `10.244.1.${i + 2}`, port: 80, real: { host: '127.0.0.1' as const, port: 40000 + i } }));
+    const out = formatListeners(rows, 20);
+    expect(out[0]).toBe('Pod ports (25), each served by a real listener on this machine:');
+    expect(out[1]).toMatch(/^  POD +POD IP:PORT +APP +SERVED AT$/);
+    expect(out[2]).toMatch(/^  default\/p0 +10\.244\.1\.2:80 +echo +http:\/\/127\.0\.0\.1:40000\/$/);
+    expect(out).toHaveLength(1 + 1 + 20 + 1);
+    expect(out[out.length - 1]).toBe('  ... and 5 more');
+  });
+});
