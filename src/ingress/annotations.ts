@@ -1,0 +1,108 @@
+// The ingress-nginx annotations kdp honours (nginx.ingress.kubernetes.io/...), parsed once per Ingress into
+// the settings of the locations it creates. Values are strings in the API; a value ingress-nginx would reject
+// is reported and the annotation ignored, as ingress-nginx logs and ignores it.
+import { BlockList, isIP } from 'node:net';
+import type { Ingress } from '../cluster/objects.ts';
+
+export const PREFIX = 'nginx.ingress.kubernetes.io/';
+
+/** ingress-nginx's defaults (configmap proxy-connect-timeout 5, proxy-read-timeout 60). */
+export const DEFAULT_CONNECT_TIMEOUT_S = 5;
+export const DEFAULT_READ_TIMEOUT_S = 60;
+
+export interface CanaryConfig {
+  header?: string;
+  headerValue?: string;
+  cookie?: string;
+  /** Requests out of weightTotal sent to the canary. */
+  weight: number;
+  weightTotal: number;
+}
+
+export interface LocationConfig {
+  rewriteTarget?: string;
+  useRegex: boolean;
+  sslRedirect: boolean;
+  forceSslRedirect: boolean;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  /** Addresses allowed in; undefined allows everyone. */
+  allow?: { list: BlockList; text: string };
+  canary?: CanaryConfig;
+}
+
+export interface AnnotationProblem {
+  annotation: string;
+  message: string;
+}
+
+function bool(v: string | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  return v.trim().toLowerCase() === 'true';
+}
+
+export function parseAnnotations(ing: Ingress, problems: AnnotationProblem[] = []): LocationConfig {
+  const a = ing.metadata?.annotations ?? {};
+  const get = (k: string): string | undefined => a[PREFIX + k];
+  const seconds = (k: string, dflt: number): number => {
+    const v = get(k);
+    if (v === undefined) return dflt * 1000;
+    // ingress-nginx takes unitless seconds; "5s" is what people write and nginx accepts, so accept it too.
+    const m = /^\s*(\d+)(s)?\s*$/.exec(v);
+    if (!m || Number(m[1]) <= 0) {
+      problems.push({ annotation: PREFIX + k, message: `invalid value "${v}": want a positive number of seconds` });
+      return dflt * 1000;
+    }
+    return Number(m[1]) * 1000;
+  };
+  const cfg: LocationConfig = {
+    rewriteTarget: get('rewrite-target'),
+    useRegex: bool(get('use-regex'), false),
+    sslRedirect: bool(get('ssl-redirect'), true),
+    forceSslRedirect: bool(get('force-ssl-redirect'), false),
+    connectTimeoutMs: seconds('proxy-connect-timeout', DEFAULT_CONNECT_TIMEOUT_S),
+    readTimeoutMs: seconds('proxy-read-timeout', DEFAULT_READ_TIMEOUT_S),
+  };
+  const allow = get('whitelist-source-range') ?? get('allowlist-source-range');
+  if (allow !== undefined) cfg.allow = sourceRange(allow, problems);
+  if (bool(get('canary'), false)) {
+    const weight = Number(get('canary-weight') ?? '0');
+    const weightTotal = Number(get('canary-weight-total') ?? '100');
+    cfg.canary = {
+      header: get('canary-by-header') || undefined,
+      headerValue: get('canary-by-header-value') || undefined,
+      cookie: get('canary-by-cookie') || undefined,
+      weight: Number.isFinite(weight) && weight > 0 ? weight : 0,
+      // balancer.lua only honours a total above 100.
+      weightTotal: Number.isFinite(weightTotal) && weightTotal > 100 ? weightTotal : 100,
+    };
+  }
+  return cfg;
+}
+
+/** "10.0.0.0/24, 172.10.0.1": CIDRs or single addresses, IPv4 or IPv6. */
+function sourceRange(text: string, problems: AnnotationProblem[]): { list: BlockList; text: string } {
+  const list = new BlockList();
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    if (!item) continue;
+    const [addr, bits] = item.split('/');
+    const family = isIP(addr);
+    const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
+    if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+      problems.push({ annotation: PREFIX + 'whitelist-source-range', message: `invalid CIDR "${item}"` });
+      continue;
+    }
+    list.addSubnet(addr, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return { list, text };
+}
+
+/** Whether the client may use a location: IPv4-mapped IPv6 clients (::ffff:a.b.c.d) are checked as IPv4. */
+export function allowed(cfg: LocationConfig, clientIP: string): boolean {
+  if (!cfg.allow) return true;
+  const v4 = clientIP.startsWith('::ffff:') && isIP(clientIP.slice(7)) === 4 ? clientIP.slice(7) : clientIP;
+  const family = isIP(v4);
+  if (!family) return false;
+  return cfg.allow.list.check(v4, family === 6 ? 'ipv6' : 'ipv4');
+}
