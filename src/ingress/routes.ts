@@ -13,9 +13,12 @@ export interface IngressRef {
   name: string;
 }
 
-export type Backend =
-  | { kind: 'service'; namespace: string; name: string; port: number | string }
-  | { kind: 'resource'; namespace: string; apiGroup?: string; resourceKind: string; name: string };
+/** A Service port in the Ingress's namespace, by number or name. */
+export interface Backend {
+  namespace: string;
+  name: string;
+  port: number | string;
+}
 
 export interface Canary {
   ingress: IngressRef;
@@ -91,23 +94,27 @@ function byAge(a: IngressObj, b: IngressObj): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-function backendOf(namespace: string, b: IngressBackend): Backend | undefined {
-  if (b.service) {
-    const port = b.service.port?.number ?? b.service.port?.name;
-    if (port === undefined) return undefined;
-    return { kind: 'service', namespace, name: b.service.name, port };
+/**
+ * The Service behind an Ingress backend. Resource backends (e.g. a StorageBucket) are skipped, as ingress-nginx
+ * skips "non-service backends": their paths do not exist, so requests get the host's default backend.
+ */
+function backendOf(namespace: string, b: IngressBackend, owner: string, notes: string[]): Backend | undefined {
+  if (b.resource) {
+    notes.push(`Ingress ${owner}: resource backend ${b.resource.kind} ${b.resource.name} is not supported; its path is skipped`);
+    return undefined;
   }
-  if (b.resource) return { kind: 'resource', namespace, apiGroup: b.resource.apiGroup ?? undefined, resourceKind: b.resource.kind, name: b.resource.name };
-  return undefined;
+  const port = b.service?.port?.number ?? b.service?.port?.name;
+  if (!b.service || port === undefined) return undefined;
+  return { namespace, name: b.service.name, port };
 }
 
 export function describeBackend(b: Backend): string {
-  return b.kind === 'service' ? `${b.namespace}/${b.name}:${b.port}` : `${b.resourceKind} ${b.namespace}/${b.name}`;
+  return `${b.namespace}/${b.name}:${b.port}`;
 }
 
 /** ingress-nginx's upstream name: namespace-service-port ("default-web-80"). */
 export function upstreamName(b: Backend): string {
-  return b.kind === 'service' ? `${b.namespace}-${b.name}-${b.port}` : `${b.namespace}-${b.resourceKind}-${b.name}`;
+  return `${b.namespace}-${b.name}-${b.port}`;
 }
 
 const sameBackend = (a: Backend, b: Backend) => upstreamName(a) === upstreamName(b);
@@ -133,7 +140,7 @@ export function compile(input: CompileInput): RoutingTable {
   const canaries = claimed.filter((i) => configs.get(i)!.canary);
 
   const defaultLocation = (ing: IngressObj): Location | undefined => {
-    const b = ing.spec?.defaultBackend && backendOf(refOf(ing).namespace, ing.spec.defaultBackend);
+    const b = ing.spec?.defaultBackend && backendOf(refOf(ing).namespace, ing.spec.defaultBackend, keyOf(refOf(ing)), notes);
     if (!b) return undefined;
     return { ingress: refOf(ing), path: '/', pathType: 'Prefix', backend: b, config: configs.get(ing)!, isDefaultBackend: true };
   };
@@ -167,7 +174,7 @@ export function compile(input: CompileInput): RoutingTable {
     for (const rule of ing.spec?.rules ?? []) {
       const server = serverFor((rule.host ?? '').toLowerCase(), ing);
       for (const p of rule.http?.paths ?? []) {
-        const backend = backendOf(ref.namespace, p.backend);
+        const backend = backendOf(ref.namespace, p.backend, keyOf(ref), notes);
         if (!backend) continue;
         const pathType = (p.pathType ?? 'ImplementationSpecific') as PathType;
         const path = p.path || '/';
@@ -200,7 +207,7 @@ function mergeCanary(ing: IngressObj, cfg: LocationConfig, servers: Map<string, 
     const host = (rule.host ?? '').toLowerCase();
     const server = host === '' ? catchAll : servers.get(host);
     for (const p of rule.http?.paths ?? []) {
-      const backend = backendOf(ref.namespace, p.backend);
+      const backend = backendOf(ref.namespace, p.backend, keyOf(ref), notes);
       if (!backend) continue;
       const path = p.path || '/';
       const pathType = (p.pathType ?? 'ImplementationSpecific') as PathType;

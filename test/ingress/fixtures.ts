@@ -47,6 +47,5 @@ export function served(t: RoutingTable, host: string, url: string): string | 404
   if (p === undefined) return 404;
   const r = route(t, host, p);
   if (!r.location) return 404;
-  const b = r.location.backend;
-  return b.kind === 'service' ? b.name : `${b.resourceKind}/${b.name}`;
+  return r.location.backend.name;
 }

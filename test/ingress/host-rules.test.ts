@@ -29,7 +29,7 @@ describe('conformance: host rules (host_rules.feature)', () => {
 
   it('backend ports by name are kept for the dialer', () => {
     const r = t.servers.get('foo.bar.com')!.locations[0].backend;
-    expect(r).toEqual({ kind: 'service', namespace: 'default', name: 'foo-bar-com', port: 'http' });
+    expect(r).toEqual({ namespace: 'default', name: 'foo-bar-com', port: 'http' });
   });
 
   it('the tls entry is attached to the host it lists', () => {
@@ -122,14 +122,20 @@ describe('several Ingresses merged per host (ingress-nginx pathtype_mixed.go)', 
     expect(served(t2, 'shared', '/a')).toBe('svc-a');
     expect(served(t2, 'shared', '/b')).toBe('svc-b');
     const b = t2.servers.get('shared')!.locations.find((l) => l.path === '/b')!.backend;
-    expect(b.kind === 'service' && b.namespace).toBe('team-b');
+    expect(b.namespace).toBe('team-b');
   });
 });
 
 describe('resource backends', () => {
-  it('are routed to (and answered by the controller as unsupported)', () => {
-    const t = table([ingress('r', { rules: [{ host: 'static', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static-assets' } } }] } }] })]);
-    expect(served(t, 'static', '/x')).toBe('StorageBucket/static-assets');
+  it('are skipped as ingress-nginx skips non-service backends: the host default backend answers', () => {
+    const bucket = { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static-assets' } };
+    const t = table([
+      ingress('r', { defaultBackend: svc('fallback'), rules: [{ host: 'static', http: { paths: [{ path: '/icons', pathType: 'ImplementationSpecific', backend: bucket }, path('/api', 'Prefix', 'api')] } }] }),
+    ]);
+    expect(served(t, 'static', '/icons/a.png')).toBe('fallback');
+    expect(served(t, 'static', '/api')).toBe('api');
+    expect(t.notes.join('\n')).toMatch(/resource backend StorageBucket static-assets is not supported/);
+    expect(served(table([ingress('only-bucket', { defaultBackend: bucket })]), 'x', '/')).toBe(404);
   });
 });
 
