@@ -1,5 +1,5 @@
 // The `kdp` command. Its verbs and flags follow kubectl's, so a person's habits carry over.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TopologyError, formatProblem } from '../cluster/problems.ts';
 import type { Cluster } from '../cluster/cluster.ts';
@@ -29,6 +29,12 @@ export const processIO: IO = {
   }),
 };
 
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('want a port number from 0 to 65535.');
+  return n;
+}
+
 const FILES_HELP = 'topology file, directory or - for stdin (repeatable); default: the embedded topologies/default.yaml';
 
 function program(io: IO, result: { code: number | Promise<number> }): Command {
@@ -49,10 +55,12 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .description('load a topology and run the cluster until Ctrl-C')
     .argument('[files...]', 'topology files (same as -f)')
     .option('-f, --file <file>', FILES_HELP, collect)
-    .action((args: string[], o: { file?: string[] }) => {
+    .option('--http-port <port>', 'the Ingress controller\'s HTTP port on 127.0.0.1 (0: any free port)', parsePort, 0)
+    .option('--https-port <port>', 'the Ingress controller\'s HTTPS port on 127.0.0.1 (0: any free port)', parsePort, 0)
+    .action((args: string[], o: { file?: string[]; httpPort: number; httpsPort: number }) => {
       const fs = files(o, args);
       const cluster = loadOrReport(fs, io, { warnings: true });
-      result.code = cluster ? up(cluster, fs, io) : 1;
+      result.code = cluster ? up(cluster, fs, io, { httpPort: o.httpPort, httpsPort: o.httpsPort }) : 1;
     });
 
   p.command('validate')

@@ -1,8 +1,37 @@
-// kdp up: load the topology and keep the cluster running until Ctrl-C. Later releases attach DNS, the Ingress
-// controller and NodePorts to it; today it serves the model and says how to look at it.
+// kdp up: load the topology and keep the cluster running until Ctrl-C, with the Ingress controller serving it.
+// Later releases attach DNS and NodePorts too.
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
+import { IngressController } from '../../ingress/controller.ts';
+import { StoreDialer, TargetRegistry } from '../../ingress/dialer.ts';
+import { curlExamples } from '../../ingress/examples.ts';
+
+export interface UpOptions {
+  /** The Ingress controller's ports; 0 picks a free one. */
+  httpPort: number;
+  httpsPort: number;
+}
+
+/** The Ingress controller, started on the given ports; undefined (with the reason printed) if a port is taken. */
+async function startIngress(cluster: Cluster, opts: UpOptions, targets: TargetRegistry, io: IO): Promise<IngressController | undefined> {
+  const ctl = new IngressController({
+    store: cluster.store,
+    dialer: new StoreDialer(cluster.store, targets),
+    httpPort: opts.httpPort,
+    httpsPort: opts.httpsPort,
+    accessLog: (line) => io.stdout(line + '\n'),
+    log: (line) => io.stderr(`ingress: ${line}\n`),
+  });
+  try {
+    await ctl.start();
+    return ctl;
+  } catch (e) {
+    await ctl.stop();
+    io.stderr(`error: the Ingress controller cannot listen on 127.0.0.1 (--http-port ${opts.httpPort}, --https-port ${opts.httpsPort}): ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
 
 /** A flow worth tracing: from the user's first pod to a port another pod declares, on another node if any. */
 function traceExample(cluster: Cluster): { from: string; to: string } | undefined {
@@ -17,9 +46,14 @@ function traceExample(cluster: Cluster): { from: string; to: string } | undefine
   return to ? { from: `${from.metadata.namespace}/${from.metadata.name}`, to: `${to.status!.podIP}:${tcpPort(to)}` } : undefined;
 }
 
-export async function up(cluster: Cluster, files: string[], io: IO): Promise<number> {
+export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOptions = { httpPort: 0, httpsPort: 0 }): Promise<number> {
   // Listen for Ctrl-C before saying it stops us, so an early one is not lost.
   const stopped = io.interrupted();
+  // The real listeners behind pod endpoints register here (podIP:port -> loopback port).
+  const targets = new TargetRegistry();
+  const ingress = await startIngress(cluster, opts, targets, io);
+  if (!ingress) return 1;
+  const curls = curlExamples(ingress.routingTable, '127.0.0.1', { http: ingress.httpPort, https: ingress.httpsPort });
   const s = cluster.store;
   const c = cluster.config;
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
@@ -38,10 +72,14 @@ export async function up(cluster: Cluster, files: string[], io: IO): Promise<num
     `  kdp ip --node ${firstNode} route${f}`,
     ...(example ? [`  kdp trace --from ${example.from} --to ${example.to}${f}`] : []),
     '',
+    `Ingress controller on http://127.0.0.1:${ingress.httpPort} and https://127.0.0.1:${ingress.httpsPort}:`,
+    ...(curls.length ? curls.map((x) => `  ${x}`) : ['  (no Ingress rules yet)']),
+    '',
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
   await stopped;
+  await ingress.stop();
   io.stdout('kdp: stopped\n');
   return 0;
 }
