@@ -104,15 +104,17 @@ export class IngressController {
     this.proxy.on('proxyReq', (proxyReq, req) => {
       const f = this.flights.get(req);
       if (!f) return;
-      proxyReq.on('socket', (sock: Socket) => {
-        if (!sock.connecting) return;
+      // http-proxy emits proxyReq from the request's 'socket' event, so the socket is already there; a reused
+      // keep-alive socket is connected, a new one is still connecting.
+      const sock = proxyReq.socket;
+      if (sock?.connecting) {
         const t = setTimeout(() => {
           f.timedOut = true;
           proxyReq.destroy();
         }, f.config.connectTimeoutMs);
         sock.once('connect', () => clearTimeout(t));
         sock.once('close', () => clearTimeout(t));
-      });
+      }
       proxyReq.setTimeout(f.config.readTimeoutMs, () => {
         f.timedOut = true;
         proxyReq.destroy();
@@ -178,6 +180,22 @@ export class IngressController {
       await this.listen(this.https, this.opts.httpsPort, address);
     }
     for (const n of this.table.notes) this.opts.log?.(n);
+    this.publishStatus();
+  }
+
+  /**
+   * status.loadBalancer.ingress of every claimed Ingress names the address the controller listens on, as
+   * ingress-nginx publishes its Service's address (ingress-controller-conformance checks it is set).
+   */
+  private publishStatus(): void {
+    const ip = this.opts.address ?? '127.0.0.1';
+    const s = this.opts.store;
+    for (const ref of this.table.ingresses) {
+      const ing = s.get<Ingress & KubeObject>('Ingress', ref.namespace, ref.name);
+      const lb = ing?.status?.loadBalancer?.ingress;
+      if (!ing || (lb?.length === 1 && lb[0].ip === ip)) continue;
+      s.update({ ...ing, status: { ...ing.status, loadBalancer: { ingress: [{ ip }] } } });
+    }
   }
 
   async stop(): Promise<void> {
@@ -216,6 +234,7 @@ export class IngressController {
     this.table = this.compile();
     this.certs?.setTable(this.table);
     for (const n of this.table.notes) if (!before.has(n)) this.opts.log?.(n);
+    if (this.http || this.https) this.publishStatus();
   }
 
   /** Routing and every answer the controller gives without an upstream. */

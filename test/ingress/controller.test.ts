@@ -26,7 +26,7 @@ let secure: KeyPair;
 
 beforeAll(async () => {
   c = cluster(CONTROLLER_TOPOLOGY);
-  backends = await startBackends(c.store, { silent: ['refusing-1'], delayMs: { 'slow-1': 1500 } });
+  backends = await startBackends(c.store, { silent: ['refusing-1', 'flaky-1'], delayMs: { 'slow-1': 1500 } });
   const pems = await generate([{ name: 'commonName', value: 'secure.example' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'secure.example' }] }] });
   secure = { cert: pems.cert, key: pems.private };
   c.store.create({
@@ -71,6 +71,16 @@ describe('routing and load balancing', () => {
     expect((await get(http, 'web.example', '/refusing')).status).toBe(502);
   });
 
+  it('a refused endpoint is skipped for the next one (proxy_next_upstream), and the log shows both attempts', async () => {
+    logs.length = 0;
+    for (let i = 0; i < 4; i++) {
+      const r = await get(http, 'web.example', '/flaky');
+      expect(r.status).toBe(200);
+      expect(r.json!.pod).toBe('flaky-2');
+    }
+    expect(logs.some((l) => /\[default-flaky-80\] \[\] [\d.]+:8080, [\d.]+:8080 -, \d+ -, \d+\.\d{3} 502, 200 /.test(l))).toBe(true);
+  });
+
   it('504 when the backend answers after proxy-read-timeout', async () => {
     const r = await get(http, 'slow.example', '/');
     expect(r.status).toBe(504);
@@ -97,6 +107,19 @@ describe('routing and load balancing', () => {
     expect((await get(http, 'live.example', '/')).json!.pod).toBe('api-1');
     c.store.delete('Ingress', 'default', 'live');
     expect((await get(http, 'live.example', '/')).status).toBe(404);
+  });
+});
+
+describe('Ingress status', () => {
+  it('claimed Ingresses show the address the controller listens on; others are left alone', () => {
+    type Ing = import('../../src/cluster/objects.ts').Ingress & import('../../src/cluster/objects.ts').KubeObject;
+    expect(c.store.get<Ing>('Ingress', 'default', 'web')!.status?.loadBalancer?.ingress).toEqual([{ ip: '127.0.0.1' }]);
+    expect(c.store.get<Ing>('Ingress', 'default', 'shop-canary')!.status?.loadBalancer?.ingress).toEqual([{ ip: '127.0.0.1' }]);
+    expect(c.store.get<Ing>('Ingress', 'default', 'foreign')!.status?.loadBalancer?.ingress).toBeUndefined();
+  });
+
+  it('an Ingress of another class is not served', async () => {
+    expect((await get(http, 'foreign.example', '/')).status).toBe(404);
   });
 });
 

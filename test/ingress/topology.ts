@@ -15,12 +15,15 @@ export const CONTROLLER_TOPOLOGY =
   pod('canary-1', 'canary', 'node1') +
   pod('refusing-1', 'refusing', 'node2') +
   pod('slow-1', 'slow', 'node3') +
+  pod('flaky-1', 'flaky', 'node1') +
+  pod('flaky-2', 'flaky', 'node2') +
   service('web', 'web') +
   service('api', 'api') +
   service('canary', 'canary') +
   service('empty', 'nobody') +
   service('refusing', 'refusing') +
   service('slow', 'slow') +
+  service('flaky', 'flaky') +
   `---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -36,6 +39,7 @@ spec:
           - {path: /empty, pathType: Prefix, backend: {service: {name: empty, port: {number: 80}}}}
           - {path: /missing, pathType: Prefix, backend: {service: {name: missing, port: {number: 80}}}}
           - {path: /refusing, pathType: Prefix, backend: {service: {name: refusing, port: {number: 80}}}}
+          - {path: /flaky, pathType: Prefix, backend: {service: {name: flaky, port: {number: 80}}}}
     - host: secure.example
       http:
         paths:
@@ -50,6 +54,16 @@ spec:
   rules:
     - host: slow.example
       http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: slow, port: {number: 80}}}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: foreign
+spec:
+  ingressClassName: traefik
+  rules:
+    - host: foreign.example
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
