@@ -51,20 +51,39 @@ export const endpointKey = (ip: string, port: number) => (ip.includes(':') ? `[$
 
 const SERVICE_NAME = 'kubernetes.io/service-name';
 
+type Endpoints = { endpoints: string[] } | { reason: DialFailure; detail: string };
+
 export class StoreDialer implements Dialer {
   private readonly next = new Map<string, number>();
+  /** Ready endpoints per Service port, dropped whenever a Service or EndpointSlice changes. */
+  private readonly cache = new Map<string, Endpoints>();
+  private readonly unwatch: (() => void)[];
 
   constructor(
     private readonly store: Store,
     private readonly targets: { get(endpoint: string): Target | undefined },
-  ) {}
+  ) {
+    const drop = () => this.cache.clear();
+    this.unwatch = ['Service', 'EndpointSlice'].map((kind) => store.watch({ kind }, drop));
+  }
+
+  close(): void {
+    for (const u of this.unwatch.splice(0)) u();
+  }
 
   dial(req: DialRequest): Promise<DialResult> {
     return Promise.resolve(this.pick(req));
   }
 
   /** Ready endpoints of a Service port, in slice order. */
-  endpoints(namespace: string, name: string, port: number | string): { endpoints: string[] } | { reason: DialFailure; detail: string } {
+  endpoints(namespace: string, name: string, port: number | string): Endpoints {
+    const key = `${namespace}/${name}:${port}`;
+    let found = this.cache.get(key);
+    if (!found) this.cache.set(key, (found = this.lookup(namespace, name, port)));
+    return found;
+  }
+
+  private lookup(namespace: string, name: string, port: number | string): Endpoints {
     const what = `service ${namespace}/${name}`;
     const svc = this.store.get<Service & KubeObject>('Service', namespace, name);
     if (!svc) return { reason: 'no-service', detail: `${what} not found` };

@@ -19,9 +19,8 @@ export function setForwardedHeaders(h: IncomingHttpHeaders, c: ForwardContext): 
   const xfh = h['x-forwarded-host'];
   for (const k in h) {
     // nginx drops headers with underscores (enable-underscores-in-headers false); `Proxy` is removed (httpoxy).
-    if (k.includes('_')) delete h[k];
+    if (k.includes('_') || k === 'proxy') delete h[k];
   }
-  delete h.proxy;
   if (xff !== undefined) h['x-original-forwarded-for'] = xff;
   if (xfh !== undefined) h['x-original-forwarded-host'] = xfh;
   h['x-request-id'] = c.requestId;
@@ -37,7 +36,7 @@ export function setForwardedHeaders(h: IncomingHttpHeaders, c: ForwardContext): 
     h.connection = 'upgrade';
   } else {
     // `proxy_set_header Connection ""`: the upstream connection stays keep-alive whatever the client asked.
-    delete h.connection;
-    delete h['keep-alive'];
+    if (h.connection !== undefined) delete h.connection;
+    if (h['keep-alive'] !== undefined) delete h['keep-alive'];
   }
 }

@@ -249,3 +249,43 @@ describe('real clients', () => {
     expect(status).toBe(404);
   });
 });
+
+describe('more clients', () => {
+  it('wss: a WebSocket over TLS by SNI', async () => {
+    const ws = new WebSocket(`wss://127.0.0.1:${https}/chat`, { rejectUnauthorized: false, servername: 'secure.example', headers: { host: 'secure.example' } } as WebSocket.ClientOptions);
+    ws.once('upgrade', (res) => expect(res.socket && (res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN).toBe('secure.example'));
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    const m = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+    ws.send('over tls');
+    expect(await m).toMatch(/^web-\d: over tls$/);
+    ws.close();
+  });
+
+  it('a request body is streamed to the backend', async () => {
+    const { request } = await import('node:http');
+    const body = JSON.stringify({ big: 'x'.repeat(100_000) });
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: http, path: '/api/upload', method: 'POST', headers: { host: 'web.example', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let s = '';
+        res.on('data', (c) => (s += c));
+        res.on('end', () => resolve(s));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(JSON.parse(reply)).toMatchObject({ pod: 'api-1', method: 'POST', headers: { 'content-length': String(Buffer.byteLength(body)) } });
+  });
+
+  it('a malformed request gets 400 and the controller keeps serving', async () => {
+    const { connect: tcp } = await import('node:net');
+    const answer = await new Promise<string>((resolve) => {
+      const s = tcp(http, '127.0.0.1', () => s.write('GARBAGE \x00\x01 nonsense\r\n\r\n'));
+      let out = '';
+      s.on('data', (d) => (out += d));
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(out));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect((await get(http, 'web.example', '/')).status).toBe(200);
+  });
+});

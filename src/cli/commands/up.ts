@@ -14,20 +14,25 @@ export interface UpOptions {
 }
 
 /** The Ingress controller, started on the given ports; undefined (with the reason printed) if a port is taken. */
-async function startIngress(cluster: Cluster, opts: UpOptions, targets: TargetRegistry, io: IO): Promise<IngressController | undefined> {
+async function startIngress(cluster: Cluster, opts: UpOptions, targets: TargetRegistry, io: IO): Promise<{ ctl: IngressController; stop(): Promise<void> } | undefined> {
+  const dialer = new StoreDialer(cluster.store, targets);
   const ctl = new IngressController({
     store: cluster.store,
-    dialer: new StoreDialer(cluster.store, targets),
+    dialer,
     httpPort: opts.httpPort,
     httpsPort: opts.httpsPort,
     accessLog: (line) => io.stdout(line + '\n'),
     log: (line) => io.stderr(`ingress: ${line}\n`),
   });
+  const stop = async () => {
+    await ctl.stop();
+    dialer.close();
+  };
   try {
     await ctl.start();
-    return ctl;
+    return { ctl, stop };
   } catch (e) {
-    await ctl.stop();
+    await stop();
     io.stderr(`error: the Ingress controller cannot listen on 127.0.0.1 (--http-port ${opts.httpPort}, --https-port ${opts.httpsPort}): ${(e as Error).message}\n`);
     return undefined;
   }
@@ -53,7 +58,7 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
   const targets = new TargetRegistry();
   const ingress = await startIngress(cluster, opts, targets, io);
   if (!ingress) return 1;
-  const curls = curlExamples(ingress.routingTable, '127.0.0.1', { http: ingress.httpPort, https: ingress.httpsPort });
+  const curls = curlExamples(ingress.ctl.routingTable, '127.0.0.1', { http: ingress.ctl.httpPort, https: ingress.ctl.httpsPort });
   const s = cluster.store;
   const c = cluster.config;
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
@@ -72,7 +77,7 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
     `  kdp ip --node ${firstNode} route${f}`,
     ...(example ? [`  kdp trace --from ${example.from} --to ${example.to}${f}`] : []),
     '',
-    `Ingress controller on http://127.0.0.1:${ingress.httpPort} and https://127.0.0.1:${ingress.httpsPort}:`,
+    `Ingress controller on http://127.0.0.1:${ingress.ctl.httpPort} and https://127.0.0.1:${ingress.ctl.httpsPort}:`,
     ...(curls.length ? curls.map((x) => `  ${x}`) : ['  (no Ingress rules yet)']),
     '',
     'Press Ctrl-C to stop.',
