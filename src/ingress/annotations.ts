@@ -21,6 +21,14 @@ export interface CanaryConfig {
 
 export interface LocationConfig {
   rewriteTarget?: string;
+  /** temporal-redirect (302) or permanent-redirect (301), with their -code; no proxying. */
+  redirect?: { url: string; code: number };
+  /** app-root: "/" answers 302 to this path. */
+  appRoot?: string;
+  /** proxy-body-size in bytes (nginx client_max_body_size, default 1m); 0: no limit. */
+  maxBodyBytes: number;
+  /** upstream-vhost: the Host header sent upstream. */
+  upstreamVhost?: string;
   useRegex: boolean;
   sslRedirect: boolean;
   forceSslRedirect: boolean;
@@ -55,8 +63,23 @@ export function parseAnnotations(ing: Ingress, problems: AnnotationProblem[] = [
     }
     return Number(m[1]) * 1000;
   };
+  const redirectCode = (k: string, dflt: number): number => {
+    const v = get(k);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (Number.isInteger(n) && n >= 300 && n <= 308) return n;
+    problems.push({ annotation: PREFIX + k, message: `invalid value "${v}": want a redirect status from 300 to 308` });
+    return dflt;
+  };
+  const temporal = get('temporal-redirect');
+  const permanent = get('permanent-redirect');
   const cfg: LocationConfig = {
     rewriteTarget: get('rewrite-target'),
+    // ingress-nginx's redirect parser reads temporal-redirect first.
+    redirect: temporal ? { url: temporal, code: redirectCode('temporal-redirect-code', 302) } : permanent ? { url: permanent, code: redirectCode('permanent-redirect-code', 301) } : undefined,
+    appRoot: get('app-root') || undefined,
+    maxBodyBytes: bodySize(get('proxy-body-size'), problems),
+    upstreamVhost: get('upstream-vhost') || undefined,
     useRegex: bool(get('use-regex'), false),
     sslRedirect: bool(get('ssl-redirect'), true),
     forceSslRedirect: bool(get('force-ssl-redirect'), false),
@@ -78,6 +101,20 @@ export function parseAnnotations(ing: Ingress, problems: AnnotationProblem[] = [
     };
   }
   return cfg;
+}
+
+const DEFAULT_BODY_SIZE = 1 << 20;
+
+/** An nginx size: "8m", "512k", "1g", "1024" (bytes); "0" lifts the limit. */
+function bodySize(v: string | undefined, problems: AnnotationProblem[]): number {
+  if (v === undefined) return DEFAULT_BODY_SIZE;
+  const m = /^\s*(\d+)([kKmMgG]?)\s*$/.exec(v);
+  if (!m) {
+    problems.push({ annotation: PREFIX + 'proxy-body-size', message: `invalid value "${v}": want a size such as 8m, 512k or 0` });
+    return DEFAULT_BODY_SIZE;
+  }
+  const unit = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * unit;
 }
 
 /** "10.0.0.0/24, 172.10.0.1": CIDRs or single addresses, IPv4 or IPv6. */

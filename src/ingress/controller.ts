@@ -258,11 +258,17 @@ export class IngressController {
     const server: Server = serverFor(this.table, name);
     const location = matchLocation(server, path);
     const cfg = location?.config ?? DEFAULTS;
+    // In nginx's order: the rewrite phase (app-root, redirects, then the Lua HTTPS redirect), then access
+    // (whitelist), then the body size check, then the upstream.
+    if (cfg.appRoot && path === '/') return { answer: 302, headers: { Location: `${x.scheme}://${host ?? ''}${cfg.appRoot}` } };
+    if (cfg.redirect) return { answer: cfg.redirect.code, headers: { Location: cfg.redirect.url } };
     if (x.scheme === 'http' && (cfg.forceSslRedirect || (cfg.sslRedirect && server.tls && this.https))) {
       return { answer: 308, headers: { Location: this.httpsURL(name, rawURI) } };
     }
     if (!location) return { answer: 404 };
     if (!allowed(cfg, x.clientIP)) return { answer: 403 };
+    // The unread body makes the connection useless for another request, so nginx (and we) close it.
+    if (cfg.maxBodyBytes > 0 && Number(req.headers['content-length'] ?? 0) > cfg.maxBodyBytes) return { answer: 413, headers: { Connection: 'close' } };
     const canary = location.canary !== undefined && useCanary(location.canary, {
       header: (n) => {
         const v = req.headers[n.toLowerCase()];
@@ -308,6 +314,7 @@ export class IngressController {
     x.upstreamName = upstreamName(d.location.backend);
     if (d.canary) x.alternative = upstreamName(d.backend);
     setForwardedHeaders(req.headers, { clientIP: x.clientIP, scheme, serverPort: x.serverPort, requestId: x.requestId, requestURI: req.url ?? '/', upgrade: false });
+    if (d.location.config.upstreamVhost) req.headers.host = d.location.config.upstreamVhost;
     req.url = d.uri;
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const attempt = (tried: string[]): void => {

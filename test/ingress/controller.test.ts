@@ -289,3 +289,53 @@ describe('more clients', () => {
     expect((await get(http, 'web.example', '/')).status).toBe(200);
   });
 });
+
+describe('redirect and limit annotations (annotations.md)', () => {
+  const add = (name: string, host: string, annotations: Record<string, string>) =>
+    c.store.create({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'default', annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [`nginx.ingress.kubernetes.io/${k}`, v])) },
+      spec: { rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'api', port: { number: 80 } } } }] } }] },
+    });
+
+  it('permanent-redirect answers 301 to the fixed URL, -code changes the status, temporal-redirect 302', async () => {
+    add('perm', 'perm.example', { 'permanent-redirect': 'https://www.example.org/new' });
+    add('perm-code', 'perm-code.example', { 'permanent-redirect': 'https://www.example.org/', 'permanent-redirect-code': '308' });
+    add('temp', 'temp.example', { 'temporal-redirect': 'https://tmp.example.org/' });
+    const p = await get(http, 'perm.example', '/any/path?q=1');
+    expect([p.status, p.headers.location]).toEqual([301, 'https://www.example.org/new']);
+    expect((await get(http, 'perm-code.example', '/')).status).toBe(308);
+    const t = await get(http, 'temp.example', '/x');
+    expect([t.status, t.headers.location]).toEqual([302, 'https://tmp.example.org/']);
+  });
+
+  it('app-root sends / (only /) to the app with 302', async () => {
+    add('approot', 'approot.example', { 'app-root': '/app1' });
+    const r = await get(http, 'approot.example', '/');
+    expect([r.status, r.headers.location]).toEqual([302, 'http://approot.example/app1']);
+    expect((await get(http, 'approot.example', '/app1')).json!.url).toBe('/app1');
+  });
+
+  it('proxy-body-size: 413 past the limit (1m by default)', async () => {
+    add('small', 'small.example', { 'proxy-body-size': '1k' });
+    const post = (host: string, size: number) =>
+      new Promise<number>((resolve, reject) => {
+        import('node:http').then(({ request }) => {
+          const req = request({ host: '127.0.0.1', port: http, path: '/', method: 'POST', agent: false, headers: { host, 'content-length': size } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end(Buffer.alloc(size));
+        }, reject);
+      });
+    expect(await post('small.example', 1024)).toBe(200);
+    expect(await post('small.example', 1025)).toBe(413);
+    expect(await post('web.example', 2 << 20)).toBe(413);
+  });
+
+  it('upstream-vhost sets the Host the backend sees; X-Forwarded-Host keeps the client\'s', async () => {
+    add('vhost', 'vhost.example', { 'upstream-vhost': 'internal.svc' });
+    const h = (await get(http, 'vhost.example', '/')).json!.headers;
+    expect([h.host, h['x-forwarded-host']]).toEqual(['internal.svc', 'vhost.example']);
+  });
+});
