@@ -120,9 +120,13 @@ export class IngressController {
         proxyReq.destroy();
       });
     });
-    this.proxy.on('proxyRes', (pres, req) => {
+    this.proxy.on('proxyRes', (pres, req, res) => {
       const f = this.flights.get(req);
       if (!f) return;
+      // Hop-by-hop headers describe the upstream connection, not the client's: nginx never passes them on.
+      // Setting Connection here also stops http-proxy from echoing the client's (removed) request header.
+      if (pres.headers['keep-alive'] !== undefined) delete pres.headers['keep-alive'];
+      pres.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
       f.up.status = pres.statusCode;
       if (f.hsts) pres.headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
       // Counting chunks costs a listener per chunk; a Content-Length says the same for free.

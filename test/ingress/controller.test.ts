@@ -339,3 +339,14 @@ describe('redirect and limit annotations (annotations.md)', () => {
     expect([h.host, h['x-forwarded-host']]).toEqual(['internal.svc', 'vhost.example']);
   });
 });
+
+describe('connection handling', () => {
+  it('the upstream\'s hop-by-hop headers are not passed on; the client\'s keep-alive choice is honoured', async () => {
+    const kept = await get(http, 'web.example', '/');
+    expect(kept.headers['keep-alive']).toBeUndefined();
+    const closed = await get(http, 'web.example', '/', { connection: 'close' });
+    expect(closed.headers.connection).toBe('close');
+    // Upstream the connection stays keep-alive whatever the client asked (proxy_set_header Connection "").
+    expect(closed.json!.headers.connection).toBe('keep-alive');
+  });
+});
