@@ -56,6 +56,8 @@ interface Flight {
 
 interface Exchange {
   start: number;
+  /** The request target as the client sent it ($request_uri). */
+  uri: string;
   clientIP: string;
   scheme: 'http' | 'https';
   serverPort: number;
@@ -297,6 +299,7 @@ export class IngressController {
     const incoming = req.headers['x-request-id'];
     return {
       start: performance.now(),
+      uri: req.url ?? '/',
       clientIP: ip.startsWith('::ffff:') ? ip.slice(7) : ip,
       scheme,
       serverPort: req.socket.localPort ?? 0,
@@ -309,7 +312,7 @@ export class IngressController {
   private onRequest(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https'): void {
     const x = this.exchange(req, scheme);
     let bytes = 0;
-    if (this.opts.accessLog) res.on('finish', () => this.logRequest(req, res, x, bytes));
+    if (this.opts.accessLog) res.once('close', () => this.logRequest(req, res, x, bytes));
     const d = this.decide(req, x);
     if ('answer' in d) {
       this.answer(res, d.answer, d.headers);
@@ -342,9 +345,15 @@ export class IngressController {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES && !hasBody) return attempt([...tried, r.endpoint]);
           this.answer(res, flight.timedOut ? 504 : 502);
         });
-      });
+      }, (e: Error) => this.dialerFailed(e, () => this.answer(res, 502)));
     };
     attempt([]);
+  }
+
+  /** A Dialer that throws is a bug elsewhere; the request gets 502 and the controller keeps serving. */
+  private dialerFailed(e: Error, answer: () => void): void {
+    this.opts.log?.(`dialer failed: ${e.message}`);
+    answer();
   }
 
   private answer(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
@@ -363,9 +372,10 @@ export class IngressController {
       remoteAddr: x.clientIP,
       time: this.now(),
       method: req.method ?? 'GET',
-      uri: req.headers['x-original-uri'] as string ?? req.url ?? '/',
+      uri: x.uri,
       httpVersion: req.httpVersion,
-      status: res.statusCode,
+      // nginx's 499: the client went away before the answer was complete.
+      status: res.writableFinished ? res.statusCode : 499,
       bodyBytesSent: bytes || Number(res.getHeader('content-length') ?? 0) || 0,
       referer: req.headers.referer,
       userAgent: ua,
@@ -401,7 +411,7 @@ export class IngressController {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           refuse(502);
         });
-      });
+      }, (e: Error) => this.dialerFailed(e, () => refuse(502)));
     };
     attempt([]);
   }

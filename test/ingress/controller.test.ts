@@ -350,3 +350,18 @@ describe('connection handling', () => {
     expect(closed.json!.headers.connection).toBe('keep-alive');
   });
 });
+
+describe('a client that goes away', () => {
+  it('is logged with nginx\'s 499', async () => {
+    logs.length = 0;
+    const { request } = await import('node:http');
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: http, path: '/gone', headers: { host: 'slow.example' }, agent: false });
+      req.on('error', () => resolve());
+      req.end();
+      setTimeout(() => req.destroy(), 200);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(logs.some((l) => /"GET \/gone HTTP\/1\.1" 499 /.test(l))).toBe(true);
+  });
+});

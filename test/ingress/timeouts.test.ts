@@ -76,3 +76,18 @@ describe('proxy-connect-timeout against a port whose SYNs the real kernel drops 
     expect(Date.now() - t0).toBeLessThan(4000);
   }, 10_000);
 });
+
+describe('a Dialer that throws', () => {
+  it('gets the request a 502 and the controller keeps serving', async () => {
+    const lines: string[] = [];
+    const broken = new IngressController({ store: cluster(TOPOLOGY).store, dialer: { dial: () => Promise.reject(new Error('boom')) }, httpPort: 0, log: (l) => lines.push(l) });
+    await broken.start();
+    try {
+      expect((await get(broken.httpPort!, 't.example', '/')).status).toBe(502);
+      expect((await get(broken.httpPort!, 't.example', '/')).status).toBe(502);
+      expect(lines).toContain('dialer failed: boom');
+    } finally {
+      await broken.stop();
+    }
+  });
+});
