@@ -43,6 +43,7 @@ export interface IngressControllerOptions {
 const TRIES = 3;
 const DEFAULTS: LocationConfig = parseAnnotations({ metadata: {} } as Ingress);
 const DEFAULT_BACKEND_UPSTREAM = 'upstream-default-backend';
+const SERVER = 'nginx';
 
 /** One proxied attempt, found by its request from http-proxy's events. */
 interface Flight {
@@ -128,6 +129,8 @@ export class IngressController {
       // Hop-by-hop headers describe the upstream connection, not the client's: nginx never passes them on.
       // Setting Connection here also stops http-proxy from echoing the client's (removed) request header.
       if (pres.headers['keep-alive'] !== undefined) delete pres.headers['keep-alive'];
+      // nginx hides the upstream's Server header and sends its own (server-tokens false: no version).
+      pres.headers.server = SERVER;
       pres.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
       f.up.status = pres.statusCode;
       if (f.hsts) pres.headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
@@ -359,7 +362,7 @@ export class IngressController {
   private answer(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
     if (res.headersSent || res.destroyed) return;
     const body = errorPage(status);
-    res.writeHead(status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body), ...headers });
+    res.writeHead(status, { Server: SERVER, 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body), ...headers });
     res.end(body);
   }
 

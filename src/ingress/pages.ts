@@ -9,7 +9,7 @@ export function errorPage(status: number): string {
 /** A whole HTTP/1.1 response for a socket that has no ServerResponse (a refused WebSocket upgrade). */
 export function rawResponse(status: number, extra: Record<string, string> = {}): string {
   const body = errorPage(status);
-  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'Content-Type: text/html', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'Server: nginx', `Date: ${new Date().toUTCString()}`, 'Content-Type: text/html', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
   for (const [k, v] of Object.entries(extra)) head.push(`${k}: ${v}`);
   return head.join('\r\n') + '\r\n\r\n' + body;
 }

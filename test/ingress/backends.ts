@@ -30,7 +30,7 @@ export async function startBackends(store: Store, opts: { silent?: string[]; del
       const delay = opts.delayMs?.[name] ?? 0;
       const srv = createServer((req, res) => {
         const body = JSON.stringify({ pod: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers } satisfies Echo);
-        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json', 'x-pod': name }).end(body), delay);
+        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-pod': name }).end(body), delay);
       });
       const wss = new WebSocketServer({ server: srv });
       wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(binary ? m : `${name}: ${m.toString()}`, { binary })));
