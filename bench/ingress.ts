@@ -153,7 +153,7 @@ for (let r = 0; r < ROUNDS; r++) {
 
 const nginxRps = median(samples.get('nginx')!.map((s) => s.rps));
 const directRps = median(samples.get('direct')!.map((s) => s.rps));
-console.log(`\n${new Date().toISOString()} rounds ${ROUNDS} x ${DURATION}s, ${PIN ? 'pinned: wrk CPU0, backend+proxy CPU1' : 'unpinned'}; load average before: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+console.log(`\n${new Date().toISOString()} rounds ${ROUNDS} x ${DURATION}s, ${PIN ? 'pinned: wrk CPU0, backend+proxy CPU1' : 'unpinned'}; load average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
 console.log('| contender | req/s median [min–max] | vs direct | vs nginx | p50 ms | p99 ms | backend CPU % | proxy CPU % | proxy CPU µs/req | non-2xx |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const [name, ss] of samples) {
