@@ -179,7 +179,7 @@ export class IngressController {
     }
     if (this.opts.httpsPort !== undefined) {
       const fake = this.opts.defaultCertificate ?? (await fakeCertificate());
-      this.certs = new CertificateStore(s, this.table, fake);
+      this.certs = new CertificateStore(s, this.table, fake, (line) => this.opts.log?.(line));
       const certs = this.certs;
       this.https = createHttpsServer(
         { ...fake, keepAliveTimeout: 75_000, SNICallback: (name, cb) => cb(null, certs.contextFor(name)) },

@@ -43,13 +43,13 @@ interface Loaded {
 export class CertificateStore {
   private readonly cache = new Map<string, Loaded>();
   private readonly fallback: SecureContext;
-  /** Why a tls Secret could not be used, once per Secret version (the controller logs these). */
-  readonly problems: string[] = [];
 
+  /** `log` hears why a tls Secret cannot be used, once per version of the Secret. */
   constructor(
     private readonly store: Store,
     private table: RoutingTable,
     fallback: KeyPair,
+    private readonly log: (line: string) => void = () => {},
   ) {
     this.fallback = createSecureContext(fallback);
   }
@@ -90,7 +90,7 @@ export class CertificateStore {
         loaded.error = `does not hold a usable certificate and key: ${(e as Error).message}`;
       }
     }
-    if (loaded.error) this.problems.push(`Secret ${key}: ${loaded.error}; using the default certificate`);
+    if (loaded.error) this.log(`Secret ${key}: ${loaded.error}; using the default certificate`);
     this.cache.set(key, loaded);
     return loaded;
   }

@@ -365,3 +365,38 @@ describe('a client that goes away', () => {
     expect(logs.some((l) => /"GET \/gone HTTP\/1\.1" 499 /.test(l))).toBe(true);
   });
 });
+
+describe('TLS Secrets change live', () => {
+  const cn = (servername: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: https, servername, rejectUnauthorized: false }, () => {
+        const v = s.getPeerCertificate().subject.CN;
+        s.end();
+        resolve(String(Array.isArray(v) ? v[0] : v));
+      });
+      s.on('error', reject);
+    });
+
+  it('a Secret created after the Ingress is used at once; one that does not cover the host is not', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'late.example' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'late.example' }] }] });
+    c.store.create({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'late', namespace: 'default' },
+      spec: { tls: [{ hosts: ['late.example', 'wrong.example'], secretName: 'late-tls' }], rules: [{ host: 'late.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+    });
+    expect(await cn('late.example')).toBe(FAKE_CERT_CN);
+    c.store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'late-tls', namespace: 'default' }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': pems.cert, 'tls.key': pems.private } });
+    expect(await cn('late.example')).toBe('late.example');
+    // The certificate names late.example only: ingress-nginx falls back to its default one for other names.
+    expect(await cn('wrong.example')).toBe(FAKE_CERT_CN);
+  });
+
+  it('an unusable Secret falls back to the default certificate and says why', async () => {
+    c.store.create({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'broken-tls', namespace: 'default' },
+      spec: { tls: [{ hosts: ['broken.example'], secretName: 'broken-tls' }], rules: [{ host: 'broken.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+    });
+    c.store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'broken-tls', namespace: 'default' }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': 'not a certificate', 'tls.key': 'nor a key' } });
+    expect(await cn('broken.example')).toBe(FAKE_CERT_CN);
+    expect(notes.some((n) => /^Secret default\/broken-tls: does not hold a usable certificate and key: .*; using the default certificate$/.test(n))).toBe(true);
+  });
+});
