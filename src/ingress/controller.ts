@@ -362,7 +362,12 @@ export class IngressController {
   private answer(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
     if (res.headersSent || res.destroyed) return;
     const body = errorPage(status);
-    res.writeHead(status, { Server: SERVER, 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body), ...headers });
+    // Set one by one (not through writeHead) so the access log can read Content-Length back.
+    res.setHeader('Server', SERVER);
+    res.setHeader('Content-Type', 'text/html');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.writeHead(status);
     res.end(body);
   }
 

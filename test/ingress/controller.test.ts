@@ -161,7 +161,7 @@ describe('access log (upstreaminfo)', () => {
     logs.length = 0;
     await get(http, 'nobody.example', '/none');
     await get(http, 'web.example', '/refusing');
-    expect(logs[0]).toMatch(/" 404 \d+ .* \[upstream-default-backend\] \[\] - - - - [0-9a-f]{32}$/);
+    expect(logs[0]).toMatch(/" 404 1\d\d .* \[upstream-default-backend\] \[\] - - - - [0-9a-f]{32}$/);
     // proxy_next_upstream: tried once per endpoint (one pod here), 502 each time.
     expect(logs[1]).toMatch(/" 502 \d+ .* \[default-refusing-80\] \[\] [\d.]+:8080 - - 502 /);
   });
