@@ -45,6 +45,8 @@ const DEFAULTS: LocationConfig = parseAnnotations({ metadata: {} } as Ingress);
 const DEFAULT_BACKEND_UPSTREAM = 'upstream-default-backend';
 const SERVER = 'nginx';
 
+const FLIGHT = Symbol('kdp.ingress.flight');
+
 /** One proxied attempt, found by its request from http-proxy's events. */
 interface Flight {
   up: AccessRecord['upstreams'][number];
@@ -94,7 +96,16 @@ export class IngressController {
   private http?: HttpServer;
   private https?: HttpServer;
   private readonly sockets = new Set<Socket>();
-  private readonly flights = new WeakMap<IncomingMessage, Flight>();
+  /**
+   * The attempt in progress, found from http-proxy's events by its request. A symbol-keyed property rather
+   * than a WeakMap: thousands of short-lived WeakMap keys a second make every scavenge walk ephemerons.
+   */
+  private readonly flights = {
+    get: (req: IncomingMessage): Flight | undefined => (req as IncomingMessage & { [FLIGHT]?: Flight })[FLIGHT],
+    set: (req: IncomingMessage, f: Flight): void => {
+      (req as IncomingMessage & { [FLIGHT]?: Flight })[FLIGHT] = f;
+    },
+  };
   private readonly random: () => number;
   private readonly now: () => Date;
 
