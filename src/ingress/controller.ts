@@ -341,7 +341,8 @@ export class IngressController {
     const attempt = (tried: string[]): void => {
       void this.opts.dialer.dial({ service: { namespace: d.backend.namespace, name: d.backend.name }, port: d.backend.port, clientIP: x.clientIP, exclude: tried }).then((r: DialResult) => {
         if (!r.ok) {
-          if (r.endpoint) x.upstreams.push({ addr: r.endpoint, status: 502 });
+          // nginx logs a refused attempt with length 0 and the time it took (here: none).
+          if (r.endpoint) x.upstreams.push({ addr: r.endpoint, status: 502, responseLength: 0, responseTimeMs: 0 });
           if (r.reason === 'refused' && r.endpoint && tried.length + 1 < TRIES && !hasBody) return attempt([...tried, r.endpoint]);
           return this.answer(res, r.reason === 'timeout' ? 504 : r.reason === 'no-service' || r.reason === 'no-endpoints' ? 503 : 502);
         }
@@ -351,6 +352,7 @@ export class IngressController {
         this.flights.set(req, flight);
         this.proxy.web(req, res, { target: { host: r.target.host, port: r.target.port } as never }, (err: NodeJS.ErrnoException) => {
           up.responseTimeMs = performance.now() - flight.started;
+          up.responseLength ??= 0;
           if (res.headersSent) {
             res.destroy();
             return;
