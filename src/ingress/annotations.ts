@@ -36,6 +36,10 @@ export interface LocationConfig {
   readTimeoutMs: number;
   /** Addresses allowed in; undefined allows everyone. */
   allow?: { list: BlockList; text: string };
+  /** denylist-source-range: addresses refused before the allow list is looked at. */
+  deny?: { list: BlockList; text: string };
+  /** x-forwarded-prefix: sent upstream as X-Forwarded-Prefix. */
+  forwardedPrefix?: string;
   canary?: CanaryConfig;
 }
 
@@ -87,7 +91,11 @@ export function parseAnnotations(ing: Ingress, problems: AnnotationProblem[] = [
     readTimeoutMs: seconds('proxy-read-timeout', DEFAULT_READ_TIMEOUT_S),
   };
   const allow = get('whitelist-source-range') ?? get('allowlist-source-range');
-  if (allow !== undefined) cfg.allow = sourceRange(allow, problems);
+  if (allow !== undefined) cfg.allow = sourceRange(allow, 'whitelist-source-range', problems);
+  const deny = get('denylist-source-range');
+  if (deny !== undefined) cfg.deny = sourceRange(deny, 'denylist-source-range', problems);
+  const prefix = get('x-forwarded-prefix');
+  if (prefix) cfg.forwardedPrefix = prefix;
   if (bool(get('canary'), false)) {
     const weight = Number(get('canary-weight') ?? '0');
     const weightTotal = Number(get('canary-weight-total') ?? '100');
@@ -118,7 +126,7 @@ function bodySize(v: string | undefined, problems: AnnotationProblem[]): number 
 }
 
 /** "10.0.0.0/24, 172.10.0.1": CIDRs or single addresses, IPv4 or IPv6. */
-function sourceRange(text: string, problems: AnnotationProblem[]): { list: BlockList; text: string } {
+function sourceRange(text: string, annotation: string, problems: AnnotationProblem[]): { list: BlockList; text: string } {
   const list = new BlockList();
   for (const raw of text.split(',')) {
     const item = raw.trim();
@@ -127,7 +135,7 @@ function sourceRange(text: string, problems: AnnotationProblem[]): { list: Block
     const family = isIP(addr);
     const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
     if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
-      problems.push({ annotation: PREFIX + 'whitelist-source-range', message: `invalid CIDR "${item}"` });
+      problems.push({ annotation: PREFIX + annotation, message: `invalid CIDR "${item}"` });
       continue;
     }
     list.addSubnet(addr, prefix, family === 6 ? 'ipv6' : 'ipv4');
@@ -135,11 +143,16 @@ function sourceRange(text: string, problems: AnnotationProblem[]): { list: Block
   return { list, text };
 }
 
-/** Whether the client may use a location: IPv4-mapped IPv6 clients (::ffff:a.b.c.d) are checked as IPv4. */
+/**
+ * Whether the client may use a location, in nginx.tmpl's order: the deny list's `deny` lines, then the allow
+ * list's `allow` lines and `deny all`. IPv4-mapped IPv6 clients (::ffff:a.b.c.d) are checked as IPv4.
+ */
 export function allowed(cfg: LocationConfig, clientIP: string): boolean {
-  if (!cfg.allow) return true;
+  if (!cfg.allow && !cfg.deny) return true;
   const v4 = clientIP.startsWith('::ffff:') && isIP(clientIP.slice(7)) === 4 ? clientIP.slice(7) : clientIP;
   const family = isIP(v4);
   if (!family) return false;
-  return cfg.allow.list.check(v4, family === 6 ? 'ipv6' : 'ipv4');
+  const type = family === 6 ? 'ipv6' : 'ipv4';
+  if (cfg.deny?.list.check(v4, type)) return false;
+  return !cfg.allow || cfg.allow.list.check(v4, type);
 }

@@ -336,6 +336,7 @@ export class IngressController {
     if (d.canary) x.alternative = upstreamName(d.backend);
     setForwardedHeaders(req.headers, { clientIP: x.clientIP, scheme, serverPort: x.serverPort, requestId: x.requestId, requestURI: req.url ?? '/', upgrade: false });
     if (d.location.config.upstreamVhost) req.headers.host = d.location.config.upstreamVhost;
+    if (d.location.config.forwardedPrefix) req.headers['x-forwarded-prefix'] = d.location.config.forwardedPrefix;
     req.url = d.uri;
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const attempt = (tried: string[]): void => {

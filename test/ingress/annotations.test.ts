@@ -126,6 +126,22 @@ describe('other annotations', () => {
     expect(allowed(cfg, '127.0.0.1')).toBe(false);
   });
 
+  it('denylist-source-range refuses its CIDRs first, then the allow list applies', () => {
+    const both = parseAnnotations(ingress('d', { defaultBackend: svc('x') }, { annotations: { [A + 'whitelist-source-range']: '10.0.0.0/8', [A + 'denylist-source-range']: '10.1.0.0/16' } }));
+    expect(allowed(both, '10.2.3.4')).toBe(true);
+    expect(allowed(both, '10.1.3.4')).toBe(false);
+    expect(allowed(both, '192.168.0.1')).toBe(false);
+    const denyOnly = parseAnnotations(ingress('d', { defaultBackend: svc('x') }, { annotations: { [A + 'denylist-source-range']: '127.0.0.1' } }));
+    expect(allowed(denyOnly, '127.0.0.1')).toBe(false);
+    expect(allowed(denyOnly, '127.0.0.2')).toBe(true);
+  });
+
+  it('a bad CIDR is reported under the annotation that holds it', () => {
+    const problems: { annotation: string; message: string }[] = [];
+    parseAnnotations(ingress('d', { defaultBackend: svc('x') }, { annotations: { [A + 'denylist-source-range']: '10.0.0.0/33' } }), problems);
+    expect(problems).toEqual([{ annotation: A + 'denylist-source-range', message: 'invalid CIDR "10.0.0.0/33"' }]);
+  });
+
   it('timeouts are seconds; bad values are reported and the defaults kept', () => {
     const problems: { annotation: string; message: string }[] = [];
     const cfg = parseAnnotations(ingress('t', { defaultBackend: svc('x') }, { annotations: { [A + 'proxy-connect-timeout']: '2', [A + 'proxy-read-timeout']: 'soon' } }), problems);

@@ -333,6 +333,13 @@ describe('redirect and limit annotations (annotations.md)', () => {
     expect(await post('web.example', 2 << 20)).toBe(413);
   });
 
+  it('x-forwarded-prefix is sent upstream; denylist-source-range answers 403', async () => {
+    add('prefixed', 'prefixed.example', { 'x-forwarded-prefix': '/shop' });
+    expect((await get(http, 'prefixed.example', '/')).json!.headers['x-forwarded-prefix']).toBe('/shop');
+    add('denied', 'denied.example', { 'denylist-source-range': '127.0.0.0/8' });
+    expect((await get(http, 'denied.example', '/')).status).toBe(403);
+  });
+
   it('upstream-vhost sets the Host the backend sees; X-Forwarded-Host keeps the client\'s', async () => {
     add('vhost', 'vhost.example', { 'upstream-vhost': 'internal.svc' });
     const h = (await get(http, 'vhost.example', '/')).json!.headers;
