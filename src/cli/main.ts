@@ -1,5 +1,5 @@
 // The `kdp` command. Its verbs and flags follow kubectl's, so a person's habits carry over.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TopologyError, formatProblem } from '../cluster/problems.ts';
 import type { Cluster } from '../cluster/cluster.ts';
@@ -32,11 +32,11 @@ export const processIO: IO = {
   }),
 };
 
-const port = (v: string): number => {
+function parsePort(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`invalid port "${v}": want 0..65535`);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('want a port number from 0 to 65535.');
   return n;
-};
+}
 
 const FILES_HELP = 'topology file, directory or - for stdin (repeatable); default: the embedded topologies/default.yaml';
 
@@ -58,13 +58,15 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .description('load a topology and run the cluster until Ctrl-C')
     .argument('[files...]', 'topology files (same as -f)')
     .option('-f, --file <file>', FILES_HELP, collect)
-    .option('--dns-port <port>', 'cluster DNS port, UDP and TCP (default: any free port)', port)
+    .option('--dns-port <port>', 'cluster DNS port, UDP and TCP (default: any free port)', parsePort)
     .option('--dns-host <address>', 'cluster DNS address', '127.0.0.1')
-    .option('--dns-metrics-port <port>', 'port for /health, /ready and /metrics of the cluster DNS', port)
-    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number }) => {
+    .option('--dns-metrics-port <port>', 'port for /health, /ready and /metrics of the cluster DNS', parsePort)
+    .option('--http-port <port>', 'the Ingress controller\'s HTTP port on 127.0.0.1 (0: any free port)', parsePort, 0)
+    .option('--https-port <port>', 'the Ingress controller\'s HTTPS port on 127.0.0.1 (0: any free port)', parsePort, 0)
+    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number; httpPort: number; httpsPort: number }) => {
       const fs = files(o, args);
       const cluster = loadOrReport(fs, io, { warnings: true });
-      result.code = cluster ? up(cluster, fs, io, { dnsPort: o.dnsPort, dnsHost: o.dnsHost, dnsMetricsPort: o.dnsMetricsPort }) : 1;
+      result.code = cluster ? up(cluster, fs, io, { dnsPort: o.dnsPort, dnsHost: o.dnsHost, dnsMetricsPort: o.dnsMetricsPort, httpPort: o.httpPort, httpsPort: o.httpsPort }) : 1;
     });
 
   p.command('validate')

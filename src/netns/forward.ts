@@ -440,7 +440,7 @@ function local(leg: Leg, ns: Netns, arriving: Packet, dev: string): void {
     leg.hop(ns, 'socket', `${p.protocol} ${l.address}:${l.port} ${l.owner === 'the connecting process' ? 'ESTABLISHED' : 'LISTEN'} (${l.owner})`);
     leg.deliveredIn = ns;
     leg.delivered = p;
-    leg.end({ kind: 'delivered', by: `socket ${p.dst}:${p.dport}/${p.protocol} in ${label}`, socket: { netns: label, address: p.dst, port: p.dport, protocol: p.protocol } });
+    leg.end({ kind: 'delivered', by: `socket ${p.dst}:${p.dport}/${p.protocol} in ${label}`, socket: { netns: label, address: p.dst, port: p.dport, protocol: p.protocol, peer: { address: p.src, port: p.sport } } });
   } else {
     const answer = p.protocol === 'tcp' ? 'TCP RST (Connection refused)' : 'ICMP port unreachable';
     leg.hop(ns, 'socket', `no ${p.protocol} socket on ${p.dst}:${p.dport}: ${answer}`);

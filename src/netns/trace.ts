@@ -23,7 +23,14 @@ export interface Verdict {
   /** Where it was decided: "socket 10.244.1.5:8080/tcp", "route lookup", "FORWARD policy DROP" ... */
   by: string;
   /** For delivered: the socket's owner (node or pod) and address. */
-  socket?: { netns: string; address: string; port?: number; protocol: string };
+  socket?: {
+    netns: string;
+    address: string;
+    port?: number;
+    protocol: string;
+    /** TCP/UDP: the source the socket sees (getpeername), after every NAT on the way. */
+    peer?: { address: string; port?: number };
+  };
 }
 
 /** A frame as a capture on "any" interface would see it: where, and its headers. */

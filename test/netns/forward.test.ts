@@ -19,7 +19,7 @@ describe('the packet path', () => {
   it('pod to pod on one node: veth, cni0 bridging with br_netfilter hooks, veth, socket — and back', () => {
     const { net, ipOf, pod } = setup();
     const t = traceFlow(net, pod('a'), { protocol: 'tcp', dst: ipOf('b'), dport: 8080 });
-    expect(t.request.verdict).toEqual({ kind: 'delivered', by: `socket ${ipOf('b')}:8080/tcp in p/default/b`, socket: { netns: 'p/default/b', address: ipOf('b'), port: 8080, protocol: 'tcp' } });
+    expect(t.request.verdict).toEqual({ kind: 'delivered', by: `socket ${ipOf('b')}:8080/tcp in p/default/b`, socket: { netns: 'p/default/b', address: ipOf('b'), port: 8080, protocol: 'tcp', peer: { address: ipOf('a'), port: t.request.verdict.socket!.peer!.port } } });
     const whats = t.request.hops.map((h) => h.what);
     expect(whats).toContain('FORWARD (bridged, br_netfilter): mangle, filter: no rules, policy ACCEPT');
     // Bridged between ports: the node never routes it.

@@ -1,17 +1,24 @@
-// kdp up: load the topology and keep the cluster running until Ctrl-C, serving its cluster DNS on real sockets.
-// Later releases attach the Ingress controller and NodePorts to it.
+// kdp up: load the topology and keep the cluster running until Ctrl-C. One process runs the model, the data
+// plane (every node's kernel, programmed by kube-proxy), the pods' real listeners, the cluster DNS and the
+// Ingress controller, and prints how to reach each.
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
 import { startDns, CorefileProblems, type RunningDns } from '../../dns/service.ts';
-import { ClusterNetwork } from '../../kubelet/network.ts';
 import { ContainerRuntime } from '../../kubelet/runtime.ts';
+import { IngressController } from '../../ingress/controller.ts';
+import { curlExamples } from '../../ingress/examples.ts';
+import { DataPlane } from '../../dataplane/dataplane.ts';
+import { DataPlaneDialer } from '../../dataplane/dialer.ts';
 import { formatListeners } from '../printers/listeners.ts';
 
 export interface UpOptions {
   dnsHost?: string;
   dnsPort?: number;
   dnsMetricsPort?: number;
+  /** The Ingress controller's ports; 0 picks a free one. */
+  httpPort?: number;
+  httpsPort?: number;
 }
 
 /** A name worth digging: the user's first Service, else kube-dns. */
@@ -19,6 +26,49 @@ function digExample(cluster: Cluster): string {
   const svc = cluster.store.list('Service').find((x) => x.metadata.namespace !== 'kube-system' && !(x.metadata.namespace === 'default' && x.metadata.name === 'kubernetes'));
   const s = svc ?? { metadata: { name: 'kube-dns', namespace: 'kube-system' } };
   return `${s.metadata.name}.${s.metadata.namespace}.svc.${cluster.config.clusterDomain}`;
+}
+
+/** The Ingress controller, its backends dialled through the data plane; undefined (the reason printed) if a port is taken. */
+async function startIngress(cluster: Cluster, dp: DataPlane, runtime: ContainerRuntime, opts: UpOptions, io: IO): Promise<{ ctl: IngressController; stop(): Promise<void> } | undefined> {
+  const dialer = new DataPlaneDialer(dp, runtime);
+  const ctl = new IngressController({
+    store: cluster.store,
+    dialer,
+    httpPort: opts.httpPort ?? 0,
+    httpsPort: opts.httpsPort ?? 0,
+    accessLog: (line) => io.stdout(line + '\n'),
+    log: (line) => io.stderr(`ingress: ${line}\n`),
+  });
+  const stop = async () => {
+    await ctl.stop();
+    dialer.close();
+  };
+  try {
+    await ctl.start();
+    return { ctl, stop };
+  } catch (e) {
+    await stop();
+    io.stderr(`error: the Ingress controller cannot listen on 127.0.0.1 (--http-port ${opts.httpPort ?? 0}, --https-port ${opts.httpsPort ?? 0}): ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
+
+async function startClusterDns(cluster: Cluster, opts: UpOptions, io: IO): Promise<RunningDns | undefined> {
+  try {
+    const dns = await startDns(cluster, {
+      host: opts.dnsHost, port: opts.dnsPort ?? 0, metricsPort: opts.dnsMetricsPort, log: (l) => io.stdout(`${l}\n`),
+      onReload: (problems, applied) => {
+        for (const p of problems) io.stderr(`${p}\n`);
+        io.stderr(applied ? 'kdp: cluster DNS reloaded its Corefile\n' : 'kdp: cluster DNS kept its running Corefile\n');
+      },
+    });
+    for (const w of dns.warnings) io.stderr(`${w}\n`);
+    return dns;
+  } catch (e) {
+    if (!(e instanceof CorefileProblems)) throw e;
+    for (const l of e.lines) io.stderr(`${l}\n`);
+    return undefined;
+  }
 }
 
 /** A flow worth tracing: from the user's first pod to a port another pod declares, on another node if any. */
@@ -37,29 +87,24 @@ function traceExample(cluster: Cluster): { from: string; to: string } | undefine
 export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOptions = {}): Promise<number> {
   // Listen for Ctrl-C before saying it stops us, so an early one is not lost.
   const stopped = io.interrupted();
-  let dns: RunningDns;
-  try {
-    dns = await startDns(cluster, {
-      host: opts.dnsHost, port: opts.dnsPort ?? 0, metricsPort: opts.dnsMetricsPort, log: (l) => io.stdout(`${l}\n`),
-      onReload: (problems, applied) => {
-        for (const p of problems) io.stderr(`${p}\n`);
-        io.stderr(applied ? 'kdp: cluster DNS reloaded its Corefile\n' : 'kdp: cluster DNS kept its running Corefile\n');
-      },
-    });
-  } catch (e) {
-    if (!(e instanceof CorefileProblems)) throw e;
-    for (const l of e.lines) io.stderr(`${l}\n`);
+  const dns = await startClusterDns(cluster, opts, io);
+  if (!dns) return 1;
+  const dp = new DataPlane(cluster);
+  // The pods' containers: their apps on real loopback listeners, probes, restarts.
+  const runtime = await ContainerRuntime.start(cluster, { network: dp.network, warn: (m) => io.stderr(`${m}\n`) });
+  const ingress = await startIngress(cluster, dp, runtime, opts, io);
+  if (!ingress) {
+    await Promise.all([dns.close(), runtime.close()]);
+    dp.close();
     return 1;
   }
-  for (const w of dns.warnings) io.stderr(`${w}\n`);
+  const curls = curlExamples(ingress.ctl.routingTable, '127.0.0.1', { http: ingress.ctl.httpPort, https: ingress.ctl.httpsPort });
+  const listeners = formatListeners(runtime.listening());
   const s = cluster.store;
   const c = cluster.config;
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
   const example = traceExample(cluster);
   const f = files.map((x) => ` -f ${x}`).join('');
-  // The pods' containers: their apps on real loopback listeners, probes, restarts.
-  const runtime = await ContainerRuntime.start(cluster, { network: new ClusterNetwork(cluster), warn: (m) => io.stderr(`${m}\n`) });
-  const listeners = formatListeners(runtime.listening());
   io.stdout([
     `kdp: cluster "${c.name}" is up: ${s.count('Node')} nodes, ${s.count('Pod')} pods, ${s.count('Service')} services`,
     `  pod CIDR ${c.podCIDRs.map((x) => x.text).join(',')}, service CIDR ${c.serviceCIDRs.map((x) => x.text).join(',')}, ` +
@@ -77,13 +122,17 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
       (dns.metricsPort !== undefined ? `; /health, /ready, /metrics on http://${dns.host}:${dns.metricsPort}` : ''),
     `  dig @${dns.host} -p ${dns.port} ${digExample(cluster)}`,
     '',
+    `Ingress controller on http://127.0.0.1:${ingress.ctl.httpPort} and https://127.0.0.1:${ingress.ctl.httpsPort}:`,
+    ...(curls.length ? curls.map((x) => `  ${x}`) : ['  (no Ingress rules yet)']),
+    '',
     ...(listeners.length ? [...listeners, ''] : []),
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
   await stopped;
-  await dns.close();
-  await runtime.close();
+  await ingress.stop();
+  await Promise.all([dns.close(), runtime.close()]);
+  dp.close();
   io.stdout('kdp: stopped\n');
   return 0;
 }

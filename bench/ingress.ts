@@ -1,0 +1,165 @@
+// Ingress throughput: wrk (keep-alive, 50 connections) against a 13-byte answer, directly, through kdp's Ingress
+// controller, and through nginx as a reverse proxy to the same listener, alternated round by round in one run
+// (the method of /work/shared/reference/perf-baselines.md section 2). Needs wrk and nginx (Debian packages).
+//   npm run bench:ingress [-- --rounds 3 --duration 10 --pin]
+// --pin: wrk on CPU 0, backend and proxy share CPU 1 (server-side budget of one core); default: unpinned.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const ROUNDS = Number(arg('rounds', '3'));
+const DURATION = Number(arg('duration', '10'));
+const PIN = process.argv.includes('--pin');
+const taskset = (cpu: number, cmd: string[]) => (PIN ? ['taskset', '-c', String(cpu), ...cmd] : cmd);
+
+for (const tool of ['wrk', 'nginx']) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`]);
+  } catch {
+    console.error(`bench:ingress needs ${tool}: apt-get install -y wrk nginx`);
+    process.exit(1);
+  }
+}
+
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-ingress-'));
+function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+function start(cmd: string[], ready: RegExp): Promise<{ proc: ChildProcess; match: RegExpMatchArray }> {
+  const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ proc, match: m });
+    });
+    proc.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited with ${code} before it was ready: ${out}`)));
+  });
+}
+
+const BACKEND = `
+const http = require('node:http');
+const body = Buffer.from('Hello, World!');
+const srv = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length }); res.end(body); });
+srv.keepAliveTimeout = 75000;
+srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
+`;
+
+/** CPU seconds a process has used (utime + stime from /proc/PID/stat). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  backendCpu: number;
+  proxyCpu?: number;
+  non2xx: number;
+}
+
+function wrk(port: number, host: string | undefined, pids: { backend: number; proxy?: number }): Sample {
+  const b0 = cpuSeconds(pids.backend);
+  const p0 = pids.proxy ? cpuSeconds(pids.proxy) : 0;
+  const cmd = taskset(0, ['wrk', '-t1', '-c50', `-d${DURATION}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), `http://127.0.0.1:${port}/`]);
+  const out = execFileSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
+  const b1 = cpuSeconds(pids.backend);
+  const p1 = pids.proxy ? cpuSeconds(pids.proxy) : 0;
+  const ms = (re: RegExp) => {
+    const m = re.exec(out);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    rps,
+    p50: ms(/50%\s+([\d.]+)(us|ms|s)/),
+    p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
+    backendCpu: (b1 - b0) / DURATION,
+    proxyCpu: pids.proxy ? (p1 - p0) / DURATION : undefined,
+    non2xx,
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const backend = await start(taskset(1, ['node', '-e', BACKEND]), /READY (\d+)/);
+const backendPort = Number(backend.match[1]);
+const ingress = await start(taskset(1, ['node', '--import', 'tsx', join(import.meta.dirname, 'ingress-controller.ts'), String(backendPort)]), /READY (\d+)/);
+const ingressPort = Number(ingress.match[1]);
+
+const nginxPort = 20000 + (process.pid % 20000);
+writeFileSync(join(dir, 'nginx.conf'), `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`);
+const nginxCmd = taskset(1, ['nginx', '-c', join(dir, 'nginx.conf'), '-p', dir]);
+const nginx = spawn(nginxCmd[0], nginxCmd.slice(1), { stdio: 'inherit' });
+children.push(nginx);
+await new Promise((r) => setTimeout(r, 500));
+const nginxWorker = Number(execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+
+const contenders = [
+  { name: 'direct', port: backendPort, host: undefined, proxy: undefined },
+  { name: 'kdp ingress', port: ingressPort, host: 'bench.example', proxy: ingress.proc.pid },
+  { name: 'nginx', port: nginxPort, host: undefined, proxy: nginxWorker },
+];
+// Warm up (JIT, keep-alive pools), then alternate, rotating the order each round.
+for (const c of contenders) execFileSync('wrk', ['-t1', '-c50', '-d2s', ...(c.host ? ['-H', `Host: ${c.host}`] : []), `http://127.0.0.1:${c.port}/`]);
+const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (let i = 0; i < contenders.length; i++) {
+    const c = contenders[(i + r) % contenders.length];
+    const s = wrk(c.port, c.host, { backend: backend.proc.pid!, proxy: c.proxy });
+    samples.get(c.name)!.push(s);
+    console.error(`round ${r + 1} ${c.name}: ${s.rps.toFixed(0)} req/s`);
+  }
+}
+
+const nginxRps = median(samples.get('nginx')!.map((s) => s.rps));
+const directRps = median(samples.get('direct')!.map((s) => s.rps));
+console.log(`\n${new Date().toISOString()} rounds ${ROUNDS} x ${DURATION}s, ${PIN ? 'pinned: wrk CPU0, backend+proxy CPU1' : 'unpinned'}; load average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+console.log('| contender | req/s median [min–max] | vs direct | vs nginx | p50 ms | p99 ms | backend CPU % | proxy CPU % | proxy CPU µs/req | non-2xx |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const [name, ss] of samples) {
+  const rps = ss.map((s) => s.rps);
+  const m = median(rps);
+  const proxyCpu = ss[0].proxyCpu === undefined ? undefined : median(ss.map((s) => s.proxyCpu!));
+  console.log(`| ${name} | ${m.toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}] | ${(m / directRps).toFixed(3)} | ${(m / nginxRps).toFixed(3)} | ${median(ss.map((s) => s.p50)).toFixed(2)} | ${median(ss.map((s) => s.p99)).toFixed(2)} | ${(median(ss.map((s) => s.backendCpu)) * 100).toFixed(0)} | ${proxyCpu === undefined ? '-' : (proxyCpu * 100).toFixed(0)} | ${proxyCpu === undefined ? '-' : ((proxyCpu / m) * 1e6).toFixed(0)} | ${ss.reduce((a, s) => a + s.non2xx, 0)} |`);
+}
+process.exit(0);

@@ -1,0 +1,50 @@
+// One access-log line per request in ingress-nginx's `upstreaminfo` log_format (configmap log-format-upstream):
+// $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer"
+// "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name]
+// $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id
+// nginx prints "-" for an empty variable; several upstream attempts are joined with ", ".
+
+export interface AccessRecord {
+  remoteAddr: string;
+  time: Date;
+  method: string;
+  uri: string;
+  httpVersion: string;
+  status: number;
+  bodyBytesSent: number;
+  referer?: string;
+  userAgent?: string;
+  requestLength: number;
+  requestTimeMs: number;
+  upstreamName: string;
+  alternativeUpstreamName?: string;
+  upstreams: { addr: string; responseLength?: number; responseTimeMs?: number; status?: number }[];
+  requestId: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => (n < 10 ? '0' + n : String(n));
+
+/** nginx's $time_local in UTC: 01/Dec/2026:20:40:00 +0000. */
+export function timeLocal(d: Date): string {
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(3);
+const quoted = (s: string | undefined) => `"${s ? s.replace(/["\\]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).toUpperCase()) : '-'}"`;
+const join = (xs: (string | undefined)[]) => (xs.length === 0 || xs.every((x) => x === undefined) ? '-' : xs.map((x) => x ?? '-').join(', '));
+
+export function formatAccessLog(r: AccessRecord): string {
+  const u = r.upstreams;
+  return [
+    `${r.remoteAddr} - - [${timeLocal(r.time)}] "${r.method} ${r.uri} HTTP/${r.httpVersion}" ${r.status} ${r.bodyBytesSent}`,
+    quoted(r.referer),
+    quoted(r.userAgent),
+    `${r.requestLength} ${seconds(r.requestTimeMs)} [${r.upstreamName}] [${r.alternativeUpstreamName ?? ''}]`,
+    join(u.map((x) => x.addr)),
+    join(u.map((x) => (x.responseLength === undefined ? undefined : String(x.responseLength)))),
+    join(u.map((x) => (x.responseTimeMs === undefined ? undefined : seconds(x.responseTimeMs)))),
+    join(u.map((x) => (x.status === undefined ? undefined : String(x.status)))),
+    r.requestId,
+  ].join(' ');
+}
