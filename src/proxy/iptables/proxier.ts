@@ -82,7 +82,8 @@ export class IPTablesProxier {
   private totalEndpoints = 0;
   private readonly rendered = new Map<string, Rendered>();
   private readonly chainNames = new Map<string, PortChains>();
-  private readonly sepNames = new Map<string, string>();
+  /** Per service port, endpoint "ip:port" -> its KUBE-SEP chain (hashing is most of a full sync's cost). */
+  private readonly sepNames = new Map<string, Map<string, string>>();
   private readonly probabilities: string[] = ['<bad value>'];
   /** Per service port, the NAT chains the kernel holds after our last sync (what iptables-save would list). */
   private readonly kernelChains = new Map<string, readonly string[]>();
@@ -114,6 +115,7 @@ export class IPTablesProxier {
       this.totalEndpoints -= this.endpointsMap.get(k)?.length ?? 0;
       this.svcPortMap.delete(k);
       this.rendered.delete(k);
+      this.sepNames.delete(k);
     }
     for (const p of ports) {
       this.removedKeys.delete(p.key);
@@ -327,11 +329,13 @@ export class IPTablesProxier {
   }
 
   private sepOf(svc: ServicePortInfo, ep: EndpointInfo): string {
-    const k = `${svc.key}\0${ep.str}`;
-    let name = this.sepNames.get(k);
-    if (!name) this.sepNames.set(k, (name = servicePortEndpointChainName(svc.nameString, svc.protocol.toLowerCase(), ep.str)));
+    let names = this.sepNames.get(svc.key);
+    if (!names) this.sepNames.set(svc.key, (names = new Map()));
+    let name = names.get(ep.str);
+    if (!name) names.set(ep.str, (name = servicePortEndpointChainName(svc.nameString, svc.protocol.toLowerCase(), ep.str)));
     return name;
   }
+
 
   private probability(n: number): string {
     for (let i = this.probabilities.length; i <= n; i++) this.probabilities.push((1 / i).toFixed(10));
@@ -442,6 +446,12 @@ export class IPTablesProxier {
       this.writeServiceToEndpointRules(rules, svc, localPolicyChain, plan.localEndpoints, largeClusterMode);
     }
 
+    // Names of endpoints long gone are dropped once they outnumber the live ones.
+    const known = this.sepNames.get(svc.key);
+    if (known && known.size > 2 * plan.allReachableEndpoints.length + 16) {
+      const live = new Set(plan.allReachableEndpoints.map((ep) => ep.str));
+      for (const k of known.keys()) if (!live.has(k)) known.delete(k);
+    }
     for (const ep of plan.allReachableEndpoints) {
       const sep = this.sepOf(svc, ep);
       chains.push(chainLine(sep));
