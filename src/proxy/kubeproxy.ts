@@ -114,6 +114,12 @@ export class KubeProxy {
     for (const s of this.stops.splice(0)) s();
   }
 
+  /** The node's rules were flushed behind kube-proxy's back (its canary chain vanished): rewrite everything. */
+  forceFullSync(): void {
+    for (const p of this.proxiers.values()) p.forceFullSync();
+    this.syncAll();
+  }
+
   /** The caller could not load the last sync of `family` into the kernel: the next one will be full. */
   restoreFailed(family: Family): void {
     this.proxiers.get(family)?.restoreFailed();

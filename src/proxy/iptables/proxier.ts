@@ -152,13 +152,8 @@ export class IPTablesProxier {
     this.needFullSync = true;
   }
 
-  /** A full sync's text without disturbing the partial-sync state (what `kdp rules` prints). */
-  fullRestoreText(): string {
-    return this.render(true, false).restoreText;
-  }
-
   sync(): SyncResult {
-    return this.render(this.needFullSync, true);
+    return this.render(this.needFullSync);
   }
 
   /**
@@ -175,7 +170,7 @@ export class IPTablesProxier {
     this.needFullSync = true;
   }
 
-  private render(full: boolean, commit: boolean): SyncResult {
+  private render(full: boolean): SyncResult {
     const s = this.settings;
     const mark = s.masqueradeMark;
     const isIPv6 = s.ipFamily === 'IPv6';
@@ -197,19 +192,16 @@ export class IPTablesProxier {
 
     const largeClusterMode = this.totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
     // Comments come and go with large-cluster mode: every port is re-rendered (its chains written only if changed).
-    const rerenderAll = !commit || largeClusterMode !== this.lastLargeClusterMode;
+    const rerenderAll = largeClusterMode !== this.lastLargeClusterMode;
     const node = { name: s.nodeName, labels: s.nodeLabels, ip: s.nodeIP };
     const renderKey = (key: string) => this.renderServicePort(planServicePort(this.svcPortMap.get(key)!, this.endpointsMap.get(key) ?? [], node), largeClusterMode);
 
     // Which ports to re-render: all of them, or only those of changed services.
     let chunks = this.chunks;
-    if (!chunks || !commit) {
-      chunks = chunked([...this.svcPortMap.keys()].sort());
-      if (commit) {
-        this.chunks = chunks;
-        this.chunkOf.clear();
-        for (const c of chunks) for (const k of c.keys) this.chunkOf.set(k, c);
-      }
+    if (!chunks) {
+      this.chunks = chunks = chunked([...this.svcPortMap.keys()].sort());
+      this.chunkOf.clear();
+      for (const c of chunks) for (const k of c.keys) this.chunkOf.set(k, c);
     }
     const fresh = new Map<string, Rendered>();
     const rendered = (key: string): Rendered => {
@@ -221,7 +213,7 @@ export class IPTablesProxier {
     for (const nn of this.changed) for (const k of this.servicePortsOf.get(nn)?.keys ?? []) changedKeys.push(k);
     for (const k of changedKeys) {
       fresh.set(k, renderKey(k));
-      if (commit) this.chunkOf.get(k)!.filter = undefined;
+      this.chunkOf.get(k)!.filter = undefined;
     }
 
     const natChainParts: string[] = [lines(natChains)];
@@ -303,19 +295,17 @@ export class IPTablesProxier {
     // order is kube-proxy's, and iptables-restore builds the same chains whatever the interleaving.
     const restoreText = `*filter\n${lines(filterChains)}${filterParts.join('')}${lines(filterTail)}COMMIT\n`
       + `*nat\n${natChainParts.join('')}${lines(natHead)}${dispatchParts.join('')}${natRuleParts.join('')}${lines(natTail)}COMMIT\n`;
-    if (commit) {
-      for (const [key, r] of fresh) if (this.svcPortMap.has(key)) this.rendered.set(key, r);
-      for (const [key] of undo) {
-        const r = this.rendered.get(key);
-        if (r && this.svcPortMap.has(key)) this.kernelChains.set(key, r.chains);
-        else this.kernelChains.delete(key);
-      }
-      this.undo = undo;
-      this.removedKeys.clear();
-      this.changed.clear();
-      this.needFullSync = false;
-      this.lastLargeClusterMode = largeClusterMode;
+    for (const [key, r] of fresh) if (this.svcPortMap.has(key)) this.rendered.set(key, r);
+    for (const [key] of undo) {
+      const r = this.rendered.get(key);
+      if (r && this.svcPortMap.has(key)) this.kernelChains.set(key, r.chains);
+      else this.kernelChains.delete(key);
     }
+    this.undo = undo;
+    this.removedKeys.clear();
+    this.changed.clear();
+    this.needFullSync = false;
+    this.lastLargeClusterMode = largeClusterMode;
     return { restoreText, fullSync: full, jumps: full ? iptablesJumpRules() : [] };
   }
 
