@@ -328,7 +328,7 @@ export class IPTablesProxier {
 
 
   private probability(n: number): string {
-    for (let i = this.probabilities.length; i <= n; i++) this.probabilities.push((1 / i).toFixed(10));
+    for (let i = this.probabilities.length; i <= n; i++) this.probabilities.push(computeProbability(i));
     return this.probabilities[n];
   }
 
@@ -486,6 +486,11 @@ function chunked(keys: string[]): Chunk[] {
   const out: Chunk[] = [];
   for (let i = 0; i < keys.length; i += CHUNK) out.push({ keys: keys.slice(i, i + CHUNK) });
   return out;
+}
+
+/** fmt.Sprintf("%0.10f", 1.0/float64(n)): the statistic match's probability for 1 of n. */
+export function computeProbability(n: number): string {
+  return (1 / n).toFixed(10);
 }
 
 function chainLine(chain: string): string {
