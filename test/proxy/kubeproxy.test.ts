@@ -133,6 +133,19 @@ describe('KubeProxy controller', () => {
     kp.stop();
   });
 
+  it('a Node update with a bad capability annotation keeps the rules and is reported', () => {
+    const c = cluster(NODES3 + APP);
+    const errors: string[] = [];
+    const syncs: ProxySync[] = [];
+    const kp = new KubeProxy(c.store, c.config, 'node1', (_n, r) => syncs.push(r), (e) => errors.push(e.message));
+    kp.start();
+    const node = c.store.get<KubeObject>('Node', undefined, 'node1')!;
+    c.store.update({ ...node, metadata: { ...node.metadata, annotations: { 'kdp.dev/iptables-random-fully': 'maybe' } } });
+    expect(errors).toEqual(['Node node1: metadata.annotations["kdp.dev/iptables-random-fully"]: Invalid value: "maybe": must be "true" or "false"']);
+    expect(syncs).toHaveLength(1);
+    kp.stop();
+  });
+
   it('a node label change that moves the node to another zone forces a full sync', () => {
     const { c, syncs, kp } = start();
     const node = c.store.get<KubeObject>('Node', undefined, 'node1')!;
