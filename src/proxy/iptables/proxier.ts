@@ -82,7 +82,7 @@ export class IPTablesProxier {
   private totalEndpoints = 0;
   private readonly rendered = new Map<string, Rendered>();
   private readonly chainNames = new Map<string, PortChains>();
-  /** Per service port, endpoint "ip:port" -> its KUBE-SEP chain (hashing is most of a full sync's cost). */
+  /** Per service port, endpoint "ip:port" -> its KUBE-SEP chain: 110,000 sha256s are not redone every sync. */
   private readonly sepNames = new Map<string, Map<string, string>>();
   private readonly probabilities: string[] = ['<bad value>'];
   /** Per service port, the NAT chains the kernel holds after our last sync (what iptables-save would list). */
