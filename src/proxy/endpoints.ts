@@ -47,9 +47,9 @@ export function endpointsByServicePort(slices: readonly EndpointSlice[], family:
       if (!set) sets.set(key, (set = new Map()));
       for (const ep of slice.endpoints ?? []) {
         const first = ep.addresses?.[0];
-        if (!first || ipFamily(first) !== family) continue;
-        const ip = sloppyIP(first);
-        if (!ip) continue;
+        // IPFamilyOfString parses sloppily too: "010.0.0.1" is 10.0.0.1.
+        const ip = first ? sloppyIP(first) : undefined;
+        if (!ip || ipFamily(ip) !== family) continue;
         const isLocal = ep.nodeName !== undefined && ep.nodeName === nodeName;
         const c = ep.conditions ?? {};
         const ready = c.ready === undefined || c.ready === null || c.ready;

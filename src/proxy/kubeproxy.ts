@@ -6,7 +6,7 @@ import type { ClusterConfig } from '../cluster/config.ts';
 import type { EndpointSlice, KubeObject, Node, Service } from '../cluster/objects.ts';
 import { IPTablesProxier, masqueradeMarkFor, type IPTablesSettings, type SyncResult } from './iptables/proxier.ts';
 import { localDetectorFor } from './localdetector.ts';
-import { localAddresses, nodeFacts, primaryNodeIP, type NodeFacts } from './node.ts';
+import { localAddresses, NodeFactError, nodeFacts, primaryNodeIP, type NodeFacts } from './node.ts';
 import { servicePorts } from './serviceport.ts';
 import { endpointsByServicePort, sliceService, SERVICE_NAME_LABEL } from './endpoints.ts';
 import { ZONE_LABEL } from './topology.ts';
@@ -98,6 +98,10 @@ export class KubeProxy {
     private readonly config: ClusterConfig,
     readonly nodeName: string,
     private readonly onSync: SyncCallback,
+    /** A later Node update kube-proxy cannot use (a bad capability annotation): it keeps its rules and says so. */
+    private readonly onError: (err: Error) => void = (err) => {
+      throw err;
+    },
   ) {}
 
   start(): void {
@@ -112,6 +116,12 @@ export class KubeProxy {
 
   stop(): void {
     for (const s of this.stops.splice(0)) s();
+  }
+
+  /** The node's rules were flushed behind kube-proxy's back (its canary chain vanished): rewrite everything. */
+  forceFullSync(): void {
+    for (const p of this.proxiers.values()) p.forceFullSync();
+    this.syncAll();
   }
 
   /** The caller could not load the last sync of `family` into the kernel: the next one will be full. */
@@ -159,7 +169,13 @@ export class KubeProxy {
 
   private onNode(e: WatchEvent<Node & KubeObject>): void {
     if (e.object.metadata.name !== this.nodeName || e.type === 'DELETED') return;
-    const facts = nodeFacts(e.object);
+    let facts: NodeFacts;
+    try {
+      facts = nodeFacts(e.object);
+    } catch (err) {
+      if (err instanceof NodeFactError) return this.onError(err);
+      throw err;
+    }
     // New addresses or capabilities: kube-proxy would be restarted with them. A new zone is a topology change.
     if (JSON.stringify({ ...facts, labels: undefined }) !== this.nodePrint || facts.labels[ZONE_LABEL] !== this.zone) this.rebuild();
   }

@@ -11,18 +11,21 @@ export interface NodePortAddresses {
 
 const IPV4_LOOPBACK_START = '127.0.0.1';
 
-/** "primary" stands for the node's primary IP of the family; CIDRs of the other family are ignored. */
+/**
+ * NewNodePortAddresses: CIDRs of the family (with "primary" standing for the node's IP of the family, as
+ * kube-proxy's server expands it); none of the family means all addresses, even if the other family has some.
+ */
 export function nodePortAddresses(family: Family, cidrStrings: readonly string[], primaryIP: string | undefined): NodePortAddresses {
   const cidrs: Cidr[] = [];
   for (const s of cidrStrings) {
     if (s === NODE_PORT_ADDRESSES_PRIMARY) {
-      if (primaryIP && ipFamily(primaryIP) === family) cidrs.push(sloppyCIDR(`${primaryIP}/${family === 'IPv4' ? 32 : 128}`)!);
+      if (primaryIP && ipFamily(primaryIP) === family && !isLoopback(primaryIP)) cidrs.push(sloppyCIDR(`${primaryIP}/${family === 'IPv4' ? 32 : 128}`)!);
       continue;
     }
     const c = sloppyCIDR(s);
     if (c && c.family === family) cidrs.push(c);
   }
-  if (cidrs.length === 0 && cidrStrings.length === 0) cidrs.push(sloppyCIDR(family === 'IPv4' ? '0.0.0.0/0' : '::/0')!);
+  if (cidrs.length === 0) cidrs.push(sloppyCIDR(family === 'IPv4' ? '0.0.0.0/0' : '::/0')!);
   let matchAll = false;
   let containsIPv4Loopback = false;
   for (const c of cidrs) {

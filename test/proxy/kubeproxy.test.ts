@@ -113,6 +113,39 @@ describe('KubeProxy controller', () => {
     kp.stop();
   });
 
+  it('a flushed ruleset (the canary chain gone) is rewritten by a full sync with the jumps', () => {
+    const { syncs, kp } = start();
+    kp.forceFullSync();
+    const last = syncs[syncs.length - 1];
+    expect(last.fullSync).toBe(true);
+    expect(last.jumps).toHaveLength(14);
+    expect(last.restoreText).toBe(syncs[0].restoreText);
+    kp.stop();
+  });
+
+  it('a failed restore makes the next sync a full one', () => {
+    const { c, syncs, kp } = start();
+    c.api.create(parse(DB) as KubeObject);
+    kp.restoreFailed('IPv4');
+    const svc = c.store.get<KubeObject>('Service', 'default', 'db')!;
+    c.store.update({ ...svc, spec: { ...(svc.spec as object), ports: [{ port: 5433, protocol: 'TCP', targetPort: 5433 }] } });
+    expect(syncs[syncs.length - 1].fullSync).toBe(true);
+    kp.stop();
+  });
+
+  it('a Node update with a bad capability annotation keeps the rules and is reported', () => {
+    const c = cluster(NODES3 + APP);
+    const errors: string[] = [];
+    const syncs: ProxySync[] = [];
+    const kp = new KubeProxy(c.store, c.config, 'node1', (_n, r) => syncs.push(r), (e) => errors.push(e.message));
+    kp.start();
+    const node = c.store.get<KubeObject>('Node', undefined, 'node1')!;
+    c.store.update({ ...node, metadata: { ...node.metadata, annotations: { 'kdp.dev/iptables-random-fully': 'maybe' } } });
+    expect(errors).toEqual(['Node node1: metadata.annotations["kdp.dev/iptables-random-fully"]: Invalid value: "maybe": must be "true" or "false"']);
+    expect(syncs).toHaveLength(1);
+    kp.stop();
+  });
+
   it('a node label change that moves the node to another zone forces a full sync', () => {
     const { c, syncs, kp } = start();
     const node = c.store.get<KubeObject>('Node', undefined, 'node1')!;

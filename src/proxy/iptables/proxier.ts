@@ -76,19 +76,28 @@ export class IPTablesProxier {
   private readonly servicePortsOf = new Map<string, { keys: string[]; print: string }>();
   private readonly endpointPrintOf = new Map<string, string>();
   private readonly endpointKeysOf = new Map<string, string[]>();
+  /** Services whose ports or endpoints changed since the last sync (upstream's change trackers' result). */
   private readonly changed = new Set<string>();
+  /** Endpoints of proxied ports, summed as they change: more than 1000 switches to large-cluster mode. */
+  private totalEndpoints = 0;
   private readonly rendered = new Map<string, Rendered>();
   private readonly chainNames = new Map<string, PortChains>();
-  private readonly sepNames = new Map<string, string>();
+  /** Per service port, endpoint "ip:port" -> its KUBE-SEP chain: 110,000 sha256s are not redone every sync. */
+  private readonly sepNames = new Map<string, Map<string, string>>();
   private readonly probabilities: string[] = ['<bad value>'];
   /** Per service port, the NAT chains the kernel holds after our last sync (what iptables-save would list). */
   private readonly kernelChains = new Map<string, readonly string[]>();
   /** The entries the last sync replaced in kernelChains, to put back if its restore fails. */
   private undo: [string, readonly string[] | undefined][] = [];
+  /** Ports deleted since the last sync whose chains the kernel may still hold. */
+  private readonly removedKeys = new Set<string>();
   private needFullSync = true;
+  private lastLargeClusterMode: boolean | undefined;
   private readonly npa: NodePortAddresses;
   private readonly localhostNodePorts: boolean;
-  private sortedKeys: string[] | undefined;
+  /** The service port keys in order, in chunks whose filter and dispatch text is cached between syncs. */
+  private chunks: Chunk[] | undefined;
+  private readonly chunkOf = new Map<string, Chunk>();
 
   constructor(readonly settings: IPTablesSettings) {
     this.npa = nodePortAddresses(settings.ipFamily, settings.nodePortAddresses, settings.nodeIP);
@@ -100,15 +109,23 @@ export class IPTablesProxier {
     const print = JSON.stringify(ports);
     const prev = this.servicePortsOf.get(serviceNN);
     if (prev?.print === print || (!prev && ports.length === 0)) return false;
+    const sameKeys = !!prev && prev.keys.length === ports.length && ports.every((p, i) => p.key === prev.keys[i]);
     for (const k of prev?.keys ?? []) {
+      if (!ports.some((p) => p.key === k)) this.removedKeys.add(k);
+      this.totalEndpoints -= this.endpointsMap.get(k)?.length ?? 0;
       this.svcPortMap.delete(k);
       this.rendered.delete(k);
+      this.sepNames.delete(k);
     }
-    for (const p of ports) this.svcPortMap.set(p.key, p);
+    for (const p of ports) {
+      this.removedKeys.delete(p.key);
+      this.svcPortMap.set(p.key, p);
+      this.totalEndpoints += this.endpointsMap.get(p.key)?.length ?? 0;
+    }
     if (ports.length) this.servicePortsOf.set(serviceNN, { keys: ports.map((p) => p.key), print });
     else this.servicePortsOf.delete(serviceNN);
     this.changed.add(serviceNN);
-    this.sortedKeys = undefined;
+    if (!sameKeys) this.chunks = undefined;
     return true;
   }
 
@@ -116,8 +133,14 @@ export class IPTablesProxier {
   setEndpoints(serviceNN: string, byPort: ReadonlyMap<string, readonly EndpointInfo[]>): boolean {
     const print = JSON.stringify([...byPort]);
     if ((this.endpointPrintOf.get(serviceNN) ?? '[]') === print) return false;
-    for (const k of this.endpointKeysOf.get(serviceNN) ?? []) this.endpointsMap.delete(k);
-    for (const [k, eps] of byPort) this.endpointsMap.set(k, eps);
+    for (const k of this.endpointKeysOf.get(serviceNN) ?? []) {
+      if (this.svcPortMap.has(k)) this.totalEndpoints -= this.endpointsMap.get(k)?.length ?? 0;
+      this.endpointsMap.delete(k);
+    }
+    for (const [k, eps] of byPort) {
+      this.endpointsMap.set(k, eps);
+      if (this.svcPortMap.has(k)) this.totalEndpoints += eps.length;
+    }
     this.endpointKeysOf.set(serviceNN, [...byPort.keys()]);
     this.endpointPrintOf.set(serviceNN, print);
     this.changed.add(serviceNN);
@@ -129,13 +152,8 @@ export class IPTablesProxier {
     this.needFullSync = true;
   }
 
-  /** A full sync's text without disturbing the partial-sync state (what `kdp rules` prints). */
-  fullRestoreText(): string {
-    return this.render(true, false).restoreText;
-  }
-
   sync(): SyncResult {
-    return this.render(this.needFullSync, true);
+    return this.render(this.needFullSync);
   }
 
   /**
@@ -146,19 +164,20 @@ export class IPTablesProxier {
     for (const [key, inKernel] of this.undo) {
       if (inKernel) this.kernelChains.set(key, inKernel);
       else this.kernelChains.delete(key);
+      if (inKernel && !this.svcPortMap.has(key)) this.removedKeys.add(key);
     }
     this.undo = [];
     this.needFullSync = true;
   }
 
-  private render(full: boolean, commit: boolean): SyncResult {
+  private render(full: boolean): SyncResult {
     const s = this.settings;
     const mark = s.masqueradeMark;
     const isIPv6 = s.ipFamily === 'IPv6';
     const filterChains = [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL].map(chainLine);
-    const filterRules: string[] = [];
+    const filterHead: string[] = [];
     const natChains = [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ].map(chainLine);
-    const natRules: string[] = [
+    const natHead: string[] = [
       `-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`,
       // Clearing the mark keeps a packet that re-traverses the stack from being masqueraded twice.
       `-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`,
@@ -168,58 +187,90 @@ export class IPTablesProxier {
     if (!isIPv6 && this.localhostNodePorts) {
       // route_localnet opens 127/8 to the network (CVE-2020-8558); this is kubelet's mitigation, duplicated.
       filterChains.push(chainLine(KUBE_FIREWALL));
-      filterRules.push(`-A ${KUBE_FIREWALL} -m comment --comment ${q('block incoming localnet connections')} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
+      filterHead.push(`-A ${KUBE_FIREWALL} -m comment --comment ${q('block incoming localnet connections')} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
     }
 
-    let totalEndpoints = 0;
-    for (const key of this.svcPortMap.keys()) totalEndpoints += this.endpointsMap.get(key)?.length ?? 0;
-    const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+    const largeClusterMode = this.totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+    // Comments come and go with large-cluster mode: every port is re-rendered (its chains written only if changed).
+    const rerenderAll = largeClusterMode !== this.lastLargeClusterMode;
+    const node = { name: s.nodeName, labels: s.nodeLabels, ip: s.nodeIP };
+    const renderKey = (key: string) => this.renderServicePort(planServicePort(this.svcPortMap.get(key)!, this.endpointsMap.get(key) ?? [], node), largeClusterMode);
 
-    // Per service port one pre-joined string a section: a partial sync of 10,000 ports joins 20,000 strings.
-    const filterParts: string[] = [lines(filterRules)];
+    // Which ports to re-render: all of them, or only those of changed services.
+    let chunks = this.chunks;
+    if (!chunks) {
+      this.chunks = chunks = chunked([...this.svcPortMap.keys()].sort());
+      this.chunkOf.clear();
+      for (const c of chunks) for (const k of c.keys) this.chunkOf.set(k, c);
+    }
+    const fresh = new Map<string, Rendered>();
+    const rendered = (key: string): Rendered => {
+      let r = fresh.get(key) ?? (rerenderAll ? undefined : this.rendered.get(key));
+      if (!r) fresh.set(key, (r = renderKey(key)));
+      return r;
+    };
+    const changedKeys: string[] = [];
+    for (const nn of this.changed) for (const k of this.servicePortsOf.get(nn)?.keys ?? []) changedKeys.push(k);
+    for (const k of changedKeys) {
+      fresh.set(k, renderKey(k));
+      this.chunkOf.get(k)!.filter = undefined;
+    }
+
     const natChainParts: string[] = [lines(natChains)];
-    const natRuleParts: string[] = [lines(natRules)];
+    const natRuleParts: string[] = [];
+    const filterParts: string[] = [lines(filterHead)];
+    const dispatchParts: string[] = [];
+    for (const chunk of chunks) {
+      if (chunk.filter === undefined || chunk.dispatch === undefined || rerenderAll) {
+        const f: string[] = [];
+        const d: string[] = [];
+        for (const key of chunk.keys) {
+          const r = rendered(key);
+          f.push(r.filterRules);
+          d.push(r.natDispatch);
+        }
+        chunk.filter = f.join('');
+        chunk.dispatch = d.join('');
+      }
+      filterParts.push(chunk.filter);
+      dispatchParts.push(chunk.dispatch);
+    }
+
+    // The service chains: every port's on a full sync, only the changed services' otherwise.
     const undo: [string, readonly string[] | undefined][] = [];
     const stale: string[] = [];
-    const keys = this.sortedKeys ?? (this.sortedKeys = [...this.svcPortMap.keys()].sort());
-    for (const key of keys) {
-      const svc = this.svcPortMap.get(key)!;
-      const changed = this.changed.has(svc.serviceNN);
-      let r = this.rendered.get(key);
-      if (!r || changed || r.largeClusterMode !== largeClusterMode) {
-        r = this.renderServicePort(planServicePort(svc, this.endpointsMap.get(key) ?? [], { name: s.nodeName, labels: s.nodeLabels, ip: s.nodeIP }), largeClusterMode);
-        if (commit) this.rendered.set(key, r);
-      }
-      filterParts.push(r.filterRules);
-      natRuleParts.push(r.natDispatch);
-      if (full || changed) {
-        natChainParts.push(r.natChains);
-        natRuleParts.push(r.natRules);
-      }
-      const inKernel = this.kernelChains.get(key);
-      if (inKernel !== r.chains) {
-        if (inKernel) {
-          const now = new Set(r.chains);
-          for (const c of inKernel) if (!now.has(c)) stale.push(c);
-        }
-        undo.push([key, inKernel]);
-      }
+    const written = full ? chunks.flatMap((c) => c.keys) : changedKeys;
+    for (const key of written) {
+      const r = rendered(key);
+      natChainParts.push(r.natChains);
+      natRuleParts.push(r.natRules);
     }
-    // Ports gone since the last sync: all their chains are stale.
-    for (const [key, inKernel] of this.kernelChains) {
-      if (this.svcPortMap.has(key)) continue;
+    // Stale chains: those the kernel holds for a port that the port no longer uses, or for ports gone.
+    const touched = full || rerenderAll ? chunks.flatMap((c) => c.keys) : changedKeys;
+    for (const key of touched) {
+      const r = rendered(key);
+      const inKernel = this.kernelChains.get(key);
+      if (inKernel === r.chains) continue;
+      if (inKernel) {
+        const now = new Set(r.chains);
+        for (const c of inKernel) if (!now.has(c)) stale.push(c);
+      }
+      undo.push([key, inKernel]);
+    }
+    for (const key of this.removedKeys) {
+      const inKernel = this.kernelChains.get(key);
+      if (!inKernel || this.svcPortMap.has(key)) continue;
       stale.push(...inKernel);
       undo.push([key, inKernel]);
     }
-    // Chains of deleted services or endpoints: a chain line flushes, -X removes.
+    // A chain line flushes the chain, -X removes it.
     for (const chain of stale) {
       natChainParts.push(`${chainLine(chain)}\n`);
       natRuleParts.push(`-X ${chain}\n`);
     }
-    const natTail: string[] = [];
-    const filterTail: string[] = [];
 
     // The tail call to KUBE-NODEPORTS must stay the last rule of KUBE-SERVICES.
+    const natTail: string[] = [];
     const lastComment = `-m comment --comment ${q('kubernetes service nodeports; NOTE: this must be the last rule in this chain')}`;
     if (this.npa.matchAll) {
       let dst = '-m addrtype --dst-type LOCAL';
@@ -233,25 +284,28 @@ export class IPTablesProxier {
       }
     }
 
+    const filterTail: string[] = [];
     if (!s.conntrackTCPBeLiberal) {
       filterTail.push(`-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID${s.nfacct ? ` -m nfacct --nfacct-name ${CT_STATE_INVALID_DROPPED_COUNTER}` : ''} -j DROP`);
     }
     filterTail.push(`-A ${KUBE_FORWARD} -m comment --comment ${q('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`);
     filterTail.push(`-A ${KUBE_FORWARD} -m comment --comment ${q('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
 
-    filterParts.push(lines(filterTail));
-    natRuleParts.push(lines(natTail));
-    const restoreText = `*filter\n${lines(filterChains)}${filterParts.join('')}COMMIT\n*nat\n${natChainParts.join('')}${natRuleParts.join('')}COMMIT\n`;
-    if (commit) {
-      for (const [key] of undo) {
-        const r = this.rendered.get(key);
-        if (r && this.svcPortMap.has(key)) this.kernelChains.set(key, r.chains);
-        else this.kernelChains.delete(key);
-      }
-      this.undo = undo;
-      this.changed.clear();
-      this.needFullSync = false;
+    // KUBE-SERVICES and KUBE-NODEPORTS rules come before the service chains' rules: within each chain the
+    // order is kube-proxy's, and iptables-restore builds the same chains whatever the interleaving.
+    const restoreText = `*filter\n${lines(filterChains)}${filterParts.join('')}${lines(filterTail)}COMMIT\n`
+      + `*nat\n${natChainParts.join('')}${lines(natHead)}${dispatchParts.join('')}${natRuleParts.join('')}${lines(natTail)}COMMIT\n`;
+    for (const [key, r] of fresh) if (this.svcPortMap.has(key)) this.rendered.set(key, r);
+    for (const [key] of undo) {
+      const r = this.rendered.get(key);
+      if (r && this.svcPortMap.has(key)) this.kernelChains.set(key, r.chains);
+      else this.kernelChains.delete(key);
     }
+    this.undo = undo;
+    this.removedKeys.clear();
+    this.changed.clear();
+    this.needFullSync = false;
+    this.lastLargeClusterMode = largeClusterMode;
     return { restoreText, fullSync: full, jumps: full ? iptablesJumpRules() : [] };
   }
 
@@ -265,14 +319,16 @@ export class IPTablesProxier {
   }
 
   private sepOf(svc: ServicePortInfo, ep: EndpointInfo): string {
-    const k = `${svc.key}\0${ep.str}`;
-    let name = this.sepNames.get(k);
-    if (!name) this.sepNames.set(k, (name = servicePortEndpointChainName(svc.nameString, svc.protocol.toLowerCase(), ep.str)));
+    let names = this.sepNames.get(svc.key);
+    if (!names) this.sepNames.set(svc.key, (names = new Map()));
+    let name = names.get(ep.str);
+    if (!name) names.set(ep.str, (name = servicePortEndpointChainName(svc.nameString, svc.protocol.toLowerCase(), ep.str)));
     return name;
   }
 
+
   private probability(n: number): string {
-    for (let i = this.probabilities.length; i <= n; i++) this.probabilities.push((1 / i).toFixed(10));
+    for (let i = this.probabilities.length; i <= n; i++) this.probabilities.push(computeProbability(i));
     return this.probabilities[n];
   }
 
@@ -380,6 +436,12 @@ export class IPTablesProxier {
       this.writeServiceToEndpointRules(rules, svc, localPolicyChain, plan.localEndpoints, largeClusterMode);
     }
 
+    // Names of endpoints long gone are dropped once they outnumber the live ones.
+    const known = this.sepNames.get(svc.key);
+    if (known && known.size > 2 * plan.allReachableEndpoints.length + 16) {
+      const live = new Set(plan.allReachableEndpoints.map((ep) => ep.str));
+      for (const k of known.keys()) if (!live.has(k)) known.delete(k);
+    }
     for (const ep of plan.allReachableEndpoints) {
       const sep = this.sepOf(svc, ep);
       chains.push(chainLine(sep));
@@ -410,6 +472,25 @@ export class IPTablesProxier {
       rules.push(`${head(ep)}${stat} -j ${sep}`);
     });
   }
+}
+
+interface Chunk {
+  keys: string[];
+  filter?: string;
+  dispatch?: string;
+}
+
+const CHUNK = 128;
+
+function chunked(keys: string[]): Chunk[] {
+  const out: Chunk[] = [];
+  for (let i = 0; i < keys.length; i += CHUNK) out.push({ keys: keys.slice(i, i + CHUNK) });
+  return out;
+}
+
+/** fmt.Sprintf("%0.10f", 1.0/float64(n)): the statistic match's probability for 1 of n. */
+export function computeProbability(n: number): string {
+  return (1 / n).toFixed(10);
 }
 
 function chainLine(chain: string): string {
