@@ -5,7 +5,7 @@
 import { formatIP, parseIP, type Family } from '../../cluster/net.ts';
 import { ConntrackTable, type CtPacket, type CtProto, type CtRef, type Tuple } from './conntrack.ts';
 import type { HostView, IpSetLookup, NfEnv, NfPacket } from './context.ts';
-import { hitText, traverse, type Hit } from './evaluate.ts';
+import { bump, hitText, traverse, type Hit } from './evaluate.ts';
 import { Iptables } from './iptables.ts';
 import { HOOK_TABLES, PROTO, type HookName, type NatRange, type TableName, type Target } from './model.ts';
 import type { Random } from './random.ts';
@@ -80,15 +80,6 @@ export class Netfilter {
     this.ip6tables.ipsets = l;
   }
 
-  /** Whether any table of a hook has a rule or a DROP policy (else the hook is a no-op). */
-  active(hook: HookName, family: Family = 'IPv4'): boolean {
-    const ipt = family === 'IPv4' ? this.iptables : this.ip6tables;
-    return HOOK_TABLES[hook].some((t) => {
-      const c = ipt.tables.get(t)?.chains.get(hook);
-      return c !== undefined && (c.rules.length > 0 || c.policy === 'DROP');
-    });
-  }
-
   /** conntrack's step where a packet enters the stack (PREROUTING) or leaves a process (OUTPUT). */
   track(p: L3, related?: L3): CtRef {
     const pkt: CtPacket = { proto: p.protocol as CtProto, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, flags: p.flags };
@@ -98,22 +89,32 @@ export class Netfilter {
 
   /** Runs a hook's tables over a packet; the packet returned carries NAT's rewrites. */
   hook<P extends L3>(name: HookName, packet: P, ct: CtRef | undefined, io: HookIO): HookOutcome<P> {
-    const family = parseIP(packet.dst)?.family ?? 'IPv4';
+    const family = packet.dst.includes(':') ? 'IPv6' : 'IPv4';
     const ipt = family === 'IPv4' ? this.iptables : this.ip6tables;
     const lines: HookLine[] = [];
     let p = packet;
     const manip = MANIP[name];
     const label = `${name}${io.via ?? ''}`;
     const tables = HOOK_TABLES[name];
+    // The packet as the rules see it, made once per hook (again only after a rewrite). No closures here:
+    // tsx keeps function names, which makes every closure created on this hot path cost a defineProperty.
+    let nf: NfPacket | undefined;
+    let env: NfEnv | undefined;
     for (const tname of tables) {
       const table = ipt.tables.get(tname);
+      const base = table?.chains.get(name);
+      // An empty built-in chain that accepts decides nothing: only its policy counter moves.
+      const idle = !base || (base.rules.length === 0 && base.policy === 'ACCEPT');
+      if (idle && base) bump(base.counters, p.length);
       if (tname === 'nat' && manip && ct && ct.state !== 'INVALID') {
         // Only a connection's first packet sees the nat table; conntrack translates all the others.
         if (!ct.entry.natDone[manip] && ct.dir === 'original' && ct.state === 'NEW') {
           ct.entry.natDone[manip] = true;
-          if (!table) continue;
-          const nf = this.nfPacket(p, io);
-          const r = traverse(table, name, nf, this.env(name, ct, io), family);
+          if (idle) continue;
+          if (!nf || nf.dstText !== p.dst || nf.srcText !== p.src || nf.dport !== p.dport || nf.sport !== p.sport) nf = this.nfPacket(p, io);
+          nf.mark = io.mark;
+          env ??= this.env(name, ct, io);
+          const r = traverse(table!, name, nf, env, family);
           io.mark = nf.mark;
           const pol = 'policy' in r.verdict.by ? r.verdict.by : undefined;
           this.hitLines(lines, r.hits, family, pol && r.hits.length ? pol : undefined);
@@ -132,9 +133,11 @@ export class Netfilter {
         }
         continue;
       }
-      if (!table || tname === 'nat') continue;
-      const nf = this.nfPacket(p, io);
-      const r = traverse(table, name, nf, this.env(name, ct, io), family);
+      if (idle || tname === 'nat') continue;
+      if (!nf || nf.dstText !== p.dst || nf.srcText !== p.src || nf.dport !== p.dport || nf.sport !== p.sport) nf = this.nfPacket(p, io);
+      nf.mark = io.mark;
+      env ??= this.env(name, ct, io);
+      const r = traverse(table!, name, nf, env, family);
       io.mark = nf.mark;
       const v = r.verdict;
       const pol = 'policy' in v.by ? v.by : undefined;
@@ -147,13 +150,14 @@ export class Netfilter {
       }
     }
     if (ct && (name === 'POSTROUTING' || name === 'INPUT')) this.conntrack.confirm(ct);
-    if (!lines.length) lines.push({ what: `${label}: ${tables.join(', ')}: ${this.hasRules(ipt, name) ? 'no rule matched' : 'no rules'}, policy ACCEPT` });
-    else lines.unshift({ what: `${label}: ${tables.join(', ')}` });
+    if (!lines.length) return { verdict: 'accept', packet: p, lines: [quiet(label, name, this.hasRules(ipt, name))] };
+    lines.unshift({ what: `${label}: ${tables.join(', ')}` });
     return { verdict: 'accept', packet: p, lines };
   }
 
   private hasRules(ipt: Iptables, hook: HookName): boolean {
-    return HOOK_TABLES[hook].some((t) => (ipt.tables.get(t)?.chains.get(hook)?.rules.length ?? 0) > 0);
+    for (const t of HOOK_TABLES[hook]) if ((ipt.tables.get(t)?.chains.get(hook)?.rules.length ?? 0) > 0) return true;
+    return false;
   }
 
   private hitLines(lines: HookLine[], hits: Hit[], family: Family, policy?: { table: string; chain: string; policy: string }): void {
@@ -226,6 +230,15 @@ export class Netfilter {
     }
     return p;
   }
+}
+
+const QUIET = new Map<string, HookLine>();
+/** A hook where no rule matched: its line, made once (every packet crosses a dozen hooks). */
+function quiet(label: string, hook: HookName, rules: boolean): HookLine {
+  const key = `${label}|${rules}`;
+  let l = QUIET.get(key);
+  if (!l) QUIET.set(key, (l = { what: `${label}: ${HOOK_TABLES[hook].join(', ')}: ${rules ? 'no rule matched' : 'no rules'}, policy ACCEPT` }));
+  return l;
 }
 
 /** The address (the range's first) and port (kept when in the range, else its first) a NAT range gives. */
