@@ -70,9 +70,13 @@ const tupleKey = (p: IPv4Packet) => `${p.protocol} ${p.src}:${p.sport ?? ''} ${p
 
 /** conntrack where a packet enters a namespace's stack: its flow's entry (a new one for a first packet). */
 function conntrack(leg: Leg, ns: Netns, p: IPv4Packet, quiet = false): void {
+  leg.mark = 0;
+  if (!ns.netfilter.tracking) {
+    leg.ct = undefined;
+    return;
+  }
   const ct = ns.netfilter.track(p);
   leg.ct = ct;
-  leg.mark = 0;
   if (quiet) return;
   const ports = p.sport !== undefined ? ` sport=${p.sport} dport=${p.dport}` : '';
   if (ct.state === 'INVALID') {

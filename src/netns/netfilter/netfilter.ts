@@ -80,6 +80,14 @@ export class Netfilter {
     this.ip6tables.ipsets = l;
   }
 
+  /**
+   * Whether this namespace tracks connections: the kernel registers conntrack's hooks in a namespace only
+   * once a loaded ruleset needs them (since Linux 4.10), so a pod's namespace without rules tracks nothing.
+   */
+  get tracking(): boolean {
+    return this.iptables.tables.size > 0 || this.ip6tables.tables.size > 0;
+  }
+
   /** conntrack's step where a packet enters the stack (PREROUTING) or leaves a process (OUTPUT). */
   track(p: L3, related?: L3): CtRef {
     const pkt: CtPacket = { proto: p.protocol as CtProto, src: p.src, dst: p.dst, sport: p.sport, dport: p.dport, flags: p.flags };
