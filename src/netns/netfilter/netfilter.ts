@@ -174,8 +174,8 @@ export class Netfilter {
   }
 
   private nfPacket(p: L3, io: HookIO): NfPacket {
-    const s = parseIP(p.src)!;
-    const d = parseIP(p.dst)!;
+    const s = addressValue(p.src);
+    const d = addressValue(p.dst);
     const icmp = p.protocol === 'icmp' && p.flags ? ICMP[p.flags] : undefined;
     return {
       family: d.family, src: s.value, dst: d.value, srcText: p.src, dstText: p.dst, proto: PROTOCOLS[p.protocol] ?? 0,
@@ -238,6 +238,17 @@ export class Netfilter {
     }
     return p;
   }
+}
+
+const VALUES = new Map<string, { family: Family; value: bigint }>();
+/** An address's numeric value, remembered: the same few addresses cross every hook of a trace. */
+function addressValue(ip: string): { family: Family; value: bigint } {
+  let v = VALUES.get(ip);
+  if (!v) {
+    if (VALUES.size > 100000) VALUES.clear();
+    VALUES.set(ip, (v = parseIP(ip)!));
+  }
+  return v;
 }
 
 const QUIET = new Map<string, HookLine>();
