@@ -253,7 +253,7 @@ function addressValue(ip: string): { family: Family; value: bigint } {
 
 const QUIET = new Map<string, HookLine>();
 /** A hook where no rule matched: its line, made once (every packet crosses a dozen hooks). */
-function quiet(label: string, hook: HookName, rules: boolean): HookLine {
+export function quiet(label: string, hook: HookName, rules: boolean): HookLine {
   const key = `${label}|${rules}`;
   let l = QUIET.get(key);
   if (!l) QUIET.set(key, (l = { what: `${label}: ${HOOK_TABLES[hook].join(', ')}: ${rules ? 'no rule matched' : 'no rules'}, policy ACCEPT` }));
