@@ -118,6 +118,8 @@ export function programHostGw(host: Netns, self: { node: string }, peers: PeerTa
   host.attachPeers(peers, self.node);
 }
 
+const programmed = new WeakMap<Netns, string>();
+
 /** kube-proxy's masquerade mark, which flanneld leaves alone (trafficmngr.KubeProxyMark). */
 const KUBE_PROXY_MARK = '0x4000/0x4000';
 
@@ -127,6 +129,10 @@ const KUBE_PROXY_MARK = '0x4000/0x4000';
  * kube-proxy marked. Appended only where missing, as flanneld's AppendUnique does.
  */
 export function programMasquerade(host: Netns, network: Cidr, lease: Cidr): void {
+  // flanneld re-checks on its resync period; here the rules change only with the network or the lease.
+  const key = `${network.text} ${lease.text}`;
+  if (programmed.get(host) === key) return;
+  programmed.set(host, key);
   const ipt = network.family === 'IPv4' ? host.netfilter.iptables : host.netfilter.ip6tables;
   const cluster = network.text;
   const pod = lease.text;

@@ -85,7 +85,6 @@ export function portmapDel(host: Netns, netName: string, containerId: string): v
     const top = ipt.tables.get('nat')?.chains.get(TOP);
     if (!top) continue;
     top.rules = top.rules.filter((r) => !(r.target?.kind === 'jump' && r.target.chain === chain));
-    ipt.generation++;
     ipt.deleteChain('nat', chain);
   }
 }

@@ -13,6 +13,7 @@ import type { CapturedFrame, Hop, HopKind, Trace, Verdict } from './trace.ts';
 import type { CtRef } from './netfilter/conntrack.ts';
 import type { HookName } from './netfilter/model.ts';
 import { enumerate, seeded, type Choice, type Random } from './netfilter/random.ts';
+import { quiet } from './netfilter/netfilter.ts';
 import { withUndo } from './netfilter/journal.ts';
 
 /** What the engine needs to know of the world around one namespace. */
@@ -70,9 +71,13 @@ const tupleKey = (p: IPv4Packet) => `${p.protocol} ${p.src}:${p.sport ?? ''} ${p
 
 /** conntrack where a packet enters a namespace's stack: its flow's entry (a new one for a first packet). */
 function conntrack(leg: Leg, ns: Netns, p: IPv4Packet, quiet = false): void {
+  leg.mark = 0;
+  if (!ns.loadedNetfilter?.tracking) {
+    leg.ct = undefined;
+    return;
+  }
   const ct = ns.netfilter.track(p);
   leg.ct = ct;
-  leg.mark = 0;
   if (quiet) return;
   const ports = p.sport !== undefined ? ` sport=${p.sport} dport=${p.dport}` : '';
   if (ct.state === 'INVALID') {
@@ -93,14 +98,20 @@ const REJECT_ANSWER: Record<string, string> = { 'tcp-reset': 'TCP RST' };
  * after. Returns the packet as it leaves the hook, or undefined when a rule or policy dropped or rejected it.
  */
 function hook(leg: Leg, ns: Netns, name: HookName, p: IPv4Packet, dev: { in?: string; out?: string }, via = ''): IPv4Packet | undefined {
-  const io = { ...dev, mark: leg.mark, random: leg.random, via };
-  const r = ns.netfilter.hook(name, p, leg.ct, io);
+  const nf = ns.loadedNetfilter;
+  if (!nf) {
+    // A namespace that never had rules (most pods): every hook accepts.
+    leg.hop(ns, 'hook', quiet(`${name}${via}`, name, false).what);
+    return p;
+  }
+  const io = { in: dev.in, out: dev.out, mark: leg.mark, random: leg.random, via };
+  const r = nf.hook(name, p, leg.ct, io);
   leg.mark = io.mark;
   const note = r.policy?.table === 'filter' && r.policy.chain === 'FORWARD' ? faultNote(ns, 'forward-policy') : '';
-  r.lines.forEach((l, i) => {
-    const what = i === r.lines.length - 1 ? `${l.what}${note}` : l.what;
-    leg.hop(ns, 'hook', what, l.before !== undefined ? { before: l.before, after: l.after! } : undefined);
-  });
+  for (let i = 0; i < r.lines.length; i++) {
+    const l = r.lines[i];
+    leg.hop(ns, 'hook', i === r.lines.length - 1 ? `${l.what}${note}` : l.what, l.before !== undefined ? { before: l.before, after: l.after! } : undefined);
+  }
   if (r.verdict === 'drop') {
     leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: ${r.by}${note}` });
     return undefined;

@@ -164,6 +164,11 @@ export class Netns {
     }));
   }
 
+  /** The netfilter state if anything made it yet (the packet path skips namespaces that never had rules). */
+  get loadedNetfilter(): Netfilter | undefined {
+    return this.nf;
+  }
+
   device(name: string): Device | undefined {
     return this.devices.get(name);
   }

@@ -1,7 +1,7 @@
 // Connection tracking as nf_conntrack keeps it: an entry per flow with its original and reply tuples (the
 // reply tuple is where NAT bindings live), found from either direction; NEW until a reply is seen, then
 // ESTABLISHED; `conntrack -L` prints the table as conntrack-tools 1.4 does.
-import { recordUndo } from './journal.ts';
+import { journaling, recordUndo } from './journal.ts';
 
 export type CtProto = 'tcp' | 'udp' | 'icmp' | 'sctp' | 'icmpv6';
 const PROTONUM: Record<CtProto, number> = { tcp: 6, udp: 17, icmp: 1, sctp: 132, icmpv6: 58 };
@@ -91,7 +91,7 @@ export class ConntrackTable {
     if (hit) {
       const e = hit.entry;
       const before = { lastSeen: e.lastSeen, seenReply: e.seenReply, assured: e.assured, tcpState: e.tcpState, timeout: e.timeout };
-      recordUndo(() => Object.assign(e, before));
+      if (journaling()) recordUndo(() => Object.assign(e, before));
       e.lastSeen = now;
       if (hit.dir === 'reply' && !e.seenReply) {
         e.seenReply = true;
@@ -125,7 +125,7 @@ export class ConntrackTable {
     e.confirmed = true;
     const keys = [tupleKey(e.proto, e.original), tupleKey(e.proto, e.reply)];
     for (const k of keys) this.byTuple.set(k, e);
-    recordUndo(() => {
+    if (journaling()) recordUndo(() => {
       e.confirmed = false;
       for (const k of keys) if (this.byTuple.get(k) === e) this.byTuple.delete(k);
     });

@@ -6,12 +6,13 @@ import type { NfEnv, NfPacket } from './context.ts';
 import { testMatch } from './matches.ts';
 import { BITS, type Chain, type Counters, type Family, type Rule, type Table, type Target } from './model.ts';
 import { ruleText } from './rule.ts';
-import { recordUndo } from './journal.ts';
+import { journaling, recordUndo } from './journal.ts';
 
-function bump(c: Counters, bytes: number): void {
+/** A rule's or policy's counters, undone with the rest when a branch is replayed. */
+export function bump(c: Counters, bytes: number): void {
   c.packets++;
   c.bytes += bytes;
-  recordUndo(() => {
+  if (journaling()) recordUndo(() => {
     c.packets--;
     c.bytes -= bytes;
   });

@@ -23,18 +23,11 @@ export interface SaveOptions {
 
 export class Iptables {
   readonly tables = new Map<TableName, Table>();
-  /** Bumped on every change, so callers can cache what they derive from the rules. */
-  generation = 0;
-
   constructor(readonly family: Family, public ipsets?: IpSetLookup) {}
 
   /** iptables-restore [--noflush] [--counters] < text. Throws NetfilterError(line, msg); tables committed before the bad line stay. */
   restore(text: string, opts: RestoreOptions = {}): void {
-    try {
-      restore(this.tables, text, opts, this);
-    } finally {
-      this.generation++;
-    }
+    restore(this.tables, text, opts, this);
   }
 
   /** iptables-save [-t table] [-c]: every table that exists, in iptables-nft's order. */
@@ -88,7 +81,6 @@ export class Iptables {
     if (c.rules.some((r) => (r.text ??= ruleText(chain, r, this.family)) === want)) return true;
     const rule = ruleFor(t, args, this);
     c.rules = position === 'prepend' ? [rule, ...c.rules] : [...c.rules, rule];
-    this.generation++;
     return false;
   }
 
@@ -101,7 +93,6 @@ export class Iptables {
     const i = c.rules.findIndex((r) => (r.text ??= ruleText(chain, r, this.family)) === want);
     if (i < 0) return;
     c.rules = c.rules.filter((_, k) => k !== i);
-    this.generation++;
   }
 
   /** FlushChain then DeleteChain of a user chain (nothing when it is missing); refused while a rule jumps to it. */
@@ -116,7 +107,6 @@ export class Iptables {
     const c = this.tableFor(table).chains.get(chain);
     if (!c?.builtin) throw new NetfilterError(0, `iptables: ${chain} is not a built-in chain of ${table}`);
     c.policy = policy;
-    this.generation++;
   }
 }
 

@@ -2,6 +2,11 @@
 // module's tables, counters), so enumerating a connection's branches can replay it from the same state.
 let active: (() => void)[] | undefined;
 
+/** Whether undo records are being kept: callers check first, as making the closure is the cost. */
+export function journaling(): boolean {
+  return active !== undefined;
+}
+
 export function recordUndo(undo: () => void): void {
   active?.push(undo);
 }

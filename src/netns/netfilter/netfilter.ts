@@ -5,7 +5,7 @@
 import { formatIP, parseIP, type Family } from '../../cluster/net.ts';
 import { ConntrackTable, type CtPacket, type CtProto, type CtRef, type Tuple } from './conntrack.ts';
 import type { HostView, IpSetLookup, NfEnv, NfPacket } from './context.ts';
-import { hitText, traverse, type Hit } from './evaluate.ts';
+import { bump, hitText, traverse, type Hit } from './evaluate.ts';
 import { Iptables } from './iptables.ts';
 import { HOOK_TABLES, PROTO, type HookName, type NatRange, type TableName, type Target } from './model.ts';
 import type { Random } from './random.ts';
@@ -80,13 +80,12 @@ export class Netfilter {
     this.ip6tables.ipsets = l;
   }
 
-  /** Whether any table of a hook has a rule or a DROP policy (else the hook is a no-op). */
-  active(hook: HookName, family: Family = 'IPv4'): boolean {
-    const ipt = family === 'IPv4' ? this.iptables : this.ip6tables;
-    return HOOK_TABLES[hook].some((t) => {
-      const c = ipt.tables.get(t)?.chains.get(hook);
-      return c !== undefined && (c.rules.length > 0 || c.policy === 'DROP');
-    });
+  /**
+   * Whether this namespace tracks connections: the kernel registers conntrack's hooks in a namespace only
+   * once a loaded ruleset needs them (since Linux 4.10), so a pod's namespace without rules tracks nothing.
+   */
+  get tracking(): boolean {
+    return this.iptables.tables.size > 0 || this.ip6tables.tables.size > 0;
   }
 
   /** conntrack's step where a packet enters the stack (PREROUTING) or leaves a process (OUTPUT). */
@@ -98,22 +97,32 @@ export class Netfilter {
 
   /** Runs a hook's tables over a packet; the packet returned carries NAT's rewrites. */
   hook<P extends L3>(name: HookName, packet: P, ct: CtRef | undefined, io: HookIO): HookOutcome<P> {
-    const family = parseIP(packet.dst)?.family ?? 'IPv4';
+    const family = packet.dst.includes(':') ? 'IPv6' : 'IPv4';
     const ipt = family === 'IPv4' ? this.iptables : this.ip6tables;
     const lines: HookLine[] = [];
     let p = packet;
     const manip = MANIP[name];
     const label = `${name}${io.via ?? ''}`;
     const tables = HOOK_TABLES[name];
+    // The packet as the rules see it, made once per hook (again only after a rewrite). No closures here:
+    // tsx keeps function names, which makes every closure created on this hot path cost a defineProperty.
+    let nf: NfPacket | undefined;
+    let env: NfEnv | undefined;
     for (const tname of tables) {
       const table = ipt.tables.get(tname);
+      const base = table?.chains.get(name);
+      // An empty built-in chain that accepts decides nothing: only its policy counter moves.
+      const idle = !base || (base.rules.length === 0 && base.policy === 'ACCEPT');
+      if (idle && base) bump(base.counters, p.length);
       if (tname === 'nat' && manip && ct && ct.state !== 'INVALID') {
         // Only a connection's first packet sees the nat table; conntrack translates all the others.
         if (!ct.entry.natDone[manip] && ct.dir === 'original' && ct.state === 'NEW') {
           ct.entry.natDone[manip] = true;
-          if (!table) continue;
-          const nf = this.nfPacket(p, io);
-          const r = traverse(table, name, nf, this.env(name, ct, io), family);
+          if (idle) continue;
+          if (!nf || nf.dstText !== p.dst || nf.srcText !== p.src || nf.dport !== p.dport || nf.sport !== p.sport) nf = this.nfPacket(p, io);
+          nf.mark = io.mark;
+          env ??= this.env(name, ct, io);
+          const r = traverse(table!, name, nf, env, family);
           io.mark = nf.mark;
           const pol = 'policy' in r.verdict.by ? r.verdict.by : undefined;
           this.hitLines(lines, r.hits, family, pol && r.hits.length ? pol : undefined);
@@ -132,9 +141,11 @@ export class Netfilter {
         }
         continue;
       }
-      if (!table || tname === 'nat') continue;
-      const nf = this.nfPacket(p, io);
-      const r = traverse(table, name, nf, this.env(name, ct, io), family);
+      if (idle || tname === 'nat') continue;
+      if (!nf || nf.dstText !== p.dst || nf.srcText !== p.src || nf.dport !== p.dport || nf.sport !== p.sport) nf = this.nfPacket(p, io);
+      nf.mark = io.mark;
+      env ??= this.env(name, ct, io);
+      const r = traverse(table!, name, nf, env, family);
       io.mark = nf.mark;
       const v = r.verdict;
       const pol = 'policy' in v.by ? v.by : undefined;
@@ -147,13 +158,14 @@ export class Netfilter {
       }
     }
     if (ct && (name === 'POSTROUTING' || name === 'INPUT')) this.conntrack.confirm(ct);
-    if (!lines.length) lines.push({ what: `${label}: ${tables.join(', ')}: ${this.hasRules(ipt, name) ? 'no rule matched' : 'no rules'}, policy ACCEPT` });
-    else lines.unshift({ what: `${label}: ${tables.join(', ')}` });
+    if (!lines.length) return { verdict: 'accept', packet: p, lines: [quiet(label, name, this.hasRules(ipt, name))] };
+    lines.unshift({ what: `${label}: ${tables.join(', ')}` });
     return { verdict: 'accept', packet: p, lines };
   }
 
   private hasRules(ipt: Iptables, hook: HookName): boolean {
-    return HOOK_TABLES[hook].some((t) => (ipt.tables.get(t)?.chains.get(hook)?.rules.length ?? 0) > 0);
+    for (const t of HOOK_TABLES[hook]) if ((ipt.tables.get(t)?.chains.get(hook)?.rules.length ?? 0) > 0) return true;
+    return false;
   }
 
   private hitLines(lines: HookLine[], hits: Hit[], family: Family, policy?: { table: string; chain: string; policy: string }): void {
@@ -162,8 +174,8 @@ export class Netfilter {
   }
 
   private nfPacket(p: L3, io: HookIO): NfPacket {
-    const s = parseIP(p.src)!;
-    const d = parseIP(p.dst)!;
+    const s = addressValue(p.src);
+    const d = addressValue(p.dst);
     const icmp = p.protocol === 'icmp' && p.flags ? ICMP[p.flags] : undefined;
     return {
       family: d.family, src: s.value, dst: d.value, srcText: p.src, dstText: p.dst, proto: PROTOCOLS[p.protocol] ?? 0,
@@ -226,6 +238,26 @@ export class Netfilter {
     }
     return p;
   }
+}
+
+const VALUES = new Map<string, { family: Family; value: bigint }>();
+/** An address's numeric value, remembered: the same few addresses cross every hook of a trace. */
+function addressValue(ip: string): { family: Family; value: bigint } {
+  let v = VALUES.get(ip);
+  if (!v) {
+    if (VALUES.size > 100000) VALUES.clear();
+    VALUES.set(ip, (v = parseIP(ip)!));
+  }
+  return v;
+}
+
+const QUIET = new Map<string, HookLine>();
+/** A hook where no rule matched: its line, made once (every packet crosses a dozen hooks). */
+export function quiet(label: string, hook: HookName, rules: boolean): HookLine {
+  const key = `${label}|${rules}`;
+  let l = QUIET.get(key);
+  if (!l) QUIET.set(key, (l = { what: `${label}: ${HOOK_TABLES[hook].join(', ')}: ${rules ? 'no rule matched' : 'no rules'}, policy ACCEPT` }));
+  return l;
 }
 
 /** The address (the range's first) and port (kept when in the range, else its first) a NAT range gives. */

@@ -1,6 +1,6 @@
 // xt_recent's address lists: per list name, the addresses seen with the times they were seen (the last
 // 20, ip_pkt_list_tot), which --set adds to and --rcheck/--update/--remove consult.
-import { recordUndo } from './journal.ts';
+import { journaling, recordUndo } from './journal.ts';
 
 const PKT_LIST_TOT = 20;
 
@@ -28,13 +28,13 @@ export class RecentTables {
     const e = l.get(key);
     if (!e) {
       l.set(key, { stamps: [now] });
-      recordUndo(() => l.delete(key));
+      if (journaling()) recordUndo(() => l.delete(key));
       return;
     }
     const before = [...e.stamps];
     e.stamps.push(now);
     if (e.stamps.length > PKT_LIST_TOT) e.stamps.shift();
-    recordUndo(() => (e.stamps = before));
+    if (journaling()) recordUndo(() => (e.stamps = before));
   }
 
   remove(name: string, key: string): void {
@@ -42,7 +42,7 @@ export class RecentTables {
     const e = l?.get(key);
     if (!l || !e) return;
     l.delete(key);
-    recordUndo(() => l.set(key, e));
+    if (journaling()) recordUndo(() => l.set(key, e));
   }
 
   /** --reap: forget sightings older than the window. */
@@ -53,7 +53,7 @@ export class RecentTables {
     const before = e.stamps;
     e.stamps = e.stamps.filter((t) => t >= since);
     if (e.stamps.length === 0) l.delete(key);
-    recordUndo(() => {
+    if (journaling()) recordUndo(() => {
       e.stamps = before;
       l.set(key, e);
     });

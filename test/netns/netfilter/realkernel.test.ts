@@ -3,7 +3,7 @@
 // ours prints for the same text (date lines and counters aside). Root only; skipped with the reason otherwise.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { renderSave } from '../../../src/netns/netfilter/iptables.ts';
+import { Iptables, renderSave } from '../../../src/netns/netfilter/iptables.ts';
 import { comparable, fakeIpsets, FIXTURES } from './fixtures.ts';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -36,6 +36,25 @@ describe.skipIf(!canRun)('iptables-save against the real kernel', () => {
       }
     });
   }
+
+  it('--noflush: a second restore keeps built-in chains\' rules and other chains, empties the user chains it names', () => {
+    const first = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-A - [0:0]\n:KEEP - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -d 10.96.0.1 -j KUBE-SVC-A\n-A KUBE-SVC-A -j RETURN\n-A KEEP -j RETURN\nCOMMIT\n';
+    const second = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-B - [0:0]\n:KUBE-SVC-A - [0:0]\n-A PREROUTING -m comment --comment again -j KUBE-SERVICES\n-A KUBE-SERVICES -d 10.96.0.2 -j KUBE-SVC-B\n-A KUBE-SVC-B -j ACCEPT\n-X KUBE-SVC-A\nCOMMIT\n';
+    run(['ip', 'netns', 'del', NS]);
+    run(['ip', 'netns', 'add', NS]);
+    try {
+      expect(run(['ip', 'netns', 'exec', NS, 'iptables-restore'], first).status).toBe(0);
+      const r = run(['ip', 'netns', 'exec', NS, 'iptables-restore', '--noflush'], second);
+      expect(r.stderr).toBe('');
+      const real = run(['ip', 'netns', 'exec', NS, 'iptables-save']).stdout;
+      const ipt = new Iptables('IPv4');
+      ipt.restore(first);
+      ipt.restore(second, { noflush: true });
+      expect(comparable(ipt.save())).toBe(comparable(real));
+    } finally {
+      run(['ip', 'netns', 'del', NS]);
+    }
+  });
 
   it('refuses what the kernel refuses: a jump loop a hook reaches (and only that)', () => {
     run(['ip', 'netns', 'add', NS]);
