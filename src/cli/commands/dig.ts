@@ -10,6 +10,8 @@ import { formatResolvConf, podDNSType, podResolvConf } from '../../dns/resolvcon
 import { resolveFromPod, socketTransport, type Transport } from '../../dns/resolver.ts';
 import { RCODE_NAMES, type Reply } from '../../dns/message.ts';
 import { formatDig } from '../../dns/present.ts';
+import { DataPlane } from '../../dataplane/dataplane.ts';
+import { dataPlaneTransport, NoDnsReply, type RoutedQuery } from '../../dataplane/dns.ts';
 
 function findPod(cluster: Cluster, ref: string): Pod & KubeObject {
   const [ns, name] = ref.includes('/') ? ref.split('/', 2) : ['default', ref];
@@ -34,18 +36,28 @@ export function resolvconf(cluster: Cluster, o: { pod?: string }, io: IO): numbe
 }
 
 /**
- * The in-process transport: questions to the cluster DNS IP go to the cluster's Corefile chain, others to
- * the real nameserver. (Through the data plane, a query to 10.96.0.10:53 would be DNATed to a coredns pod.)
+ * The pod's transport: a query to an address inside the cluster goes through the data plane (kube-proxy's
+ * rules DNAT 10.96.0.10:53 to a coredns pod) and is answered by the cluster's Corefile chain when a CoreDNS
+ * pod's socket takes it; a query to a nameserver outside (dnsPolicy Default) goes out on a real socket.
  */
-export function inProcessTransport(cluster: Cluster): { transport: Transport; close(): void } {
+export function podTransport(cluster: Cluster, pod: Pod & KubeObject): { transport: Transport; routed: RoutedQuery[]; close(): void } {
   const live = new LiveView(cluster.store);
   const chain = buildChain(cluster, live, { localIPs: () => [cluster.config.dnsClusterIP] });
   const outside = socketTransport((nameserver) => ({ host: nameserver, port: 53 }));
-  const transport: Transport = async (nameserver, q) => {
-    if (nameserver === cluster.config.dnsClusterIP) return (await chain.resolve(q, { proto: 'udp', dnssecOK: false })).reply;
-    return outside(nameserver, q);
-  };
-  return { transport, close: () => live.close() };
+  const dp = new DataPlane(cluster);
+  const net = dp.network;
+  const from = net.pod(pod.metadata.namespace!, pod.metadata.name)?.netns ?? (pod.spec?.nodeName ? net.host(pod.spec.nodeName) : undefined);
+  if (!from) throw new UserError(`pod "${pod.metadata.namespace}/${pod.metadata.name}" is not running: it has no network to ask from`);
+  const answer: Transport = async (_nameserver, q) => (await chain.resolve(q, { proto: 'udp', dnssecOK: false })).reply;
+  const { transport, routed } = dataPlaneTransport(dp, from, answer, outside);
+  return { transport, routed, close: () => { live.close(); dp.close(); } };
+}
+
+/** Where the data plane took a query: the coredns pod and endpoint kube-proxy chose, or where it ended. */
+function pathOf(q: RoutedQuery): string {
+  const v = q.trace.request.verdict;
+  if (!q.server) return `${v.kind}: ${v.by}`;
+  return `${q.nameserver}:53 -> ${v.socket!.address}:${v.socket!.port} (${q.server})`;
 }
 
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -60,7 +72,7 @@ export async function dig(cluster: Cluster, name: string, type: string | undefin
   const t = type?.toUpperCase();
   if (t !== undefined && !/^[A-Z0-9]+$/.test(t)) throw new UserError(`"${type}" is not a record type`);
   const conf = podResolvConf(cluster, pod, nodeResolvConf());
-  const { transport, close } = inProcessTransport(cluster);
+  const { transport, routed, close } = podTransport(cluster, pod);
   try {
     const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
     const who = `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -70,10 +82,19 @@ export async function dig(cluster: Cluster, name: string, type: string | undefin
       io.stdout(`${out.join('\n')}\n;; no nameserver: the lookup fails\n`);
       return 1;
     }
-    const r = await resolveFromPod(conf, name, t, transport);
+    let r;
+    try {
+      r = await resolveFromPod(conf, name, t, transport);
+    } catch (e) {
+      if (!(e instanceof NoDnsReply)) throw e;
+      io.stdout(`${out.join('\n')}\n;; ${e.query.question.name}. ${e.query.question.type}: ${pathOf(e.query)}\n;; connection timed out; no servers could be reached\n`);
+      return 9;
+    }
     out.push(`;; queries, in the order ${t ? 'res_search' : 'getaddrinfo'} sends them:`);
     r.queries.forEach((s, i) => {
       out.push(`;;   ${i + 1}. ${s.question.name}. ${s.question.type} -> ${RCODE_NAMES[s.reply.rcode] ?? s.reply.rcode}, ${plural(s.reply.answers.length, 'answer')}`);
+      const via = routed.find((q) => q.question === s.question);
+      if (via) out.push(`;;        via ${pathOf(via)}`);
     });
     out.push('', `; <<>> kdp dig <<>> --from ${who} ${name}${t ? ` ${t}` : ''}`);
     const f = r.final;
