@@ -49,7 +49,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
 
   const files = (o: { file?: string[] }, args: string[] = []) => [...(o.file ?? []), ...args];
   // Most verbs read the topology, then answer from the model; a topology with errors prints them and exits 1.
-  const withCluster = (file: string[] | undefined, verb: (cluster: Cluster) => number) => {
+  const withCluster = (file: string[] | undefined, verb: (cluster: Cluster) => number | Promise<number>) => {
     const cluster = loadOrReport(file ?? [], io, { warnings: false });
     result.code = cluster ? verb(cluster) : 1;
   };

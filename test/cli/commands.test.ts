@@ -213,7 +213,8 @@ describe('kdp trace', () => {
   });
 
   it('says what it cannot take', async () => {
-    expect((await kdp(['trace', '--from', 'client', '--to', 'web.default.svc:80', '-f', DEFAULT])).stderr).toMatch(/traces to IP addresses so far/);
+    expect((await kdp(['trace', '--from', 'client', '--to', 'web_x:80', '-f', DEFAULT])).stderr).toBe('error: --to web_x:80: "web_x" is neither an IP address nor a DNS name\n');
+    expect((await kdp(['trace', '--from', 'node/node1', '--to', 'web:80', '-f', DEFAULT])).stderr).toBe('error: --to web: names are resolved by a pod\'s resolver; trace from a pod, or give an address\n');
     expect((await kdp(['trace', '--from', 'nope', '--to', '10.244.1.3:80', '-f', DEFAULT])).stderr).toBe('error: --from nope: pod "default/nope" not found\n');
     expect((await kdp(['trace', '--from', 'client', '--to', '10.244.1.3', '--proto', 'tcp', '-f', DEFAULT])).stderr).toBe('error: --to 10.244.1.3: tcp needs a port (ADDRESS:PORT)\n');
   });

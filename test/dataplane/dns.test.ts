@@ -33,3 +33,18 @@ describe('kdp dig through the data plane', () => {
     expect(r.stdout).toContain(';; connection timed out; no servers could be reached');
   });
 });
+
+describe('kdp trace to a name', () => {
+  it('resolves it as the source pod\'s resolver would, then traces to the address', async () => {
+    const r = await kdp(['trace', '--from', 'default/client', '--to', 'http://web/', '--branches']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^kdp: web is 10\.\d+\.\d+\.\d+ \(web\.default\.svc\.cluster\.local, as default\/client's resolver looked it up\)\n$/);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('a name the cluster DNS does not know is an error naming the answer', async () => {
+    const r = await kdp(['trace', '--from', 'default/client', '--to', 'nope:80']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: --to nope: default/client\'s resolver found no address (NXDOMAIN for nope)\n');
+  });
+});

@@ -33,7 +33,11 @@ export function conntrack(cluster: Cluster, opts: ConntrackOptions, io: IO): num
   }
   const seed = opts.seed === undefined ? 1 : Number(opts.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UserError(`--seed ${opts.seed}: want a non-negative integer`);
-  for (const to of opts.to ?? []) runnerFor(cluster, net, opts.from!, parseDestination(to, opts.proto))({ seed });
+  for (const to of opts.to ?? []) {
+    const { name, ...flow } = parseDestination(to, opts.proto);
+    if (name !== undefined) throw new UserError(`--to ${to}: give an address (kdp trace resolves names)`);
+    runnerFor(cluster, net, opts.from!, flow)({ seed });
+  }
   const lines = ns.netfilter.conntrack.list();
   if (lines.length) io.stdout(`${lines.join('\n')}\n`);
   io.stderr(`conntrack v1.4.7 (conntrack-tools): ${lines.length} flow entries have been shown.\n`);

@@ -10,6 +10,12 @@ import { pcapFile } from '../../netns/pcap.ts';
 import { writeFileSync } from 'node:fs';
 import { toJSON } from '../printers/serialize.ts';
 import { UserError, type IO } from '../io.ts';
+import type { KubeObject, Pod } from '../../cluster/objects.ts';
+import { podTransport } from './dig.ts';
+import { resolveFromPod } from '../../dns/resolver.ts';
+import { podResolvConf } from '../../dns/resolvconf.ts';
+import { RCODE_NAMES } from '../../dns/message.ts';
+import { NoDnsReply } from '../../dataplane/dns.ts';
 
 export interface TraceOptions {
   from: string;
@@ -26,8 +32,11 @@ export interface TraceOptions {
   branches?: boolean;
 }
 
-/** "10.244.1.5:8080", "10.244.1.5" (ICMP unless --proto), "http://10.244.1.5:8080/path". */
-export function parseDestination(to: string, proto: string | undefined): Flow {
+/**
+ * "10.244.1.5:8080", "10.244.1.5" (ICMP unless --proto), "http://10.244.1.5:8080/path", or a name in place of
+ * the address ("web:80", "http://web.default/"): `name` is then set and `dst` is left for the resolver.
+ */
+export function parseDestination(to: string, proto: string | undefined): Flow & { name?: string } {
   let host = to;
   let port: number | undefined;
   let protocol = proto;
@@ -45,13 +54,35 @@ export function parseDestination(to: string, proto: string | undefined): Flow {
   }
   protocol ??= port === undefined ? 'icmp' : 'tcp';
   if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'icmp') throw new UserError(`--proto ${protocol}: want tcp, udp or icmp`);
-  if (!parseIP(host)) throw new UserError(`--to ${to}: kdp traces to IP addresses so far (names resolve once cluster DNS lands)`);
   if (protocol !== 'icmp' && (port === undefined || port < 1 || port > 65535)) throw new UserError(`--to ${to}: ${protocol} needs a port (ADDRESS:PORT)`);
-  return { protocol, dst: host, ...(protocol !== 'icmp' ? { dport: port } : {}) };
+  const name = parseIP(host) ? undefined : host;
+  if (name !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(name)) throw new UserError(`--to ${to}: "${name}" is neither an IP address nor a DNS name`);
+  return { protocol, dst: name === undefined ? host : '', ...(protocol !== 'icmp' ? { dport: port } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
-export function trace(cluster: Cluster, opts: TraceOptions, io: IO): number {
-  const flow = parseDestination(opts.to, opts.proto);
+/** A name as the source pod's resolver looks it up (its resolv.conf, the cluster DNS through the data plane): its first IPv4 address. */
+async function resolveName(cluster: Cluster, from: string, name: string, io: IO): Promise<string> {
+  const [ns, podName] = from.includes('/') ? from.split('/') : ['default', from];
+  const pod = cluster.store.get<Pod & KubeObject>('Pod', ns, podName);
+  if (!pod || from.startsWith('node/') || parseIP(from)) throw new UserError(`--to ${name}: names are resolved by a pod's resolver; trace from a pod, or give an address`);
+  const { transport, close } = podTransport(cluster, pod);
+  try {
+    const r = await resolveFromPod(podResolvConf(cluster, pod, ''), name, 'A', transport);
+    const a = r.final.reply.answers.find((x) => x.type === 'A') as { data: string } | undefined;
+    if (!a) throw new UserError(`--to ${name}: ${from}'s resolver found no address (${RCODE_NAMES[r.final.reply.rcode] ?? r.final.reply.rcode} for ${r.final.question.name})`);
+    io.stderr(`kdp: ${name} is ${a.data} (${r.final.question.name}, as ${from}'s resolver looked it up)\n`);
+    return a.data;
+  } catch (e) {
+    if (e instanceof NoDnsReply) throw new UserError(`--to ${name}: no DNS reply for ${from}: ${e.message}`);
+    throw e;
+  } finally {
+    close();
+  }
+}
+
+export async function trace(cluster: Cluster, opts: TraceOptions, io: IO): Promise<number> {
+  const { name, ...flow } = parseDestination(opts.to, opts.proto);
+  if (name !== undefined) flow.dst = await resolveName(cluster, opts.from, name, io);
   if (opts.size !== undefined) {
     const size = Number(opts.size);
     if (!Number.isInteger(size) || size < 0 || size > 65000) throw new UserError(`--size ${opts.size}: want a payload size in bytes`);
