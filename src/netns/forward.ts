@@ -12,6 +12,8 @@ import { describePacket, ETHERNET, IP_HEADER, L4_HEADER, VXLAN_HEADERS, type IPv
 import type { CapturedFrame, Hop, HopKind, Trace, Verdict } from './trace.ts';
 import type { CtRef } from './netfilter/conntrack.ts';
 import type { HookName } from './netfilter/model.ts';
+import type { IpvsHookFn } from './netfilter/netfilter.ts';
+import { hostPort, SVC_F, type IpvsProtocol, type VirtualService } from './ipvs.ts';
 import { enumerate, seeded, type Choice, type Random } from './netfilter/random.ts';
 import { withUndo } from './netfilter/journal.ts';
 
@@ -92,8 +94,8 @@ const REJECT_ANSWER: Record<string, string> = { 'tcp-reset': 'TCP RST' };
  * A hook: its tables' rules in the kernel's order, each matching rule a hop, NAT's rewrites shown before ->
  * after. Returns the packet as it leaves the hook, or undefined when a rule or policy dropped or rejected it.
  */
-function hook(leg: Leg, ns: Netns, name: HookName, p: IPv4Packet, dev: { in?: string; out?: string }, via = ''): IPv4Packet | undefined {
-  const io = { ...dev, mark: leg.mark, random: leg.random, via };
+function hook(leg: Leg, ns: Netns, name: HookName, p: IPv4Packet, dev: { in?: string; out?: string }, via = '', ipvs?: IpvsHookFn): IPv4Packet | undefined {
+  const io = { ...dev, mark: leg.mark, random: leg.random, via, ipvs };
   const r = ns.netfilter.hook(name, p, leg.ct, io);
   leg.mark = io.mark;
   const note = r.policy?.table === 'filter' && r.policy.chain === 'FORWARD' ? faultNote(ns, 'forward-policy') : '';
@@ -152,8 +154,10 @@ function output(leg: Leg, ns: Netns, pkt: Packet): void {
   leg.hop(ns, 'route', `ip route get ${p.dst}: ${routeText(route)}`);
   conntrack(leg, ns, p);
   const local_ = route.type === 'local' ? 'lo' : route.dev;
-  const q = hook(leg, ns, 'OUTPUT', p, { out: local_ });
+  let ipvsTook = false;
+  const q = hook(leg, ns, 'OUTPUT', p, { out: local_ }, '', ipvsRequest(leg, ns, () => (ipvsTook = true)));
   if (!q) return;
+  if (ipvsTook) return ipvsNatXmit(leg, ns, q, 'lo');
   let r = route;
   if (q.dst !== p.dst) {
     // DNAT in OUTPUT: the kernel routes the packet again for its new destination (ip_route_me_harder).
@@ -412,8 +416,10 @@ function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
 
 /** Local delivery: INPUT, then VXLAN decapsulation or a socket. */
 function local(leg: Leg, ns: Netns, arriving: Packet, dev: string): void {
-  const p = hook(leg, ns, 'INPUT', arriving.l3, { in: dev });
+  let ipvsTook = false;
+  const p = hook(leg, ns, 'INPUT', arriving.l3, { in: dev }, '', ipvsRequest(leg, ns, () => (ipvsTook = true)));
   if (!p) return;
+  if (ipvsTook) return ipvsNatXmit(leg, ns, p, dev);
   const pkt: Packet = { ...arriving, l3: p };
   if (pkt.inner && p.protocol === 'udp') {
     const vx = [...ns.devices.values()].find((d) => d.kind === 'vxlan' && d.vxlan!.port === p.dport && d.vxlan!.vni === pkt.inner!.vni);
@@ -446,6 +452,71 @@ function local(leg: Leg, ns: Netns, arriving: Packet, dev: string): void {
     leg.hop(ns, 'socket', `no ${p.protocol} socket on ${p.dst}:${p.dport}: ${answer}`);
     leg.end({ kind: 'refused', by: `${label}: nothing listens on ${p.dst}:${p.dport}/${p.protocol}` });
   }
+}
+
+/** A virtual service as `ipvsadm -Ln` names it: "TCP 10.96.0.10:53 rr", with its persistence if any. */
+function virtualServiceText(svc: VirtualService): string {
+  const s = svc.spec;
+  const persistent = s.flags & SVC_F.PERSISTENT ? ` persistent ${s.timeout}` : '';
+  return `${s.protocol.toUpperCase()} ${hostPort(s.address, s.port)} ${s.scheduler}${persistent}`;
+}
+
+/**
+ * IPVS's hook function (ip_vs_remote_request at LOCAL_IN, ip_vs_local_request at LOCAL_OUT) for a namespace
+ * with virtual services: a connection's first packet to one is scheduled to a real server (through its
+ * persistence template for a persistent service) and rewritten to it (Masq: DNAT); `took` is told, for the
+ * caller to send it on (ipvsNatXmit). With net.ipv4.vs.conntrack=1 the conntrack entry is kept and its reply
+ * tuple altered to the real server (ip_vs_update_conntrack), so POSTROUTING's masquerade applies and the
+ * answer is un-NATed; with 0 the packet leaves untracked. No real server: ip_vs_leave's ICMP port unreachable.
+ */
+function ipvsRequest(leg: Leg, ns: Netns, took: () => void): IpvsHookFn | undefined {
+  if (!ns.ipvsActive) return undefined;
+  return (p) => {
+    if (p.protocol !== 'tcp' && p.protocol !== 'udp' && p.protocol !== 'sctp') return undefined;
+    // Answers of flows IPVS did not schedule are not its; a TCP connection is scheduled on its SYN only
+    // (sloppy_tcp=0).
+    if (leg.ct?.dir === 'reply' || (p.protocol === 'tcp' && p.flags !== 'SYN')) return undefined;
+    const d = ns.ipvs.schedule({ protocol: p.protocol as IpvsProtocol, src: p.src, dst: p.dst, sport: p.sport!, dport: p.dport! });
+    if (!d) return undefined;
+    const vs = virtualServiceText(d.service);
+    if (!d.destination) {
+      if (d.verdict === 'drop') return { kind: 'drop', what: `IPVS: ${vs}: the connection's real server is gone`, by: `IPVS: ${vs}: real server of the connection removed (expire_nodest_conn=0)` };
+      return { kind: 'reject', what: `IPVS: ${vs}: no destination available`, by: `IPVS: ${d.service.spec.scheduler}: ${p.protocol.toUpperCase()} ${hostPort(d.service.spec.address, d.service.spec.port)} - no destination available`, rejectWith: 'icmp-port-unreachable' };
+    }
+    const rs = d.destination;
+    if (rs.forward !== 'Masq') return { kind: 'drop', what: `IPVS: ${vs} -> ${hostPort(rs.address, rs.port)} ${rs.forward}`, by: `IPVS: the ${rs.forward} forwarding method is not emulated (kube-proxy uses Masq)` };
+    ns.ipvs.account(d.connection, 'in', p.length);
+    const template = d.connection.controller;
+    const how = d.existing ? 'existing connection' : template ? `new connection, persistence template ${template.client.address} -> ${hostPort(rs.address, rs.port)}` : 'new connection';
+    const ct = leg.ct;
+    if (!ns.ipvs.conntrack) leg.ct = undefined;
+    else if (ct && !ct.entry.confirmed && ct.state !== 'INVALID') {
+      ct.entry.reply = { ...ct.entry.reply, src: rs.address, sport: rs.port };
+      ct.entry.dnat = true;
+    }
+    took();
+    return { kind: 'stolen', what: `IPVS: ${vs} -> ${hostPort(rs.address, rs.port)} Masq (${how})`, dst: rs.address, dport: rs.port };
+  };
+}
+
+/**
+ * ip_vs_nat_xmit: the rewritten packet is routed to its real server. A real server on this host takes it up
+ * the stack (NF_ACCEPT); any other gets it through LOCAL_OUT (ipvs_property set: IPVS does not look again)
+ * and POSTROUTING, where KUBE-POSTROUTING's masquerade applies, then out of the device.
+ */
+function ipvsNatXmit(leg: Leg, ns: Netns, p: IPv4Packet, iif: string): void {
+  const route = ns.lookup(p.dst);
+  if (!route) {
+    leg.hop(ns, 'route', `ip route get ${p.dst}: no route (IPVS real server)`);
+    leg.end({ kind: 'no-route', by: `route lookup in ${leg.fabric.label(ns)} for the IPVS real server: Network is unreachable` });
+    return;
+  }
+  leg.hop(ns, 'route', `ip route get ${p.dst}: ${routeText(route)} (IPVS real server)`);
+  if (route.type === 'local') return local(leg, ns, { l3: p }, iif);
+  const q = hook(leg, ns, 'OUTPUT', p, { out: route.dev }, ' (IPVS)');
+  const q2 = q && hook(leg, ns, 'POSTROUTING', q, { out: route.dev });
+  if (!q2) return;
+  transmit(leg, ns, ns.device(route.dev)!, route.via ?? q2.dst, { l3: q2 });
 }
 
 export interface Flow {

@@ -70,6 +70,8 @@ export interface IpvsOptions {
    * connection and is scheduled afresh (1), or is dropped (0, the default).
    */
   expireNodestConn?: boolean;
+  /** /proc/sys/net/ipv4/vs/conntrack (default 0). */
+  conntrack?: boolean;
 }
 
 /** Connection table size as `ipvsadm -Ln` reports it (CONFIG_IP_VS_TAB_BITS 12). */
@@ -79,13 +81,17 @@ export class Ipvs {
   private readonly table = new Map<string, VirtualService>();
   private readonly conns = new Map<string, IpvsConnection>();
   private readonly now: () => number;
-  private readonly expireQuiescentTemplate: boolean;
-  private readonly expireNodestConn: boolean;
+  /** The net.ipv4.vs sysctls of the namespace (kube-proxy sets them when it starts). */
+  expireQuiescentTemplate: boolean;
+  expireNodestConn: boolean;
+  /** net.ipv4.vs.conntrack: IPVS keeps netfilter's conntrack entry of a connection it forwards (so iptables NAT applies too). */
+  conntrack: boolean;
 
   constructor(options: IpvsOptions = {}) {
     this.now = options.now ?? (() => Date.now());
     this.expireQuiescentTemplate = options.expireQuiescentTemplate ?? false;
     this.expireNodestConn = options.expireNodestConn ?? false;
+    this.conntrack = options.conntrack ?? false;
   }
 
   services(): VirtualService[] {
