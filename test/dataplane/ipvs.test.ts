@@ -53,4 +53,94 @@ describe('IPVS mode in the data plane', () => {
     const conns = dp.network.host('node1')!.ipvs.connections().filter((c) => !c.template);
     expect(conns.map((c) => [c.virtual.address, c.dest.address])).toEqual([[vip, endpoint]]);
   });
+
+  it('rr: successive connections alternate between the real servers (IPVS keeps its state between traces)', () => {
+    const { dp, ip, client } = setup();
+    const to = (sport: number) => traceFlow(dp.network, client, { protocol: 'tcp', dst: ip('Service', 'web'), dport: 80, sport }).request.verdict.socket!.address;
+    const [a, b, c] = [40001, 40002, 40003].map(to);
+    expect(new Set([a, b])).toEqual(new Set([ip('Pod', 'w1'), ip('Pod', 'w2')]));
+    expect(c).toBe(a);
+  });
+
+  it('the same connection again finds its IPVS connection: the same real server', () => {
+    const { dp, ip, client } = setup();
+    const to = () => traceFlow(dp.network, client, { protocol: 'tcp', dst: ip('Service', 'web'), dport: 80, sport: 5353 }).request;
+    const first = to();
+    expect(first.hops.some((h) => h.what.endsWith('Masq (new connection)'))).toBe(true);
+    expect(to().verdict.socket!.address).toBe(first.verdict.socket!.address);
+  });
+
+  it('sessionAffinity ClientIP: a persistent virtual service keeps the client on one real server', () => {
+    const { dp, ip, client } = setup();
+    const vip = ip('Service', 'sticky');
+    const run = (sport: number) => traceFlow(dp.network, client, { protocol: 'tcp', dst: vip, dport: 80, sport }).request;
+    const first = run(41001);
+    const server = first.verdict.socket!.address;
+    const hop = first.hops.find((h) => h.what.startsWith('IPVS: '))!.what;
+    expect(hop).toBe(`IPVS: TCP ${vip}:80 rr persistent 10800 -> ${server}:8080 Masq (new connection, persistence template ${ip('Pod', 'client')} -> ${server}:8080)`);
+    for (const sport of [41002, 41003]) expect(run(sport).verdict.socket!.address).toBe(server);
+    // Without affinity the same two connections would have gone to both servers.
+    const templates = dp.network.host('node1')!.ipvs.connections().filter((c) => c.template);
+    expect(templates.map((t) => [t.client.address, t.virtual.address, t.dest.address])).toEqual([[ip('Pod', 'client'), vip, server]]);
+  });
+
+  it('a Service without endpoints: IPVS has no destination and answers ICMP port unreachable', () => {
+    const { dp, ip, client } = setup();
+    const vip = ip('Service', 'nothing');
+    const t = traceFlow(dp.network, client, { protocol: 'tcp', dst: vip, dport: 80 });
+    expect(t.request.verdict).toEqual({ kind: 'rejected', by: `node/node1: IPVS: rr: TCP ${vip}:80 - no destination available (ICMP port unreachable)` });
+    expect(t.request.hops.at(-1)!.what).toBe(`IPVS: TCP ${vip}:80 rr: no destination available`);
+  });
+
+  it('a NodePort from outside: IPVS schedules it on the node\'s address, KUBE-NODE-PORT masquerades it', () => {
+    const { c, dp, ip } = setup();
+    const nodePort = get<any>(c, 'Service', 'default', 'np').spec.ports[0].nodePort as number;
+    const t = traceFromOutside(dp.network, '203.0.113.7', { protocol: 'tcp', dst: '192.168.1.11', dport: nodePort });
+    expect(t.request.verdict.kind).toBe('delivered');
+    const endpoint = t.request.verdict.socket!.address;
+    expect([ip('Pod', 'w1'), ip('Pod', 'w2')]).toContain(endpoint);
+    const hops = t.request.hops;
+    expect(hops.find((h) => h.what.startsWith('IPVS: '))!.what).toBe(`IPVS: TCP 192.168.1.11:${nodePort} rr -> ${endpoint}:8080 Masq (new connection)`);
+    // The NodePort set marked it for masquerade; POSTROUTING on node1 rewrote the outside client's address.
+    expect(hops.some((h) => h.what.includes('--match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ'))).toBe(true);
+    const masq = hops.find((h) => h.node === 'node1' && h.what.includes('-j MASQUERADE'))!;
+    expect(masq.before).toContain('TCP 203.0.113.7:');
+    expect(masq.after).not.toContain('203.0.113.7');
+    // The answer is un-SNATed and un-NATed back to the node's address and NodePort.
+    expect(t.reply!.verdict).toMatchObject({ kind: 'delivered', by: expect.stringContaining('203.0.113.7') });
+    expect(t.reply!.hops.some((h) => h.after?.startsWith(`TCP 192.168.1.11:${nodePort} > 203.0.113.7:`))).toBe(true);
+  });
+
+  it('the node\'s own connection to a ClusterIP: IPVS at LOCAL_OUT, after nat OUTPUT', () => {
+    const { dp, ip } = setup();
+    const vip = ip('Service', 'web');
+    const t = traceFlow(dp.network, dp.network.host('node1')!, { protocol: 'tcp', dst: vip, dport: 80 });
+    expect(t.request.verdict.kind).toBe('delivered');
+    const hops = t.request.hops.filter((h) => h.netns === 'node/node1').map((h) => h.what);
+    const at = hops.findIndex((h) => h.startsWith('IPVS: '));
+    expect(hops[at]).toMatch(new RegExp(`^IPVS: TCP ${vip.replace(/\./g, '\\.')}:80 rr -> 10\\.244\\.\\d+\\.\\d+:8080 Masq \\(new connection\\)$`));
+    expect(hops.findIndex((h) => h.includes('nat OUTPUT #1'))).toBeLessThan(at);
+    expect(hops.findIndex((h) => h.startsWith('INPUT'))).toBe(-1);
+    expect(t.reply!.verdict.kind).toBe('delivered');
+  });
+
+  it('live: an endpoint gone is taken out of the virtual service; a node that joins gets IPVS too', () => {
+    const { c, dp, ip, client } = setup();
+    c.store.delete('Pod', 'default', 'w2');
+    for (const sport of [42001, 42002]) {
+      expect(traceFlow(dp.network, client, { protocol: 'tcp', dst: ip('Service', 'web'), dport: 80, sport }).request.verdict.socket!.address).toBe(ip('Pod', 'w1'));
+    }
+    expect(dp.network.host('node3')!.ipvs.getService({ address: ip('Service', 'web'), protocol: 'tcp', port: 80 })).toBeDefined();
+  });
+
+  it('iptables mode is untouched: no IPVS table, KUBE-SEP DNAT decides', () => {
+    const c = cluster(TOPO.replace('  proxy: {mode: ipvs}\n', ''));
+    const dp = new DataPlane(c);
+    const client = dp.network.pod('default', 'client')!.netns;
+    const vip = get<any>(c, 'Service', 'default', 'web').spec.clusterIP as string;
+    const t = traceFlow(dp.network, client, { protocol: 'tcp', dst: vip, dport: 80 });
+    expect(t.request.hops.some((h) => h.what.startsWith('IPVS'))).toBe(false);
+    expect(t.request.hops.some((h) => h.what.includes('-j DNAT'))).toBe(true);
+    expect(dp.network.host('node1')!.ipvsActive).toBe(false);
+  });
 });
