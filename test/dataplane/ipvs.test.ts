@@ -4,7 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { DataPlane } from '../../src/dataplane/dataplane.ts';
 import { traceFlow, traceFromOutside } from '../../src/netns/forward.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cluster, get, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
+import { kdp } from '../helpers/cli.ts';
 
 const IPVS = NODES3.replace('spec:\n', 'spec:\n  proxy: {mode: ipvs}\n');
 const svc = (name: string, selector: string, extra = '') => `---
@@ -142,5 +146,23 @@ describe('IPVS mode in the data plane', () => {
     expect(t.request.hops.some((h) => h.what.startsWith('IPVS'))).toBe(false);
     expect(t.request.hops.some((h) => h.what.includes('-j DNAT'))).toBe(true);
     expect(dp.network.host('node1')!.ipvsActive).toBe(false);
+  });
+
+  it('kdp trace in IPVS mode shows the virtual service, the scheduler and the chosen real server', async () => {
+    const topo = TOPO.replace(/(kind: Service\nmetadata: \{name: web\}\nspec: \{)/, '$1clusterIP: 10.96.0.80, ');
+    const f = join(mkdtempSync(join(tmpdir(), 'kdp-ipvs-')), 'topo.yaml');
+    writeFileSync(f, topo);
+    const c = cluster(topo);
+    const eps = ['w1', 'w2'].map((n) => get<any>(c, 'Pod', 'default', n).status.podIP as string);
+    const r = await kdp(['trace', '--from', 'default/client', '--to', '10.96.0.80:80', '-f', f]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const line = /\[node\/node1\] hook +IPVS: TCP 10\.96\.0\.80:80 rr -> (\S+):8080 Masq \(new connection\)$/m.exec(r.stdout);
+    expect(line).not.toBeNull();
+    expect(eps).toContain(line![1]);
+    expect(r.stdout).toContain(`=> DELIVERED: socket ${line![1]}:8080/tcp`);
+    const none = await kdp(['trace', '--from', 'default/client', '--to', `${get<any>(c, 'Service', 'default', 'nothing').spec.clusterIP}:80`, '-f', f]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toMatch(/=> REJECTED: node\/node1: IPVS: rr: TCP [\d.]+:80 - no destination available \(ICMP port unreachable\)/);
   });
 });
