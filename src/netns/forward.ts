@@ -157,7 +157,7 @@ function output(leg: Leg, ns: Netns, pkt: Packet): void {
   let ipvsTook = false;
   const q = hook(leg, ns, 'OUTPUT', p, { out: local_ }, '', ipvsRequest(leg, ns, () => (ipvsTook = true)));
   if (!q) return;
-  if (ipvsTook) return ipvsNatXmit(leg, ns, q, 'lo');
+  if (ipvsTook) return ipvsNatXmit(leg, ns, q, { hook: 'OUTPUT' });
   let r = route;
   if (q.dst !== p.dst) {
     // DNAT in OUTPUT: the kernel routes the packet again for its new destination (ip_route_me_harder).
@@ -415,11 +415,11 @@ function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
 }
 
 /** Local delivery: INPUT, then VXLAN decapsulation or a socket. */
-function local(leg: Leg, ns: Netns, arriving: Packet, dev: string): void {
+function local(leg: Leg, ns: Netns, arriving: Packet, dev: string, afterIpvs = false): void {
   let ipvsTook = false;
-  const p = hook(leg, ns, 'INPUT', arriving.l3, { in: dev }, '', ipvsRequest(leg, ns, () => (ipvsTook = true)));
+  const p = afterIpvs ? arriving.l3 : hook(leg, ns, 'INPUT', arriving.l3, { in: dev }, '', ipvsRequest(leg, ns, () => (ipvsTook = true)));
   if (!p) return;
-  if (ipvsTook) return ipvsNatXmit(leg, ns, p, dev);
+  if (ipvsTook) return ipvsNatXmit(leg, ns, p, { hook: 'INPUT', iif: dev });
   const pkt: Packet = { ...arriving, l3: p };
   if (pkt.inner && p.protocol === 'udp') {
     const vx = [...ns.devices.values()].find((d) => d.kind === 'vxlan' && d.vxlan!.port === p.dport && d.vxlan!.vni === pkt.inner!.vni);
@@ -500,11 +500,12 @@ function ipvsRequest(leg: Leg, ns: Netns, took: () => void): IpvsHookFn | undefi
 }
 
 /**
- * ip_vs_nat_xmit: the rewritten packet is routed to its real server. A real server on this host takes it up
- * the stack (NF_ACCEPT); any other gets it through LOCAL_OUT (ipvs_property set: IPVS does not look again)
- * and POSTROUTING, where KUBE-POSTROUTING's masquerade applies, then out of the device.
+ * ip_vs_nat_xmit: the rewritten packet is routed to its real server. A real server on this host: the packet
+ * goes on through the rest of its hook (NF_ACCEPT) — up the stack from LOCAL_IN, out through lo from
+ * LOCAL_OUT. Any other gets it through LOCAL_OUT (ipvs_property set: IPVS does not look again) and
+ * POSTROUTING, where KUBE-POSTROUTING's masquerade applies, then out of the device.
  */
-function ipvsNatXmit(leg: Leg, ns: Netns, p: IPv4Packet, iif: string): void {
+function ipvsNatXmit(leg: Leg, ns: Netns, p: IPv4Packet, from: { hook: 'INPUT'; iif: string } | { hook: 'OUTPUT' }): void {
   const route = ns.lookup(p.dst);
   if (!route) {
     leg.hop(ns, 'route', `ip route get ${p.dst}: no route (IPVS real server)`);
@@ -512,10 +513,21 @@ function ipvsNatXmit(leg: Leg, ns: Netns, p: IPv4Packet, iif: string): void {
     return;
   }
   leg.hop(ns, 'route', `ip route get ${p.dst}: ${routeText(route)} (IPVS real server)`);
-  if (route.type === 'local') return local(leg, ns, { l3: p }, iif);
-  const q = hook(leg, ns, 'OUTPUT', p, { out: route.dev }, ' (IPVS)');
-  const q2 = q && hook(leg, ns, 'POSTROUTING', q, { out: route.dev });
+  if (route.type === 'local' && from.hook === 'INPUT') {
+    // LOCAL_IN's later hooks: nat's SNAT (kube-proxy writes none there) and conntrack's confirm.
+    if (leg.ct) ns.netfilter.conntrack.confirm(leg.ct);
+    return local(leg, ns, { l3: p }, from.iif, true);
+  }
+  const out = route.type === 'local' ? 'lo' : route.dev;
+  const q = from.hook === 'INPUT' ? hook(leg, ns, 'OUTPUT', p, { out }, ' (IPVS)') : p;
+  const q2 = q && hook(leg, ns, 'POSTROUTING', q, { out });
   if (!q2) return;
+  if (route.type === 'local') {
+    leg.hop(ns, 'device', 'loopback: lo');
+    const q3 = hook(leg, ns, 'PREROUTING', q2, { in: 'lo' });
+    if (q3) local(leg, ns, { l3: q3 }, 'lo');
+    return;
+  }
   transmit(leg, ns, ns.device(route.dev)!, route.via ?? q2.dst, { l3: q2 });
 }
 

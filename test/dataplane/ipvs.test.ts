@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cluster, get, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
 import { kdp } from '../helpers/cli.ts';
+import { ipvsadmList } from '../../src/netns/ipvs/ipvsadm.ts';
 
 const IPVS = NODES3.replace('spec:\n', 'spec:\n  proxy: {mode: ipvs}\n');
 const svc = (name: string, selector: string, extra = '') => `---
@@ -164,5 +165,21 @@ describe('IPVS mode in the data plane', () => {
     const none = await kdp(['trace', '--from', 'default/client', '--to', `${get<any>(c, 'Service', 'default', 'nothing').spec.clusterIP}:80`, '-f', f]);
     expect(none.code).toBe(2);
     expect(none.stdout).toMatch(/=> REJECTED: node\/node1: IPVS: rr: TCP [\d.]+:80 - no destination available \(ICMP port unreachable\)/);
+  });
+
+  it('hairpin: a pod scheduled to itself is masqueraded by KUBE-LOOP-BACK (dst,dst,src) and hears back from the VIP', () => {
+    const c = cluster(IPVS + NO_COREDNS + labelled('w1', 'node1', 'web') + svc('web', 'web'));
+    const dp = new DataPlane(c);
+    const vip = get<any>(c, 'Service', 'default', 'web').spec.clusterIP as string;
+    const self = get<any>(c, 'Pod', 'default', 'w1').status.podIP as string;
+    const t = traceFlow(dp.network, dp.network.pod('default', 'w1')!.netns, { protocol: 'tcp', dst: vip, dport: 80 });
+    expect(t.request.verdict.socket).toMatchObject({ netns: 'p/default/w1', address: self, port: 8080 });
+    const masq = t.request.hops.find((h) => h.what.includes('--match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE'))!;
+    expect(masq.after).toMatch(new RegExp(`^TCP 10\\.244\\.0\\.1:\\d+ > ${self.replace(/\./g, '\\.')}:8080$`));
+    expect(t.reply!.verdict.kind).toBe('delivered');
+    expect(t.reply!.hops.some((h) => h.after?.startsWith(`TCP ${vip}:80 > ${self}:`))).toBe(true);
+    // ipvsadm -Ln --stats counts the connection and its first packet on the virtual service and real server.
+    const stats = ipvsadmList(dp.network.host('node1')!.ipvs, { stats: true });
+    expect(stats).toMatch(new RegExp(`TCP  ${vip.replace(/\./g, '\\.')}:80 +1 +1 +0 +60 +0\n  -> ${self.replace(/\./g, '\\.')}:8080 +1 +1 +0 +60 +0\n`));
   });
 });
