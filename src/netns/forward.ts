@@ -519,7 +519,9 @@ function ipvsNatXmit(leg: Leg, ns: Netns, p: IPv4Packet, from: { hook: 'INPUT'; 
     return local(leg, ns, { l3: p }, from.iif, true);
   }
   const out = route.type === 'local' ? 'lo' : route.dev;
-  const q = from.hook === 'INPUT' ? hook(leg, ns, 'OUTPUT', p, { out }, ' (IPVS)') : p;
+  // From LOCAL_IN and to a remote server from LOCAL_OUT: LOCAL_OUT afresh; to this host from LOCAL_OUT: the
+  // rest of LOCAL_OUT (filter). Either way OUTPUT's tables after nat see it.
+  const q = hook(leg, ns, 'OUTPUT', p, { out }, ' (IPVS)');
   const q2 = q && hook(leg, ns, 'POSTROUTING', q, { out });
   if (!q2) return;
   if (route.type === 'local') {

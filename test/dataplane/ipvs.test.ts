@@ -182,4 +182,20 @@ describe('IPVS mode in the data plane', () => {
     const stats = ipvsadmList(dp.network.host('node1')!.ipvs, { stats: true });
     expect(stats).toMatch(new RegExp(`TCP  ${vip.replace(/\./g, '\\.')}:80 +1 +1 +0 +60 +0\n  -> ${self.replace(/\./g, '\\.')}:8080 +1 +1 +0 +60 +0\n`));
   });
+
+  it('a real server on the node itself (the kubernetes Service): IPVS lets the packet go on up the stack', () => {
+    const { dp, client } = setup();
+    const fromPod = traceFlow(dp.network, client, { protocol: 'tcp', dst: '10.96.0.1', dport: 443 }).request;
+    const what = fromPod.hops.map((h) => h.what);
+    const at = what.indexOf('IPVS: TCP 10.96.0.1:443 rr -> 192.168.1.11:6443 Masq (new connection)');
+    expect(at).toBeGreaterThan(0);
+    // Not through INPUT's filter a second time: straight on to the socket lookup (no apiserver listens here).
+    expect(what.slice(at + 1)).toEqual(['ip route get 192.168.1.11: local 192.168.1.11/32 dev eth0 (IPVS real server)', 'no tcp socket on 192.168.1.11:6443: TCP RST (Connection refused)']);
+    // From the node itself: LOCAL_OUT's rest, then out through lo and up to the same address.
+    const fromNode = traceFlow(dp.network, dp.network.host('node1')!, { protocol: 'tcp', dst: '10.96.0.1', dport: 443 }).request.hops.map((h) => h.what);
+    const i = fromNode.findIndex((h) => h.startsWith('IPVS: TCP 10.96.0.1:443 rr -> 192.168.1.11:6443'));
+    expect(fromNode.slice(i + 1).filter((h) => /^(OUTPUT|POSTROUTING|PREROUTING|INPUT)|^loopback/.test(h))).toEqual([
+      'OUTPUT (IPVS): raw, mangle, nat, filter', 'POSTROUTING: mangle, nat', 'loopback: lo', 'PREROUTING: raw, mangle, nat: no rule matched, policy ACCEPT', 'INPUT: mangle, filter, nat',
+    ]);
+  });
 });
