@@ -88,7 +88,7 @@ describe('kdp rules from a topology', () => {
 
   it('refuses an unknown format, family or node with a clear error', async () => {
     const bad = await kdp(['rules', '--node', 'node1', '--format', 'pf']);
-    expect(bad).toMatchObject({ code: 1, stderr: 'error: --format "pf": must be one of iptables-restore\n' });
+    expect(bad).toMatchObject({ code: 1, stderr: 'error: --format "pf": must be one of iptables-restore, iptables-save, ipvsadm, ipset\n' });
     const fam = await kdp(['rules', '--node', 'node1', '--ip-family', 'IPv5']);
     expect(fam).toMatchObject({ code: 1, stderr: 'error: --ip-family "IPv5": must be IPv4 or IPv6\n' });
     const v6 = await kdp(['rules', '--node', 'node1', '--ip-family', 'IPv6']);

@@ -58,7 +58,7 @@ describe('iptables-save rendering', () => {
       ['-A T -p tcp -m multiport --dports 80,8000:8080 -j ACCEPT', '-A T -p tcp -m multiport --dports 80,8000:8080 -j ACCEPT'],
       ['-A T -j REJECT', '-A T -j REJECT --reject-with icmp-port-unreachable'],
       ['-A T -p tcp -j REJECT --reject-with tcp-rst', '-A T -p tcp -j REJECT --reject-with tcp-reset'],
-      ['-A T -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ACCEPT', '-A T -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ACCEPT'],
+      ['-A T -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ACCEPT', '-A T -m nfacct --nfacct-name  localhost_nps_accepted_pkts -j ACCEPT'],
     ];
     for (const [input, want] of cases) {
       const out = renderSave(`*filter\n:T - [0:0]\n${input}\nCOMMIT\n`);
