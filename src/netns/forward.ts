@@ -403,8 +403,9 @@ function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
     leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: net.ipv4.ip_forward=0` });
     return;
   }
-  const f = hook(leg, ns, 'FORWARD', p, { in: dev.name, out: route.dev });
-  if (!f) return;
+  const hooked = hook(leg, ns, 'FORWARD', p, { in: dev.name, out: route.dev });
+  if (!hooked) return;
+  const f = ipvsReply(leg, ns, hooked);
   if (f.ttl <= 1) {
     leg.end({ kind: 'ttl-exceeded', by: `${leg.fabric.label(ns)}: TTL exceeded in transit` });
     return;
@@ -473,6 +474,9 @@ function ipvsRequest(leg: Leg, ns: Netns, took: () => void): IpvsHookFn | undefi
   if (!ns.ipvsActive) return undefined;
   return (p) => {
     if (p.protocol !== 'tcp' && p.protocol !== 'udp' && p.protocol !== 'sctp') return undefined;
+    // ip_vs_out first: a real server's answer to a client on this host.
+    const answer = ipvsAnswer(ns, p);
+    if (answer) return { kind: 'mangle', ...answer };
     // Answers of flows IPVS did not schedule are not its; a TCP connection is scheduled on its SYN only
     // (sloppy_tcp=0).
     if (leg.ct?.dir === 'reply' || (p.protocol === 'tcp' && p.flags !== 'SYN')) return undefined;
@@ -497,6 +501,35 @@ function ipvsRequest(leg: Leg, ns: Netns, took: () => void): IpvsHookFn | undefi
     took();
     return { kind: 'stolen', what: `IPVS: ${vs} -> ${hostPort(rs.address, rs.port)} Masq (${how})`, dst: rs.address, dport: rs.port };
   };
+}
+
+const l4Text = (p: { protocol: string; src: string; sport?: number; dst: string; dport?: number }) =>
+  `${p.protocol.toUpperCase()} ${hostPort(p.src, p.sport ?? 0)} > ${hostPort(p.dst, p.dport ?? 0)}`;
+
+/**
+ * ip_vs_out's handle_response for a Masq connection: a real server's packet to its client gets the virtual
+ * service's address and port back as its source. The answer makes the connection (as conntrack takes it),
+ * so a TCP connection is ESTABLISHED — counted in ActiveConn — from then on.
+ */
+function ipvsAnswer(ns: Netns, p: { protocol: string; src: string; sport?: number; dst: string; dport?: number; length: number }): { what: string; src: string; sport: number } | undefined {
+  if (p.protocol !== 'tcp' && p.protocol !== 'udp' && p.protocol !== 'sctp') return undefined;
+  const conn = ns.ipvs.replyConnection({ protocol: p.protocol as IpvsProtocol, src: p.src, sport: p.sport!, dst: p.dst, dport: p.dport! });
+  if (!conn || conn.destination.forward !== 'Masq') return undefined;
+  ns.ipvs.account(conn, 'out', p.length);
+  if (conn.protocol === 'tcp' && conn.state !== 'ESTABLISHED') ns.ipvs.setState(conn, 'ESTABLISHED');
+  return {
+    what: `IPVS: ${virtualServiceText(conn.service)}: answer of real server ${hostPort(conn.dest.address, conn.dest.port)} Masq (${conn.state})`,
+    src: conn.virtual.address, sport: conn.virtual.port,
+  };
+}
+
+/** ip_vs_out at FORWARD (after the filter table): the answer of a connection IPVS forwarded, un-NATed. */
+function ipvsReply(leg: Leg, ns: Netns, p: IPv4Packet): IPv4Packet {
+  const answer = ns.ipvsActive ? ipvsAnswer(ns, p) : undefined;
+  if (!answer) return p;
+  const after = { ...p, src: answer.src, sport: answer.sport };
+  leg.hop(ns, 'hook', answer.what, { before: l4Text(p), after: l4Text(after) });
+  return after;
 }
 
 /**

@@ -242,6 +242,19 @@ export class Ipvs {
   }
 
   /**
+   * ip_vs_conn_out_get: the connection a real server's packet answers (from the server to the client), if any.
+   * A scan of the table: kdp's tables hold a trace's connections, not a busy node's.
+   */
+  replyConnection(pkt: IpvsPacket): IpvsConnection | undefined {
+    this.expire();
+    for (const c of this.conns.values()) {
+      if (c.template || c.protocol !== pkt.protocol) continue;
+      if (c.dest.address === pkt.src && c.dest.port === pkt.sport && c.client.address === pkt.dst && c.client.port === pkt.dport) return c;
+    }
+    return undefined;
+  }
+
+  /**
    * A connection's protocol state moved (TCP's state machine, SCTP's ESTABLISHED): an ESTABLISHED connection
    * counts as active, every other state as inactive, as set_tcp_state moves the destination's counters.
    */

@@ -52,8 +52,11 @@ describe('IPVS mode in the data plane', () => {
     expect(t.request.hops.some((h) => h.what.includes('-j DNAT'))).toBe(false);
     // The answer is un-NATed on node1: the client hears from the ClusterIP it dialled.
     expect(t.reply!.verdict.kind).toBe('delivered');
-    const unnat = t.reply!.hops.find((h) => h.node === 'node1' && h.after?.startsWith(`TCP ${vip}:80 >`));
-    expect(unnat).toBeDefined();
+    const unnat = t.reply!.hops.find((h) => h.node === 'node1' && h.after?.startsWith(`TCP ${vip}:80 >`))!;
+    expect(unnat.what).toBe(`IPVS: TCP ${vip}:80 rr: answer of real server ${endpoint}:8080 Masq (ESTABLISHED)`);
+    expect(unnat.before).toBe(`TCP ${endpoint}:8080 > ${ip('Pod', 'client')}:${t.request.hops[1].what.match(/sport=(\d+)/)![1]}`);
+    // Once answered the connection counts as active, as ipvsadm -Ln shows it.
+    expect(ipvsadmList(dp.network.host('node1')!.ipvs)).toMatch(new RegExp(`-> ${endpoint.replace(/\./g, '\\.')}:8080 +Masq +1 +1 +0 *\n`));
     // The node's IPVS table holds the connection, as ipvsadm -Lnc shows it.
     const conns = dp.network.host('node1')!.ipvs.connections().filter((c) => !c.template);
     expect(conns.map((c) => [c.virtual.address, c.dest.address])).toEqual([[vip, endpoint]]);
@@ -126,7 +129,12 @@ describe('IPVS mode in the data plane', () => {
     expect(hops[at]).toMatch(new RegExp(`^IPVS: TCP ${vip.replace(/\./g, '\\.')}:80 rr -> 10\\.244\\.\\d+\\.\\d+:8080 Masq \\(new connection\\)$`));
     expect(hops.findIndex((h) => h.includes('nat OUTPUT #1'))).toBeLessThan(at);
     expect(hops.findIndex((h) => h.startsWith('INPUT'))).toBe(-1);
+    // The answer comes back to the node: un-SNATed by conntrack, then IPVS at LOCAL_IN gives it the VIP back.
     expect(t.reply!.verdict.kind).toBe('delivered');
+    const answer = t.reply!.hops.filter((h) => h.netns === 'node/node1').map((h) => h.what);
+    const a = answer.findIndex((h) => h.startsWith(`IPVS: TCP ${vip}:80 rr: answer of real server 10.244.`));
+    expect(a).toBeGreaterThan(answer.findIndex((h) => h.startsWith('INPUT: ')));
+    expect(t.reply!.verdict.by).toContain(`in node/node1`);
   });
 
   it('live: an endpoint gone is taken out of the virtual service; a node that joins gets IPVS too', () => {
@@ -178,9 +186,9 @@ describe('IPVS mode in the data plane', () => {
     expect(masq.after).toMatch(new RegExp(`^TCP 10\\.244\\.0\\.1:\\d+ > ${self.replace(/\./g, '\\.')}:8080$`));
     expect(t.reply!.verdict.kind).toBe('delivered');
     expect(t.reply!.hops.some((h) => h.after?.startsWith(`TCP ${vip}:80 > ${self}:`))).toBe(true);
-    // ipvsadm -Ln --stats counts the connection and its first packet on the virtual service and real server.
+    // ipvsadm -Ln --stats counts the connection, its first packet and the answer on the service and server.
     const stats = ipvsadmList(dp.network.host('node1')!.ipvs, { stats: true });
-    expect(stats).toMatch(new RegExp(`TCP  ${vip.replace(/\./g, '\\.')}:80 +1 +1 +0 +60 +0\n  -> ${self.replace(/\./g, '\\.')}:8080 +1 +1 +0 +60 +0\n`));
+    expect(stats).toMatch(new RegExp(`TCP  ${vip.replace(/\./g, '\\.')}:80 +1 +1 +1 +60 +60\n  -> ${self.replace(/\./g, '\\.')}:8080 +1 +1 +1 +60 +60\n`));
   });
 
   it('a real server on the node itself (the kubernetes Service): IPVS lets the packet go on up the stack', () => {

@@ -59,6 +59,8 @@ export interface HookIO {
  */
 export type IpvsHookVerdict =
   | { kind: 'stolen'; what: string; dst: string; dport?: number }
+  /** A real server's answer un-NATed (ip_vs_out): its source rewritten, it goes on through the hook. */
+  | { kind: 'mangle'; what: string; src: string; sport?: number }
   | { kind: 'drop' | 'reject'; what: string; by: string; rejectWith?: string };
 export type IpvsHookFn = (p: L3) => IpvsHookVerdict | undefined;
 
@@ -129,7 +131,13 @@ export class Netfilter {
     for (const tname of tables) {
       if (io.ipvs && IPVS_BEFORE[name] === tname) {
         const v = io.ipvs(p);
-        if (v) return this.ipvsOutcome(p, v, lines, label, tables);
+        if (v?.kind === 'mangle') {
+          const after = { ...p, src: v.src, sport: v.sport };
+          lines.push({ what: v.what, before: describe(p), after: describe(after) });
+          p = after;
+        } else if (v) {
+          return this.ipvsOutcome(p, v, lines, label, tables);
+        }
       }
       const table = ipt.tables.get(tname);
       if (tname === 'nat' && manip && ct && ct.state !== 'INVALID') {
@@ -179,7 +187,7 @@ export class Netfilter {
   }
 
   /** The hook's outcome once IPVS decided: its decision is the hook's last line; the entry is not confirmed here. */
-  private ipvsOutcome<P extends L3>(p: P, v: IpvsHookVerdict, lines: HookLine[], label: string, tables: readonly TableName[]): HookOutcome<P> {
+  private ipvsOutcome<P extends L3>(p: P, v: Exclude<IpvsHookVerdict, { kind: 'mangle' }>, lines: HookLine[], label: string, tables: readonly TableName[]): HookOutcome<P> {
     lines.unshift({ what: `${label}: ${tables.join(', ')}` });
     if (v.kind !== 'stolen') {
       lines.push({ what: v.what });
