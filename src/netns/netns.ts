@@ -94,7 +94,7 @@ export class Netns {
 
   /** Whether IPVS has virtual services here: only then do its hooks look at packets. */
   get ipvsActive(): boolean {
-    return (this.ipvsTable?.services().length ?? 0) > 0;
+    return (this.ipvsTable?.serviceCount ?? 0) > 0;
   }
 
   /** The namespace's ipsets; iptables' `-m set` looks them up. */
