@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataPlane } from '../../src/dataplane/dataplane.ts';
 import { traceFlow, traceFromOutside } from '../../src/netns/forward.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cluster, get, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
@@ -205,5 +205,26 @@ describe('IPVS mode in the data plane', () => {
     expect(fromNode.slice(i + 1).filter((h) => /^(OUTPUT|POSTROUTING|PREROUTING|INPUT)|^loopback/.test(h))).toEqual([
       'OUTPUT (IPVS): raw, mangle, nat, filter', 'POSTROUTING: mangle, nat', 'loopback: lo', 'PREROUTING: raw, mangle, nat: no rule matched, policy ACCEPT', 'INPUT: mangle, filter, nat',
     ]);
+  });
+
+  it('externalTrafficPolicy Local: a NodePort on a node with an endpoint keeps the client address (no masquerade)', () => {
+    const c = cluster(TOPO + svc('local', 'web', ', type: NodePort, externalTrafficPolicy: Local'));
+    const dp = new DataPlane(c);
+    const nodePort = get<any>(c, 'Service', 'default', 'local').spec.ports[0].nodePort as number;
+    const w1 = get<any>(c, 'Pod', 'default', 'w1').status.podIP as string;
+    const onNode2 = traceFromOutside(dp.network, '203.0.113.7', { protocol: 'tcp', dst: '192.168.1.12', dport: nodePort });
+    expect(onNode2.request.verdict.socket?.address).toBe(w1);
+    expect(onNode2.request.hops.some((h) => h.what.includes('--match-set KUBE-NODE-PORT-LOCAL-TCP dst -j RETURN'))).toBe(true);
+    expect(onNode2.request.hops.some((h) => h.what.includes('-j MASQUERADE'))).toBe(false);
+    expect(onNode2.request.hops.find((h) => h.what.startsWith('IPVS: '))!.after).toMatch(/^TCP 203\.0\.113\.7:/);
+  });
+
+  it('cluster DNS over UDP from a node (the default topology): IPVS: UDP 10.96.0.10:53 rr -> a CoreDNS pod', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'kdp-ipvs-')), 'topo.yaml');
+    writeFileSync(f, readFileSync('topologies/default.yaml', 'utf8').replace('proxy: {mode: iptables}', 'proxy: {mode: ipvs}'));
+    const r = await kdp(['trace', '--from', 'node/node2', '--to', '10.96.0.10:53', '--proto', 'udp', '-f', f]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\[node\/node2\] hook +IPVS: UDP 10\.96\.0\.10:53 rr -> 10\.244\.\d+\.\d+:53 Masq \(new connection\)\n/);
+    expect(r.stdout).toMatch(/=> DELIVERED: socket 10\.244\.\d+\.\d+:53\/udp in p\/kube-system\/coredns-/);
   });
 });
