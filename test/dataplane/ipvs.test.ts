@@ -227,4 +227,12 @@ describe('IPVS mode in the data plane', () => {
     expect(r.stdout).toMatch(/\[node\/node2\] hook +IPVS: UDP 10\.96\.0\.10:53 rr -> 10\.244\.\d+\.\d+:53 Masq \(new connection\)\n/);
     expect(r.stdout).toMatch(/=> DELIVERED: socket 10\.244\.\d+\.\d+:53\/udp in p\/kube-system\/coredns-/);
   });
+
+  it('a VIP answers only on its Service ports: KUBE-IPVS-FILTER rejects the rest before IPVS sees them', () => {
+    const { dp, ip, client } = setup();
+    const t = traceFlow(dp.network, client, { protocol: 'tcp', dst: ip('Service', 'web'), dport: 81 });
+    expect(t.request.verdict.kind).toBe('rejected');
+    expect(t.request.verdict.by).toMatch(/^node\/node1: filter KUBE-IPVS-FILTER rule \d+: .*--match-set KUBE-IPVS-IPS dst -j REJECT/);
+    expect(t.request.hops.some((h) => h.what.startsWith('IPVS'))).toBe(false);
+  });
 });
