@@ -314,7 +314,8 @@ function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefin
     const io = { in: br.name, out: br.name };
     conntrack(leg, ns, pkt.l3, true);
     const a = hook(leg, ns, 'PREROUTING', pkt.l3, { in: br.name }, via);
-    const b = a && hook(leg, ns, 'FORWARD', a, io, via);
+    const forwarded = a && hook(leg, ns, 'FORWARD', a, io, via);
+    const b = forwarded && ipvsReply(leg, ns, forwarded);
     const c = b && hook(leg, ns, 'POSTROUTING', b, io, via);
     if (!c) return;
     pkt = { ...pkt, l3: c };

@@ -235,4 +235,19 @@ describe('IPVS mode in the data plane', () => {
     expect(t.request.verdict.by).toMatch(/^node\/node1: filter KUBE-IPVS-FILTER rule \d+: .*--match-set KUBE-IPVS-IPS dst -j REJECT/);
     expect(t.request.hops.some((h) => h.what.startsWith('IPVS'))).toBe(false);
   });
+
+  it('client and real server on one node: the answer is bridged on cni0, and IPVS un-NATs it at br_netfilter\'s FORWARD', () => {
+    const c = cluster(IPVS + NO_COREDNS + podDoc('client', 'node1') + labelled('near', 'node1', 'near') + svc('near', 'near'));
+    const dp = new DataPlane(c);
+    const vip = get<any>(c, 'Service', 'default', 'near').spec.clusterIP as string;
+    const near = get<any>(c, 'Pod', 'default', 'near').status.podIP as string;
+    const t = traceFlow(dp.network, dp.network.pod('default', 'client')!.netns, { protocol: 'tcp', dst: vip, dport: 80 });
+    expect(t.request.verdict.socket?.address).toBe(near);
+    const hops = t.reply!.hops.filter((h) => h.netns === 'node/node1');
+    const fwd = hops.findIndex((h) => h.what === 'FORWARD (bridged, br_netfilter): mangle, filter');
+    const answer = hops.findIndex((h) => h.what === `IPVS: TCP ${vip}:80 rr: answer of real server ${near}:8080 Masq (ESTABLISHED)`);
+    expect(fwd).toBeGreaterThanOrEqual(0);
+    expect(answer).toBeGreaterThan(fwd);
+    expect(t.reply!.verdict.kind).toBe('delivered');
+  });
 });
