@@ -12,6 +12,8 @@ import { describePacket, ETHERNET, IP_HEADER, L4_HEADER, VXLAN_HEADERS, type IPv
 import type { CapturedFrame, Hop, HopKind, Trace, Verdict } from './trace.ts';
 import type { CtRef } from './netfilter/conntrack.ts';
 import type { HookName } from './netfilter/model.ts';
+import type { IpvsHookFn } from './netfilter/netfilter.ts';
+import { hostPort, SVC_F, type IpvsProtocol, type VirtualService } from './ipvs.ts';
 import { enumerate, seeded, type Choice, type Random } from './netfilter/random.ts';
 import { quiet } from './netfilter/netfilter.ts';
 import { withUndo } from './netfilter/journal.ts';
@@ -97,15 +99,15 @@ const REJECT_ANSWER: Record<string, string> = { 'tcp-reset': 'TCP RST' };
  * A hook: its tables' rules in the kernel's order, each matching rule a hop, NAT's rewrites shown before ->
  * after. Returns the packet as it leaves the hook, or undefined when a rule or policy dropped or rejected it.
  */
-function hook(leg: Leg, ns: Netns, name: HookName, p: IPv4Packet, dev: { in?: string; out?: string }, via = ''): IPv4Packet | undefined {
+function hook(leg: Leg, ns: Netns, name: HookName, p: IPv4Packet, dev: { in?: string; out?: string }, via = '', ipvs?: IpvsHookFn): IPv4Packet | undefined {
   const nf = ns.loadedNetfilter;
-  if (!nf) {
+  if (!nf && !ipvs) {
     // A namespace that never had rules (most pods): every hook accepts.
     leg.hop(ns, 'hook', quiet(`${name}${via}`, name, false).what);
     return p;
   }
-  const io = { in: dev.in, out: dev.out, mark: leg.mark, random: leg.random, via };
-  const r = nf.hook(name, p, leg.ct, io);
+  const io = { in: dev.in, out: dev.out, mark: leg.mark, random: leg.random, via, ipvs };
+  const r = (nf ?? ns.netfilter).hook(name, p, leg.ct, io);
   leg.mark = io.mark;
   const note = r.policy?.table === 'filter' && r.policy.chain === 'FORWARD' ? faultNote(ns, 'forward-policy') : '';
   for (let i = 0; i < r.lines.length; i++) {
@@ -163,8 +165,10 @@ function output(leg: Leg, ns: Netns, pkt: Packet): void {
   leg.hop(ns, 'route', `ip route get ${p.dst}: ${routeText(route)}`);
   conntrack(leg, ns, p);
   const local_ = route.type === 'local' ? 'lo' : route.dev;
-  const q = hook(leg, ns, 'OUTPUT', p, { out: local_ });
+  let ipvsTook = false;
+  const q = hook(leg, ns, 'OUTPUT', p, { out: local_ }, '', ipvsRequest(leg, ns, () => (ipvsTook = true)));
   if (!q) return;
+  if (ipvsTook) return ipvsNatXmit(leg, ns, q, { hook: 'OUTPUT' });
   let r = route;
   if (q.dst !== p.dst) {
     // DNAT in OUTPUT: the kernel routes the packet again for its new destination (ip_route_me_harder).
@@ -321,7 +325,8 @@ function bridgeForward(leg: Leg, ns: Netns, br: Device, inPort: Device | undefin
     const io = { in: br.name, out: br.name };
     conntrack(leg, ns, pkt.l3, true);
     const a = hook(leg, ns, 'PREROUTING', pkt.l3, { in: br.name }, via);
-    const b = a && hook(leg, ns, 'FORWARD', a, io, via);
+    const forwarded = a && hook(leg, ns, 'FORWARD', a, io, via);
+    const b = forwarded && ipvsReply(leg, ns, forwarded);
     const c = b && hook(leg, ns, 'POSTROUTING', b, io, via);
     if (!c) return;
     pkt = { ...pkt, l3: c };
@@ -410,8 +415,9 @@ function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
     leg.end({ kind: 'dropped', by: `${leg.fabric.label(ns)}: net.ipv4.ip_forward=0` });
     return;
   }
-  const f = hook(leg, ns, 'FORWARD', p, { in: dev.name, out: route.dev });
-  if (!f) return;
+  const hooked = hook(leg, ns, 'FORWARD', p, { in: dev.name, out: route.dev });
+  if (!hooked) return;
+  const f = ipvsReply(leg, ns, hooked);
   if (f.ttl <= 1) {
     leg.end({ kind: 'ttl-exceeded', by: `${leg.fabric.label(ns)}: TTL exceeded in transit` });
     return;
@@ -422,9 +428,11 @@ function ip(leg: Leg, ns: Netns, dev: Device, pkt: Packet): void {
 }
 
 /** Local delivery: INPUT, then VXLAN decapsulation or a socket. */
-function local(leg: Leg, ns: Netns, arriving: Packet, dev: string): void {
-  const p = hook(leg, ns, 'INPUT', arriving.l3, { in: dev });
+function local(leg: Leg, ns: Netns, arriving: Packet, dev: string, afterIpvs = false): void {
+  let ipvsTook = false;
+  const p = afterIpvs ? arriving.l3 : hook(leg, ns, 'INPUT', arriving.l3, { in: dev }, '', ipvsRequest(leg, ns, () => (ipvsTook = true)));
   if (!p) return;
+  if (ipvsTook) return ipvsNatXmit(leg, ns, p, { hook: 'INPUT', iif: dev });
   const pkt: Packet = { ...arriving, l3: p };
   if (pkt.inner && p.protocol === 'udp') {
     const vx = [...ns.devices.values()].find((d) => d.kind === 'vxlan' && d.vxlan!.port === p.dport && d.vxlan!.vni === pkt.inner!.vni);
@@ -457,6 +465,117 @@ function local(leg: Leg, ns: Netns, arriving: Packet, dev: string): void {
     leg.hop(ns, 'socket', `no ${p.protocol} socket on ${p.dst}:${p.dport}: ${answer}`);
     leg.end({ kind: 'refused', by: `${label}: nothing listens on ${p.dst}:${p.dport}/${p.protocol}` });
   }
+}
+
+/** A virtual service as `ipvsadm -Ln` names it: "TCP 10.96.0.10:53 rr", with its persistence if any. */
+function virtualServiceText(svc: VirtualService): string {
+  const s = svc.spec;
+  const persistent = s.flags & SVC_F.PERSISTENT ? ` persistent ${s.timeout}` : '';
+  return `${s.protocol.toUpperCase()} ${hostPort(s.address, s.port)} ${s.scheduler}${persistent}`;
+}
+
+/**
+ * IPVS's hook function (ip_vs_remote_request at LOCAL_IN, ip_vs_local_request at LOCAL_OUT) for a namespace
+ * with virtual services: a connection's first packet to one is scheduled to a real server (through its
+ * persistence template for a persistent service) and rewritten to it (Masq: DNAT); `took` is told, for the
+ * caller to send it on (ipvsNatXmit). With net.ipv4.vs.conntrack=1 the conntrack entry is kept and its reply
+ * tuple altered to the real server (ip_vs_update_conntrack), so POSTROUTING's masquerade applies and the
+ * answer is un-NATed; with 0 the packet leaves untracked. No real server: ip_vs_leave's ICMP port unreachable.
+ */
+function ipvsRequest(leg: Leg, ns: Netns, took: () => void): IpvsHookFn | undefined {
+  if (!ns.ipvsActive) return undefined;
+  return (p) => {
+    if (p.protocol !== 'tcp' && p.protocol !== 'udp' && p.protocol !== 'sctp') return undefined;
+    // ip_vs_out first: a real server's answer to a client on this host.
+    const answer = ipvsAnswer(ns, p);
+    if (answer) return { kind: 'mangle', ...answer };
+    // Answers of flows IPVS did not schedule are not its; a TCP connection is scheduled on its SYN only
+    // (sloppy_tcp=0).
+    if (leg.ct?.dir === 'reply' || (p.protocol === 'tcp' && p.flags !== 'SYN')) return undefined;
+    const d = ns.ipvs.schedule({ protocol: p.protocol as IpvsProtocol, src: p.src, dst: p.dst, sport: p.sport!, dport: p.dport! });
+    if (!d) return undefined;
+    const vs = virtualServiceText(d.service);
+    if (!d.destination) {
+      if (d.verdict === 'drop') return { kind: 'drop', what: `IPVS: ${vs}: the connection's real server is gone`, by: `IPVS: ${vs}: real server of the connection removed (expire_nodest_conn=0)` };
+      return { kind: 'reject', what: `IPVS: ${vs}: no destination available`, by: `IPVS: ${d.service.spec.scheduler}: ${p.protocol.toUpperCase()} ${hostPort(d.service.spec.address, d.service.spec.port)} - no destination available`, rejectWith: 'icmp-port-unreachable' };
+    }
+    const rs = d.destination;
+    if (rs.forward !== 'Masq') return { kind: 'drop', what: `IPVS: ${vs} -> ${hostPort(rs.address, rs.port)} ${rs.forward}`, by: `IPVS: the ${rs.forward} forwarding method is not emulated (kube-proxy uses Masq)` };
+    ns.ipvs.account(d.connection, 'in', p.length);
+    const template = d.connection.controller;
+    const how = d.existing ? 'existing connection' : template ? `new connection, persistence template ${template.client.address} -> ${hostPort(rs.address, rs.port)}` : 'new connection';
+    const ct = leg.ct;
+    if (!ns.ipvs.conntrack) leg.ct = undefined;
+    else if (ct && !ct.entry.confirmed && ct.state !== 'INVALID') {
+      ct.entry.reply = { ...ct.entry.reply, src: rs.address, sport: rs.port };
+      ct.entry.dnat = true;
+    }
+    took();
+    return { kind: 'stolen', what: `IPVS: ${vs} -> ${hostPort(rs.address, rs.port)} Masq (${how})`, dst: rs.address, dport: rs.port };
+  };
+}
+
+const l4Text = (p: { protocol: string; src: string; sport?: number; dst: string; dport?: number }) =>
+  `${p.protocol.toUpperCase()} ${hostPort(p.src, p.sport ?? 0)} > ${hostPort(p.dst, p.dport ?? 0)}`;
+
+/**
+ * ip_vs_out's handle_response for a Masq connection: a real server's packet to its client gets the virtual
+ * service's address and port back as its source. The answer makes the connection (as conntrack takes it),
+ * so a TCP connection is ESTABLISHED — counted in ActiveConn — from then on.
+ */
+function ipvsAnswer(ns: Netns, p: { protocol: string; src: string; sport?: number; dst: string; dport?: number; length: number }): { what: string; src: string; sport: number } | undefined {
+  if (p.protocol !== 'tcp' && p.protocol !== 'udp' && p.protocol !== 'sctp') return undefined;
+  const conn = ns.ipvs.replyConnection({ protocol: p.protocol as IpvsProtocol, src: p.src, sport: p.sport!, dst: p.dst, dport: p.dport! });
+  if (!conn || conn.destination.forward !== 'Masq') return undefined;
+  ns.ipvs.account(conn, 'out', p.length);
+  if (conn.protocol === 'tcp' && conn.state !== 'ESTABLISHED') ns.ipvs.setState(conn, 'ESTABLISHED');
+  return {
+    what: `IPVS: ${virtualServiceText(conn.service)}: answer of real server ${hostPort(conn.dest.address, conn.dest.port)} Masq (${conn.state})`,
+    src: conn.virtual.address, sport: conn.virtual.port,
+  };
+}
+
+/** ip_vs_out at FORWARD (after the filter table): the answer of a connection IPVS forwarded, un-NATed. */
+function ipvsReply(leg: Leg, ns: Netns, p: IPv4Packet): IPv4Packet {
+  const answer = ns.ipvsActive ? ipvsAnswer(ns, p) : undefined;
+  if (!answer) return p;
+  const after = { ...p, src: answer.src, sport: answer.sport };
+  leg.hop(ns, 'hook', answer.what, { before: l4Text(p), after: l4Text(after) });
+  return after;
+}
+
+/**
+ * ip_vs_nat_xmit: the rewritten packet is routed to its real server. A real server on this host: the packet
+ * goes on through the rest of its hook (NF_ACCEPT) — up the stack from LOCAL_IN, out through lo from
+ * LOCAL_OUT. Any other gets it through LOCAL_OUT (ipvs_property set: IPVS does not look again) and
+ * POSTROUTING, where KUBE-POSTROUTING's masquerade applies, then out of the device.
+ */
+function ipvsNatXmit(leg: Leg, ns: Netns, p: IPv4Packet, from: { hook: 'INPUT'; iif: string } | { hook: 'OUTPUT' }): void {
+  const route = ns.lookup(p.dst);
+  if (!route) {
+    leg.hop(ns, 'route', `ip route get ${p.dst}: no route (IPVS real server)`);
+    leg.end({ kind: 'no-route', by: `route lookup in ${leg.fabric.label(ns)} for the IPVS real server: Network is unreachable` });
+    return;
+  }
+  leg.hop(ns, 'route', `ip route get ${p.dst}: ${routeText(route)} (IPVS real server)`);
+  if (route.type === 'local' && from.hook === 'INPUT') {
+    // LOCAL_IN's later hooks: nat's SNAT (kube-proxy writes none there) and conntrack's confirm.
+    if (leg.ct) ns.netfilter.conntrack.confirm(leg.ct);
+    return local(leg, ns, { l3: p }, from.iif, true);
+  }
+  const out = route.type === 'local' ? 'lo' : route.dev;
+  // From LOCAL_IN and to a remote server from LOCAL_OUT: LOCAL_OUT afresh; to this host from LOCAL_OUT: the
+  // rest of LOCAL_OUT (filter). Either way OUTPUT's tables after nat see it.
+  const q = hook(leg, ns, 'OUTPUT', p, { out }, ' (IPVS)');
+  const q2 = q && hook(leg, ns, 'POSTROUTING', q, { out });
+  if (!q2) return;
+  if (route.type === 'local') {
+    leg.hop(ns, 'device', 'loopback: lo');
+    const q3 = hook(leg, ns, 'PREROUTING', q2, { in: 'lo' });
+    if (q3) local(leg, ns, { l3: q3 }, 'lo');
+    return;
+  }
+  transmit(leg, ns, ns.device(route.dev)!, route.via ?? q2.dst, { l3: q2 });
 }
 
 export interface Flow {

@@ -70,6 +70,8 @@ export interface IpvsOptions {
    * connection and is scheduled afresh (1), or is dropped (0, the default).
    */
   expireNodestConn?: boolean;
+  /** /proc/sys/net/ipv4/vs/conntrack (default 0). */
+  conntrack?: boolean;
 }
 
 /** Connection table size as `ipvsadm -Ln` reports it (CONFIG_IP_VS_TAB_BITS 12). */
@@ -78,18 +80,29 @@ export const IPVS_CONN_TAB_SIZE = 4096;
 export class Ipvs {
   private readonly table = new Map<string, VirtualService>();
   private readonly conns = new Map<string, IpvsConnection>();
+  /** The same connections by the tuple of their real server's answers (ip_vs_conn_out_get's lookup). */
+  private readonly replies = new Map<string, IpvsConnection>();
   private readonly now: () => number;
-  private readonly expireQuiescentTemplate: boolean;
-  private readonly expireNodestConn: boolean;
+  /** The net.ipv4.vs sysctls of the namespace (kube-proxy sets them when it starts). */
+  expireQuiescentTemplate: boolean;
+  expireNodestConn: boolean;
+  /** net.ipv4.vs.conntrack: IPVS keeps netfilter's conntrack entry of a connection it forwards (so iptables NAT applies too). */
+  conntrack: boolean;
 
   constructor(options: IpvsOptions = {}) {
     this.now = options.now ?? (() => Date.now());
     this.expireQuiescentTemplate = options.expireQuiescentTemplate ?? false;
     this.expireNodestConn = options.expireNodestConn ?? false;
+    this.conntrack = options.conntrack ?? false;
   }
 
   services(): VirtualService[] {
     return [...this.table.values()];
+  }
+
+  /** How many virtual services there are (the packet path asks on every packet). */
+  get serviceCount(): number {
+    return this.table.size;
   }
 
   getService(s: Pick<VirtualServiceSpec, 'address' | 'protocol' | 'port' | 'fwmark'>): VirtualService | undefined {
@@ -120,7 +133,7 @@ export class Ipvs {
   /** ipvsadm -D: its connections go with it. */
   deleteService(s: Pick<VirtualServiceSpec, 'address' | 'protocol' | 'port' | 'fwmark'>): void {
     const svc = this.mustGet(s);
-    for (const [k, c] of this.conns) if (c.service === svc) { this.unbind(c); this.conns.delete(k); }
+    for (const [k, c] of this.conns) if (c.service === svc) { this.unbind(c); this.conns.delete(k); this.forgetReply(c); }
     for (const d of svc.destinations) d.available = false;
     this.table.delete(svc.key);
   }
@@ -229,11 +242,25 @@ export class Ipvs {
       if (template) template.controlled--;
     } else {
       this.conns.set(connKey(pkt.protocol, false, pkt.src, pkt.sport, pkt.dst, pkt.dport), conn);
+      this.replies.set(replyKey(conn), conn);
     }
     svc.stats.conns++;
     dest.stats.conns++;
     return { service: svc, destination: dest, connection: conn, existing: false };
   }
+
+  /**
+   * ip_vs_conn_out_get: the connection a real server's packet answers (from the server to the client), if any.
+   */
+  replyConnection(pkt: IpvsPacket): IpvsConnection | undefined {
+    this.expire();
+    return this.replies.get(`${pkt.protocol} ${pkt.src} ${pkt.sport} ${pkt.dst} ${pkt.dport}`);
+  }
+
+  private forgetReply(c: IpvsConnection): void {
+    if (!c.template && this.replies.get(replyKey(c)) === c) this.replies.delete(replyKey(c));
+  }
+
 
   /**
    * A connection's protocol state moved (TCP's state machine, SCTP's ESTABLISHED): an ESTABLISHED connection
@@ -264,6 +291,7 @@ export class Ipvs {
 
   private drop(key: string, c: IpvsConnection): void {
     this.conns.delete(key);
+    this.forgetReply(c);
     this.unbind(c);
     if (c.controller) c.controller.controlled--;
   }
@@ -318,6 +346,8 @@ function normalise(spec: VirtualServiceSpec): VirtualServiceSpec {
   if (spec.netmask < 0 || spec.netmask > max) throw new Error(`IPVS: persistence netmask /${spec.netmask} is out of range for ${family}`);
   return { ...spec };
 }
+
+const replyKey = (c: IpvsConnection) => `${c.protocol} ${c.dest.address} ${c.dest.port} ${c.client.address} ${c.client.port}`;
 
 function connKey(protocol: string, template: boolean, caddr: string, cport: number, vaddr: string, vport: number, fwmark?: number): string {
   return `${template ? 'T' : 'C'} ${protocol} ${caddr} ${cport} ${fwmark ? `fwm${fwmark}` : vaddr} ${vport}`;

@@ -5,6 +5,8 @@ import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../clus
 import type { PeerEntries, PeerTable } from './peers.ts';
 import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
 import { Netfilter } from './netfilter/netfilter.ts';
+import { Ipvs } from './ipvs.ts';
+import { Ipsets } from './ipset.ts';
 
 export interface Sysctls {
   /** net.ipv4.ip_forward */
@@ -135,6 +137,8 @@ export class Netns {
   private readonly connected = new Set<string>();
   readonly sysctls: Sysctls;
   private nf?: Netfilter;
+  private ipvsTable?: Ipvs;
+  private ipsetTable?: Ipsets;
   /** A kernel that does not answer at all (a node that is down). */
   down = false;
   /** Settings a topology fault put here, by what they change: a trace names the fault where it bites. */
@@ -167,6 +171,25 @@ export class Netns {
   /** The netfilter state if anything made it yet (the packet path skips namespaces that never had rules). */
   get loadedNetfilter(): Netfilter | undefined {
     return this.nf;
+  }
+
+  /** The namespace's IPVS table (ip_vs is per network namespace), on netfilter's clock. */
+  get ipvs(): Ipvs {
+    return (this.ipvsTable ??= new Ipvs({ now: () => this.netfilter.now() }));
+  }
+
+  /** Whether IPVS has virtual services here: only then do its hooks look at packets. */
+  get ipvsActive(): boolean {
+    return (this.ipvsTable?.serviceCount ?? 0) > 0;
+  }
+
+  /** The namespace's ipsets; iptables' `-m set` looks them up. */
+  get ipsets(): Ipsets {
+    if (!this.ipsetTable) {
+      this.ipsetTable = new Ipsets({ now: () => this.netfilter.now() });
+      this.netfilter.ipsets = this.ipsetTable;
+    }
+    return this.ipsetTable;
   }
 
   device(name: string): Device | undefined {

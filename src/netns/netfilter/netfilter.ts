@@ -38,6 +38,8 @@ export interface HookOutcome<P extends L3> {
   rejectWith?: string;
   /** The table and chain whose policy dropped it, when a policy did. */
   policy?: { table: TableName; chain: string };
+  /** IPVS took the packet (rewritten to its real server) and sends it on itself. */
+  stolen?: boolean;
 }
 
 export interface HookIO {
@@ -47,7 +49,28 @@ export interface HookIO {
   random: Random;
   /** Text after the hook's name ("(bridged, br_netfilter)"). */
   via?: string;
+  /** IPVS's hook function at this hook, when the namespace has virtual services (see IPVS_BEFORE). */
+  ipvs?: IpvsHookFn;
 }
+
+/**
+ * IPVS's decision on a packet at its hook: undefined lets the packet go on through the hook; a rewrite means
+ * IPVS took it (NF_STOLEN: the rest of the hook, nat included, does not see it); drop/reject end it.
+ */
+export type IpvsHookVerdict =
+  | { kind: 'stolen'; what: string; dst: string; dport?: number }
+  /** A real server's answer un-NATed (ip_vs_out): its source rewritten, it goes on through the hook. */
+  | { kind: 'mangle'; what: string; src: string; sport?: number }
+  | { kind: 'drop' | 'reject'; what: string; by: string; rejectWith?: string };
+export type IpvsHookFn = (p: L3) => IpvsHookVerdict | undefined;
+
+/**
+ * Where IPVS's hooks sit among the tables (by priority): ip_vs_remote_request at LOCAL_IN is
+ * NF_IP_PRI_NAT_SRC - 2, after filter and before nat's SNAT; ip_vs_local_request at LOCAL_OUT is
+ * NF_IP_PRI_NAT_DST + 1, after nat's DNAT and before filter.
+ */
+const IPVS_BEFORE: Partial<Record<HookName, TableName>> = { INPUT: 'nat', OUTPUT: 'filter' };
+
 
 const PROTOCOLS: Record<string, number> = { tcp: PROTO.tcp, udp: PROTO.udp, icmp: PROTO.icmp, sctp: PROTO.sctp, icmpv6: PROTO.icmpv6 };
 const TCP_BITS: Record<string, number> = { SYN: 2, 'SYN-ACK': 18, ACK: 16, RST: 4, 'RST-ACK': 20, FIN: 1, 'FIN-ACK': 17 };
@@ -109,6 +132,16 @@ export class Netfilter {
     let nf: NfPacket | undefined;
     let env: NfEnv | undefined;
     for (const tname of tables) {
+      if (io.ipvs && IPVS_BEFORE[name] === tname) {
+        const v = io.ipvs(p);
+        if (v?.kind === 'mangle') {
+          const after = { ...p, src: v.src, sport: v.sport };
+          lines.push({ what: v.what, before: describe(p), after: describe(after) });
+          p = after;
+        } else if (v) {
+          return this.ipvsOutcome(p, v, lines, label, tables);
+        }
+      }
       const table = ipt.tables.get(tname);
       const base = table?.chains.get(name);
       // An empty built-in chain that accepts decides nothing: only its policy counter moves.
@@ -134,7 +167,8 @@ export class Netfilter {
           continue;
         }
         const after = this.translate(p, ct, manip);
-        if (after !== p) {
+        // A packet IPVS already rewrote to what the binding says (its LOCAL_OUT pass) is not changed again.
+        if (describe(after) !== describe(p)) {
           const what = ct.dir === 'original' ? (manip === 'dst' ? 'DNAT' : 'SNAT') : manip === 'dst' ? 'un-SNAT' : 'un-DNAT';
           lines.push({ what: `conntrack: ${what} of a known flow${ct.dir === 'reply' ? ' (reply direction)' : ''}`, before: describe(p), after: describe(after) });
           p = after;
@@ -161,6 +195,18 @@ export class Netfilter {
     if (!lines.length) return { verdict: 'accept', packet: p, lines: [quiet(label, name, this.hasRules(ipt, name))] };
     lines.unshift({ what: `${label}: ${tables.join(', ')}` });
     return { verdict: 'accept', packet: p, lines };
+  }
+
+  /** The hook's outcome once IPVS decided: its decision is the hook's last line; the entry is not confirmed here. */
+  private ipvsOutcome<P extends L3>(p: P, v: Exclude<IpvsHookVerdict, { kind: 'mangle' }>, lines: HookLine[], label: string, tables: readonly TableName[]): HookOutcome<P> {
+    lines.unshift({ what: `${label}: ${tables.join(', ')}` });
+    if (v.kind !== 'stolen') {
+      lines.push({ what: v.what });
+      return { verdict: v.kind, packet: p, lines, by: v.by, rejectWith: v.rejectWith };
+    }
+    const after = { ...p, dst: v.dst, dport: v.dport };
+    lines.push({ what: v.what, before: describe(p), after: describe(after) });
+    return { verdict: 'accept', packet: after, lines, stolen: true };
   }
 
   private hasRules(ipt: Iptables, hook: HookName): boolean {

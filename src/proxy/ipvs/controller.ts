@@ -13,6 +13,13 @@ import { loadIntoKernel, proxierInput, referenceSets, type IpvsRulesOptions } fr
 export interface IpvsProxierOptions extends IpvsRulesOptions {
   /** The node's network namespace as a Netns: kube-ipvs0 is created there and given the VIPs. */
   netns?: Netns;
+  /**
+   * The kernel objects to program: the node's own IPVS table and ipsets (Netns.ipvs, Netns.ipsets). Default:
+   * tables of the proxier's own (for `kdp rules`, which only renders).
+   */
+  kernel?: { ipvs: Ipvs; ipsets: Ipsets };
+  /** After each sync: the iptables side (jump rules, iptables-restore --noflush) is the caller's to load. */
+  onSync?: (state: IpvsProxyState) => void;
 }
 
 export class IpvsProxier {
@@ -23,10 +30,14 @@ export class IpvsProxier {
 
   constructor(private readonly cluster: Cluster, readonly nodeName: string, private readonly options: IpvsProxierOptions = {}) {
     const now = options.now ?? (() => Date.now());
-    // kube-proxy sets expire_quiescent_template=1 (a weight-0 server loses its persistent clients) and
+    this.ipvs = options.kernel?.ipvs ?? new Ipvs({ now });
+    this.ipsets = options.kernel?.ipsets ?? new Ipsets({ now });
+    // kube-proxy sets net.ipv4.vs.conntrack=1 (so iptables' masquerade sees IPVS's connections),
+    // expire_quiescent_template=1 (a weight-0 server loses its persistent clients) and
     // expire_nodest_conn=1 (a deleted server's connections are rescheduled).
-    this.ipvs = new Ipvs({ now, expireQuiescentTemplate: true, expireNodestConn: true });
-    this.ipsets = new Ipsets({ now });
+    this.ipvs.conntrack = true;
+    this.ipvs.expireQuiescentTemplate = true;
+    this.ipvs.expireNodestConn = true;
   }
 
   /** One syncProxyRules: computes the node's state and applies it to its kernel objects. */
@@ -36,6 +47,7 @@ export class IpvsProxier {
     referenceSets(this.ipsets, state.iptablesRestore);
     if (this.options.netns) bindDummyAddresses(this.options.netns, this.nodeName, state.dummyAddresses);
     this.state = state;
+    this.options.onSync?.(state);
     return state;
   }
 
