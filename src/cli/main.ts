@@ -13,6 +13,7 @@ import { bridge, ip } from './commands/ip.ts';
 import { trace } from './commands/trace.ts';
 import { conntrack } from './commands/conntrack.ts';
 import { rules } from './commands/rules.ts';
+import { curl } from './commands/curl.ts';
 import { dig, resolvconf } from './commands/dig.ts';
 
 export const processIO: IO = {
@@ -149,6 +150,21 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .action((name: string, type: string | undefined, o: { file?: string[]; from: string }) => {
       const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
       result.code = cluster ? dig(cluster, name, type, o, io) : 1;
+    });
+
+  p.command('curl')
+    .description('an HTTP request from inside a pod: its resolver, the data plane\'s decision, the real listener\'s answer')
+    .argument('<url>', 'http://NAME-OR-IP[:PORT]/PATH')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .requiredOption('--from <pod>', 'the pod the request comes from: NAMESPACE/NAME or NAME')
+    .option('-v, --verbose', "curl's verbose lines, with the trace of the connection's first packet")
+    .option('-H, --header <header>', 'an extra request header "Name: value" (repeatable)', collect)
+    .option('-X, --request <method>', 'the request method')
+    .option('-d, --data <data>', 'a request body (POST unless -X says otherwise)')
+    .option('-i, --include', 'print the response headers too')
+    .option('-m, --max-time <seconds>', 'give up after this long (default 30)')
+    .action((url: string, o: { file?: string[]; from: string; verbose?: boolean; header?: string[]; request?: string; data?: string; include?: boolean; maxTime?: string }) => {
+      withCluster(o.file, (cluster) => curl(cluster, url, o, io));
     });
 
   p.command('resolvconf')

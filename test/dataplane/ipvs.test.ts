@@ -54,7 +54,7 @@ describe('IPVS mode in the data plane', () => {
     expect(t.reply!.verdict.kind).toBe('delivered');
     const unnat = t.reply!.hops.find((h) => h.node === 'node1' && h.after?.startsWith(`TCP ${vip}:80 >`))!;
     expect(unnat.what).toBe(`IPVS: TCP ${vip}:80 rr: answer of real server ${endpoint}:8080 Masq (ESTABLISHED)`);
-    expect(unnat.before).toBe(`TCP ${endpoint}:8080 > ${ip('Pod', 'client')}:${t.request.hops[1].what.match(/sport=(\d+)/)![1]}`);
+    expect(unnat.before).toBe(`TCP ${endpoint}:8080 > ${ip('Pod', 'client')}:${t.request.verdict.socket!.peer!.port}`);
     // Once answered the connection counts as active, as ipvsadm -Ln shows it.
     expect(ipvsadmList(dp.network.host('node1')!.ipvs)).toMatch(new RegExp(`-> ${endpoint.replace(/\./g, '\\.')}:8080 +Masq +1 +1 +0 *\n`));
     // The node's IPVS table holds the connection, as ipvsadm -Lnc shows it.

@@ -61,7 +61,7 @@ export function parseDestination(to: string, proto: string | undefined): Flow & 
 }
 
 /** A name as the source pod's resolver looks it up (its resolv.conf, the cluster DNS through the data plane): its first IPv4 address. */
-async function resolveName(cluster: Cluster, from: string, name: string, io: IO): Promise<string> {
+export async function resolveName(cluster: Cluster, from: string, name: string, io: IO): Promise<string> {
   const [ns, podName] = from.includes('/') ? from.split('/') : ['default', from];
   const pod = cluster.store.get<Pod & KubeObject>('Pod', ns, podName);
   if (!pod || from.startsWith('node/') || parseIP(from)) throw new UserError(`--to ${name}: names are resolved by a pod's resolver; trace from a pod, or give an address`);
