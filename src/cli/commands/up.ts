@@ -2,7 +2,7 @@
 // plane (every node's kernel, programmed by kube-proxy), the pods' real listeners, the cluster DNS and the
 // Ingress controller, and prints how to reach each.
 import type { Cluster } from '../../cluster/cluster.ts';
-import type { KubeObject, Pod } from '../../cluster/objects.ts';
+import type { KubeObject, Pod, Service } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
 import { startDns, CorefileProblems, type RunningDns } from '../../dns/service.ts';
 import { ContainerRuntime } from '../../kubelet/runtime.ts';
@@ -26,6 +26,15 @@ function digExample(cluster: Cluster): string {
   const svc = cluster.store.list('Service').find((x) => x.metadata.namespace !== 'kube-system' && !(x.metadata.namespace === 'default' && x.metadata.name === 'kubernetes'));
   const s = svc ?? { metadata: { name: 'kube-dns', namespace: 'kube-system' } };
   return `${s.metadata.name}.${s.metadata.namespace}.svc.${cluster.config.clusterDomain}`;
+}
+
+/** A Service worth curling from a pod: the user's first with a TCP port that is not a database's, by name. */
+function webName(cluster: Cluster): string | undefined {
+  const svc = cluster.store.list<Service & KubeObject>('Service').find((x) => x.metadata.namespace !== 'kube-system' && x.spec?.clusterIP && x.spec.clusterIP !== 'None'
+    && !(x.metadata.namespace === 'default' && x.metadata.name === 'kubernetes') && (x.spec.ports ?? []).some((p) => (p.protocol ?? 'TCP') === 'TCP'));
+  if (!svc) return undefined;
+  const port = svc.spec!.ports!.find((p) => (p.protocol ?? 'TCP') === 'TCP')!.port;
+  return `${svc.metadata.name}.${svc.metadata.namespace}${port === 80 ? '' : `:${port}`}`;
 }
 
 /** The Ingress controller, its backends dialled through the data plane; undefined (the reason printed) if a port is taken. */
@@ -117,6 +126,8 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
     `  kdp get endpointslices${f}`,
     `  kdp ip --node ${firstNode} route${f}`,
     ...(example ? [`  kdp trace --from ${example.from} --to ${example.to}${f}`] : []),
+    ...(example ? [`  kdp dig --from ${example.from} ${digExample(cluster)}${f}`] : []),
+    ...(example && webName(cluster) ? [`  kdp curl --from ${example.from} http://${webName(cluster)}/${f}`] : []),
     '',
     `Cluster DNS (CoreDNS) on ${dns.host}:${dns.port} (UDP and TCP)` +
       (dns.metricsPort !== undefined ? `; /health, /ready, /metrics on http://${dns.host}:${dns.metricsPort}` : ''),
