@@ -59,7 +59,9 @@ export function endpointsByServicePort(slices: readonly EndpointSlice[], family:
           str: joinHostPort(ip, port.port),
           isLocal,
           ready,
-          serving: c.serving === undefined || c.serving === null ? ready : c.serving,
+          // endpointslicecache.go reads an unset serving as true (not as the API doc's "defer to ready"): a
+          // terminating endpoint without the condition stays a fallback.
+          serving: c.serving === undefined || c.serving === null || c.serving,
           terminating: c.terminating === true,
           zoneHints: ep.hints?.forZones?.map((z) => z.name) ?? EMPTY,
           nodeHints: (ep.hints as { forNodes?: { name: string }[] } | undefined)?.forNodes?.map((n) => n.name) ?? EMPTY,

@@ -125,17 +125,19 @@ describe('endpoints from EndpointSlices (endpointslicecache.go)', () => {
     expect(eps.find((e) => e.ip === '10.0.1.2')!.isLocal).toBe(true);
   });
 
-  it('reads conditions as upstream defaults them: ready nil = true, serving nil = ready, terminating nil = false', () => {
+  it('reads conditions as endpointslicecache.go defaults them: ready nil = true, serving nil = true, terminating nil = false', () => {
     const m = endpointsByServicePort([slice('a', [
       { addresses: ['10.0.0.1'] },
       { addresses: ['10.0.0.2'], conditions: { ready: false } },
       { addresses: ['10.0.0.3'], conditions: { ready: false, serving: true, terminating: true } },
+      { addresses: ['10.0.0.4'], conditions: { ready: false, terminating: true } },
       { addresses: ['fd00::1'] },
     ])] as never, 'IPv4', 'me');
     expect(m.get('ns/svc:http/TCP')!.map((e) => [e.ip, e.ready, e.serving, e.terminating])).toEqual([
       ['10.0.0.1', true, true, false],
-      ['10.0.0.2', false, false, false],
+      ['10.0.0.2', false, true, false],
       ['10.0.0.3', false, true, true],
+      ['10.0.0.4', false, true, true],
     ]);
   });
 

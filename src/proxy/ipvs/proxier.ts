@@ -6,7 +6,9 @@ import { cidrContains, isCidr, parseCIDR, parseIP, type Family } from '../../clu
 import { SVC_F, type DestinationSpec, type VirtualServiceSpec, type SchedulerName } from '../../netns/ipvs.ts';
 import type { IpsetType } from '../../netns/ipset.ts';
 import { IPSET_INFO, createLine, ipsetName } from './ipsets.ts';
-import { categorizeEndpoints, endpointsFor, servicePorts, type ServicePortInfo } from './serviceport.ts';
+import { servicePorts } from '../serviceport.ts';
+import { endpointsByServicePort, sliceService, type EndpointInfo } from '../endpoints.ts';
+import { categorizeEndpoints } from '../topology.ts';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 /** utilipvs.FlagSourceHash, set for the mh scheduler: the kernel's SCHED2, mh-port. */
@@ -109,7 +111,8 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
   const { family } = input;
   const sets = new Map(IPSET_INFO.map((i) => [i.name, new Set<string>()]));
   const entry = (set: string, e: string) => sets.get(set)!.add(e);
-  const ports = servicePorts(input.services, family).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ports = input.services.flatMap((svc) => servicePorts(svc, family)).sort((a, b) => (a.nameString < b.nameString ? -1 : a.nameString > b.nameString ? 1 : 0));
+  const endpoints = endpointsOf(input.endpointSlices, family, input.nodeName);
   const nodeAddressSet = new Set(input.nodeAddresses);
   const nodeIPs = ports.some((p) => p.nodePort !== 0) ? nodePortIPs(input) : [];
   const servers = new Map<string, VirtualServer>();
@@ -119,8 +122,8 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
 
   for (const sp of ports) {
     const protocol = sp.protocol.toLowerCase();
-    const eps = endpointsFor(sp, input.endpointSlices, family, input.nodeName);
-    const { clusterEndpoints, localEndpoints } = categorizeEndpoints(sp, eps, input.nodeName, input.nodeLabels);
+    const eps = endpoints.get(sp.key) ?? [];
+    const { clusterEndpoints, localEndpoints } = categorizeEndpoints(eps, sp, input.nodeName, input.nodeLabels);
     // syncEndpoint: node-local endpoints when asked for and present, else the cluster's (PR #97081).
     const realServers = (onlyLocal: boolean): DestinationSpec[] =>
       (onlyLocal && localEndpoints.length > 0 ? localEndpoints : clusterEndpoints)
@@ -128,14 +131,14 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
     const virtualServer = (address: string, port: number, onlyLocal: boolean) => {
       const spec: VirtualServiceSpec = {
         address, protocol: protocol as VirtualServiceSpec['protocol'], port, scheduler,
-        flags: (sp.stickyMaxAgeSeconds !== undefined ? SVC_F.PERSISTENT : 0) | (scheduler === 'mh' ? FLAG_SOURCE_HASH : 0),
-        timeout: sp.stickyMaxAgeSeconds ?? 0,
+        flags: (sp.sessionAffinityClientIP ? SVC_F.PERSISTENT : 0) | (scheduler === 'mh' ? FLAG_SOURCE_HASH : 0),
+        timeout: sp.stickyMaxAgeSeconds,
         netmask: family === 'IPv4' ? 32 : 128,
       };
-      servers.set(`${hostPort(address, port)}/${protocol}`, { servicePort: sp.name, spec, realServers: realServers(onlyLocal) });
+      servers.set(`${hostPort(address, port)}/${protocol}`, { servicePort: sp.nameString, spec, realServers: realServers(onlyLocal) });
     };
 
-    for (const ep of eps) if (ep.local) entry('KUBE-LOOP-BACK', `${ep.ip},${protocol}:${ep.port},${ep.ip}`);
+    for (const ep of eps) if (ep.isLocal) entry('KUBE-LOOP-BACK', `${ep.ip},${protocol}:${ep.port},${ep.ip}`);
 
     entry('KUBE-CLUSTER-IP', `${sp.clusterIP},${protocol}:${sp.port}`);
     virtualServer(sp.clusterIP, sp.port, sp.internalPolicyLocal);
@@ -193,6 +196,21 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
     iptablesRestore: iptablesRules(input, ipsets, lbNoNodeAccess),
     jumpRules: JUMP_CHAINS.map(([table, chain, to, comment]) => ({ table, chain, args: `-m comment --comment "${comment}" -j ${to}` })),
   };
+}
+
+/** Every service port's endpoints (keyed by ServicePortInfo.key), read from the slices kube-proxy's informer lists. */
+function endpointsOf(slices: readonly EndpointSlice[], family: Family, nodeName: string): Map<string, EndpointInfo[]> {
+  const byService = new Map<string, EndpointSlice[]>();
+  for (const slice of slices) {
+    const nn = sliceService(slice);
+    if (!nn) continue;
+    const group = byService.get(nn);
+    if (group) group.push(slice);
+    else byService.set(nn, [slice]);
+  }
+  const out = new Map<string, EndpointInfo[]>();
+  for (const group of byService.values()) for (const [key, eps] of endpointsByServicePort(group, family, nodeName)) out.set(key, eps);
+  return out;
 }
 
 /** The NodePort virtual servers' addresses: every local address, or those --nodeport-addresses selects (no loopback). */
@@ -279,4 +297,3 @@ function iptablesRules(input: IpvsProxierInput, ipsets: IpsetState[], lbNoNodeAc
   ].join('\n') + '\n';
 }
 
-export type { ServicePortInfo };
