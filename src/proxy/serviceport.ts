@@ -61,14 +61,17 @@ export function needsHealthCheck(svc: Service): boolean {
   return svc.spec?.type === 'LoadBalancer' && externalPolicyLocal(svc);
 }
 
+/** The family of an address as netutils.IsIPv6String reads it: sloppily ("010.0.0.1" is IPv4). */
+const sloppyFamily = (ip: string): Family | undefined => ipFamily(sloppyIP(ip) ?? ip);
+
 /** proxyutil.GetClusterIPByFamily. */
 export function clusterIPByFamily(family: Family, svc: Service): string {
   const ips = svc.spec?.clusterIPs ?? [];
   if (ips.length === 0) {
     const ip = svc.spec?.clusterIP ?? '';
-    return ip && ipFamily(ip) === family ? ip : '';
+    return ip && sloppyFamily(ip) === family ? ip : '';
   }
-  return ips.find((ip) => ipFamily(ip) === family) ?? '';
+  return ips.find((ip) => sloppyFamily(ip) === family) ?? '';
 }
 
 /** proxyutil.ShouldSkipService plus the service-proxy-name filter kube-proxy's informer applies. */

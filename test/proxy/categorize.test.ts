@@ -166,3 +166,12 @@ describe('chain names and probabilities (proxier.go)', () => {
     expect(computeProbability(100001)).toBe('0.0000099999');
   });
 });
+
+describe('service ports (serviceport.go)', () => {
+  it('a ClusterIP with leading-zero octets is of its family, as GetClusterIPByFamily reads it, and printed canonically', () => {
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'ns', name: 'svc' },
+      spec: { clusterIP: '010.000.000.010', clusterIPs: ['010.000.000.010'], ports: [{ name: 'http', port: 80 }] } } as Service;
+    expect(servicePorts(svc, 'IPv4').map((p) => [p.key, p.clusterIP])).toEqual([['ns/svc:http/TCP', '10.0.0.10']]);
+    expect(servicePorts(svc, 'IPv6')).toEqual([]);
+  });
+});

@@ -2,9 +2,11 @@
 // Services + EndpointSlices + the node in; the kube-ipvs0 addresses, virtual servers with their real servers,
 // ipsets and the iptables-restore text out, in upstream's order and words.
 import type { EndpointSlice, Service } from '../../cluster/objects.ts';
-import { cidrContains, isCidr, parseCIDR, parseIP, type Family } from '../../cluster/net.ts';
+import { parseIP, type Family } from '../../cluster/net.ts';
 import { SVC_F, type DestinationSpec, type VirtualServiceSpec, type SchedulerName } from '../../netns/ipvs.ts';
 import type { IpsetType } from '../../netns/ipset.ts';
+import { containsIP, isLoopback, sloppyCIDR } from '../ip.ts';
+import { nodeIPsFor, nodePortAddresses } from '../nodeportaddresses.ts';
 import { IPSET_INFO, createLine, ipsetName } from './ipsets.ts';
 import { servicePorts } from '../serviceport.ts';
 import { endpointsByServicePort, sliceService, type EndpointInfo } from '../endpoints.ts';
@@ -157,12 +159,10 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
       if (sp.loadBalancerSourceRanges.length) {
         entry('KUBE-LOAD-BALANCER-FW', e);
         let allowFromNode = false;
+        // servicePorts kept only this family's valid ranges, in canonical text.
         for (const r of sp.loadBalancerSourceRanges) {
-          const cidr = parseCIDR(r, false);
-          if (!isCidr(cidr)) continue;
-          entry('KUBE-LOAD-BALANCER-SOURCE-CIDR', `${ip},${protocol}:${sp.port},${cidr.text}`);
-          const node = input.nodeIP ? parseIP(input.nodeIP) : undefined;
-          if (node && cidrContains(cidr, node)) allowFromNode = true;
+          entry('KUBE-LOAD-BALANCER-SOURCE-CIDR', `${ip},${protocol}:${sp.port},${r}`);
+          if (input.nodeIP && containsIP(sloppyCIDR(r)!, input.nodeIP)) allowFromNode = true;
         }
         if (allowFromNode) entry('KUBE-LOAD-BALANCER-SOURCE-IP', `${ip},${protocol}:${sp.port},${ip}`);
         else lbNoNodeAccess.push({ ip, protocol, port: sp.port });
@@ -215,21 +215,10 @@ function endpointsOf(slices: readonly EndpointSlice[], family: Family, nodeName:
 
 /** The NodePort virtual servers' addresses: every local address, or those --nodeport-addresses selects (no loopback). */
 function nodePortIPs(input: IpvsProxierInput): string[] {
-  const family = input.family;
-  const cidrs = input.nodePortAddresses.filter((c) => c !== 'primary').map((c) => parseCIDR(c, false)).filter(isCidr).filter((c) => c.family === family);
-  const primary = input.nodePortAddresses.includes('primary');
-  const matchAll = cidrs.some((c) => c.prefix === 0) || (cidrs.length === 0 && !primary);
-  if (matchAll) return [...input.nodeAddresses];
-  const out = new Set<string>();
-  if (primary && input.nodeIP) out.add(input.nodeIP);
-  for (const a of input.nodeAddresses) {
-    const ip = parseIP(a);
-    if (ip && cidrs.some((c) => cidrContains(c, ip))) out.add(a);
-  }
-  return [...out].filter((a) => !isLoopback(a));
+  const npa = nodePortAddresses(input.family, input.nodePortAddresses, input.nodeIP);
+  if (npa.matchAll) return [...input.nodeAddresses];
+  return nodeIPsFor(npa, input.nodeAddresses).filter((a) => !isLoopback(a));
 }
-
-const isLoopback = (ip: string): boolean => ip === '::1' || ip.startsWith('127.');
 
 function compareIPs(a: string, b: string): number {
   const x = parseIP(a)!;
