@@ -2,10 +2,9 @@
 // service port, the endpoints of this IP family from every slice, de-duplicated and sorted by "ip:port".
 import type { EndpointSlice } from '../cluster/objects.ts';
 import { ipFamily, joinHostPort, sloppyIP, type Family } from './ip.ts';
-import { SERVICE_PROXY_NAME_LABEL, servicePortKey } from './serviceport.ts';
+import { HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, servicePortKey } from './serviceport.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 
 export interface EndpointInfo {
   ip: string;

@@ -31,8 +31,12 @@ export interface ServicePortInfo {
   healthCheckNodePort: number;
 }
 
-/** The label kube-proxy's informers exclude: the Service is handled by another proxy. */
+/**
+ * The labels kube-proxy's informers exclude, with one selector for Services and EndpointSlices alike
+ * (cmd/kube-proxy/app/server.go): handled by another proxy; headless.
+ */
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 const DEFAULT_AFFINITY_TIMEOUT = 10800;
 
 export function servicePortKey(namespace: string, name: string, portName: string, protocol: string): string {
@@ -74,12 +78,13 @@ export function clusterIPByFamily(family: Family, svc: Service): string {
   return ips.find((ip) => sloppyFamily(ip) === family) ?? '';
 }
 
-/** proxyutil.ShouldSkipService plus the service-proxy-name filter kube-proxy's informer applies. */
+/** proxyutil.ShouldSkipService plus the label filters kube-proxy's informer applies. */
 export function shouldSkipService(svc: Service): boolean {
   const ip = svc.spec?.clusterIP;
   if (!ip || ip === 'None') return true;
   if (svc.spec?.type === 'ExternalName') return true;
-  return svc.metadata?.labels?.[SERVICE_PROXY_NAME_LABEL] !== undefined;
+  const labels = svc.metadata?.labels ?? {};
+  return labels[SERVICE_PROXY_NAME_LABEL] !== undefined || labels[HEADLESS_LABEL] !== undefined;
 }
 
 /** One record per port for the given family; [] for services kube-proxy does not proxy. */

@@ -174,4 +174,12 @@ describe('service ports (serviceport.go)', () => {
     expect(servicePorts(svc, 'IPv4').map((p) => [p.key, p.clusterIP])).toEqual([['ns/svc:http/TCP', '10.0.0.10']]);
     expect(servicePorts(svc, 'IPv6')).toEqual([]);
   });
+
+  it('a Service labelled headless or for another proxy is not kube-proxy\'s: the informer selector leaves it out', () => {
+    const labelled = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'ns', name: 'svc', labels },
+      spec: { clusterIP: '10.0.0.10', ports: [{ name: 'http', port: 80 }] } }) as Service;
+    expect(servicePorts(labelled({}), 'IPv4')).toHaveLength(1);
+    expect(servicePorts(labelled({ 'service.kubernetes.io/headless': '' }), 'IPv4')).toEqual([]);
+    expect(servicePorts(labelled({ 'service.kubernetes.io/service-proxy-name': 'other' }), 'IPv4')).toEqual([]);
+  });
 });
