@@ -2,10 +2,9 @@
 // service port, the endpoints of this IP family from every slice, de-duplicated and sorted by "ip:port".
 import type { EndpointSlice } from '../cluster/objects.ts';
 import { ipFamily, joinHostPort, sloppyIP, type Family } from './ip.ts';
-import { SERVICE_PROXY_NAME_LABEL, servicePortKey } from './serviceport.ts';
+import { HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, servicePortKey } from './serviceport.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 
 export interface EndpointInfo {
   ip: string;
@@ -59,7 +58,9 @@ export function endpointsByServicePort(slices: readonly EndpointSlice[], family:
           str: joinHostPort(ip, port.port),
           isLocal,
           ready,
-          serving: c.serving === undefined || c.serving === null ? ready : c.serving,
+          // endpointslicecache.go reads an unset serving as true (not as the API doc's "defer to ready"): a
+          // terminating endpoint without the condition stays a fallback.
+          serving: c.serving === undefined || c.serving === null || c.serving,
           terminating: c.terminating === true,
           zoneHints: ep.hints?.forZones?.map((z) => z.name) ?? EMPTY,
           nodeHints: (ep.hints as { forNodes?: { name: string }[] } | undefined)?.forNodes?.map((n) => n.name) ?? EMPTY,

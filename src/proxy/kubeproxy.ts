@@ -5,7 +5,7 @@ import type { Store, WatchEvent } from '../cluster/store.ts';
 import type { ClusterConfig } from '../cluster/config.ts';
 import type { EndpointSlice, KubeObject, Node, Service } from '../cluster/objects.ts';
 import { IPTablesProxier, masqueradeMarkFor, type IPTablesSettings, type SyncResult } from './iptables/proxier.ts';
-import { localDetectorFor } from './localdetector.ts';
+import { nodeLocalDetector } from './localdetector.ts';
 import { localAddresses, NodeFactError, nodeFacts, primaryNodeIP, type NodeFacts } from './node.ts';
 import { servicePorts } from './serviceport.ts';
 import { endpointsByServicePort, sliceService, SERVICE_NAME_LABEL } from './endpoints.ts';
@@ -27,13 +27,7 @@ export function iptablesSettings(config: ClusterConfig, facts: NodeFacts, family
     masqueradeAll: p.masqueradeAll,
     // NewDualStackProxier never enables localhost NodePorts for IPv6.
     localhostNodePorts: family === 'IPv4' && p.localhostNodePorts,
-    localDetector: localDetectorFor(family, {
-      mode: p.detectLocalMode,
-      clusterCIDRs: p.clusterCIDRs,
-      nodePodCIDRs: facts.podCIDRs,
-      bridgeInterface: p.detectLocal?.bridgeInterface,
-      interfaceNamePrefix: p.detectLocal?.interfaceNamePrefix,
-    }),
+    localDetector: nodeLocalDetector(family, p, facts.podCIDRs),
     nodePortAddresses: p.nodePortAddresses,
     localAddresses: localAddresses(facts),
     randomFully: facts.randomFully,

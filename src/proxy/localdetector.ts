@@ -53,3 +53,14 @@ export function localDetectorFor(family: Family, s: DetectLocalSettings): LocalT
       return NO_OP_DETECTOR;
   }
 }
+
+/** The detector of `family` a kube-proxy with this configuration runs on a node with these pod CIDRs. */
+export function nodeLocalDetector(family: Family, proxy: ProxyConfig, nodePodCIDRs: readonly string[]): LocalTrafficDetector {
+  return localDetectorFor(family, {
+    mode: proxy.detectLocalMode,
+    clusterCIDRs: proxy.clusterCIDRs,
+    nodePodCIDRs,
+    bridgeInterface: proxy.detectLocal?.bridgeInterface,
+    interfaceNamePrefix: proxy.detectLocal?.interfaceNamePrefix,
+  });
+}

@@ -31,8 +31,12 @@ export interface ServicePortInfo {
   healthCheckNodePort: number;
 }
 
-/** The label kube-proxy's informers exclude: the Service is handled by another proxy. */
+/**
+ * The labels kube-proxy's informers exclude, with one selector for Services and EndpointSlices alike
+ * (cmd/kube-proxy/app/server.go): handled by another proxy; headless.
+ */
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 const DEFAULT_AFFINITY_TIMEOUT = 10800;
 
 export function servicePortKey(namespace: string, name: string, portName: string, protocol: string): string {
@@ -61,22 +65,26 @@ export function needsHealthCheck(svc: Service): boolean {
   return svc.spec?.type === 'LoadBalancer' && externalPolicyLocal(svc);
 }
 
+/** The family of an address as netutils.IsIPv6String reads it: sloppily ("010.0.0.1" is IPv4). */
+const sloppyFamily = (ip: string): Family | undefined => ipFamily(sloppyIP(ip) ?? ip);
+
 /** proxyutil.GetClusterIPByFamily. */
 export function clusterIPByFamily(family: Family, svc: Service): string {
   const ips = svc.spec?.clusterIPs ?? [];
   if (ips.length === 0) {
     const ip = svc.spec?.clusterIP ?? '';
-    return ip && ipFamily(ip) === family ? ip : '';
+    return ip && sloppyFamily(ip) === family ? ip : '';
   }
-  return ips.find((ip) => ipFamily(ip) === family) ?? '';
+  return ips.find((ip) => sloppyFamily(ip) === family) ?? '';
 }
 
-/** proxyutil.ShouldSkipService plus the service-proxy-name filter kube-proxy's informer applies. */
+/** proxyutil.ShouldSkipService plus the label filters kube-proxy's informer applies. */
 export function shouldSkipService(svc: Service): boolean {
   const ip = svc.spec?.clusterIP;
   if (!ip || ip === 'None') return true;
   if (svc.spec?.type === 'ExternalName') return true;
-  return svc.metadata?.labels?.[SERVICE_PROXY_NAME_LABEL] !== undefined;
+  const labels = svc.metadata?.labels ?? {};
+  return labels[SERVICE_PROXY_NAME_LABEL] !== undefined || labels[HEADLESS_LABEL] !== undefined;
 }
 
 /** One record per port for the given family; [] for services kube-proxy does not proxy. */

@@ -125,17 +125,19 @@ describe('endpoints from EndpointSlices (endpointslicecache.go)', () => {
     expect(eps.find((e) => e.ip === '10.0.1.2')!.isLocal).toBe(true);
   });
 
-  it('reads conditions as upstream defaults them: ready nil = true, serving nil = ready, terminating nil = false', () => {
+  it('reads conditions as endpointslicecache.go defaults them: ready nil = true, serving nil = true, terminating nil = false', () => {
     const m = endpointsByServicePort([slice('a', [
       { addresses: ['10.0.0.1'] },
       { addresses: ['10.0.0.2'], conditions: { ready: false } },
       { addresses: ['10.0.0.3'], conditions: { ready: false, serving: true, terminating: true } },
+      { addresses: ['10.0.0.4'], conditions: { ready: false, terminating: true } },
       { addresses: ['fd00::1'] },
     ])] as never, 'IPv4', 'me');
     expect(m.get('ns/svc:http/TCP')!.map((e) => [e.ip, e.ready, e.serving, e.terminating])).toEqual([
       ['10.0.0.1', true, true, false],
-      ['10.0.0.2', false, false, false],
+      ['10.0.0.2', false, true, false],
       ['10.0.0.3', false, true, true],
+      ['10.0.0.4', false, true, true],
     ]);
   });
 
@@ -162,5 +164,22 @@ describe('chain names and probabilities (proxier.go)', () => {
     expect(computeProbability(10)).toBe('0.1000000000');
     expect(computeProbability(100000)).toBe('0.0000100000');
     expect(computeProbability(100001)).toBe('0.0000099999');
+  });
+});
+
+describe('service ports (serviceport.go)', () => {
+  it('a ClusterIP with leading-zero octets is of its family, as GetClusterIPByFamily reads it, and printed canonically', () => {
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'ns', name: 'svc' },
+      spec: { clusterIP: '010.000.000.010', clusterIPs: ['010.000.000.010'], ports: [{ name: 'http', port: 80 }] } } as Service;
+    expect(servicePorts(svc, 'IPv4').map((p) => [p.key, p.clusterIP])).toEqual([['ns/svc:http/TCP', '10.0.0.10']]);
+    expect(servicePorts(svc, 'IPv6')).toEqual([]);
+  });
+
+  it('a Service labelled headless or for another proxy is not kube-proxy\'s: the informer selector leaves it out', () => {
+    const labelled = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'ns', name: 'svc', labels },
+      spec: { clusterIP: '10.0.0.10', ports: [{ name: 'http', port: 80 }] } }) as Service;
+    expect(servicePorts(labelled({}), 'IPv4')).toHaveLength(1);
+    expect(servicePorts(labelled({ 'service.kubernetes.io/headless': '' }), 'IPv4')).toEqual([]);
+    expect(servicePorts(labelled({ 'service.kubernetes.io/service-proxy-name': 'other' }), 'IPv4')).toEqual([]);
   });
 });

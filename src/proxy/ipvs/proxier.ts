@@ -2,11 +2,15 @@
 // Services + EndpointSlices + the node in; the kube-ipvs0 addresses, virtual servers with their real servers,
 // ipsets and the iptables-restore text out, in upstream's order and words.
 import type { EndpointSlice, Service } from '../../cluster/objects.ts';
-import { cidrContains, isCidr, parseCIDR, parseIP, type Family } from '../../cluster/net.ts';
+import { parseIP, type Family } from '../../cluster/net.ts';
 import { SVC_F, type DestinationSpec, type VirtualServiceSpec, type SchedulerName } from '../../netns/ipvs.ts';
 import type { IpsetType } from '../../netns/ipset.ts';
+import { containsIP, isLoopback, sloppyCIDR } from '../ip.ts';
+import { nodeIPsFor, nodePortAddresses } from '../nodeportaddresses.ts';
 import { IPSET_INFO, createLine, ipsetName } from './ipsets.ts';
-import { categorizeEndpoints, endpointsFor, servicePorts, type ServicePortInfo } from './serviceport.ts';
+import { servicePorts } from '../serviceport.ts';
+import { endpointsByServicePort, sliceService, type EndpointInfo } from '../endpoints.ts';
+import { categorizeEndpoints } from '../topology.ts';
 
 export const DUMMY_DEVICE = 'kube-ipvs0';
 /** utilipvs.FlagSourceHash, set for the mh scheduler: the kernel's SCHED2, mh-port. */
@@ -109,7 +113,8 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
   const { family } = input;
   const sets = new Map(IPSET_INFO.map((i) => [i.name, new Set<string>()]));
   const entry = (set: string, e: string) => sets.get(set)!.add(e);
-  const ports = servicePorts(input.services, family).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ports = input.services.flatMap((svc) => servicePorts(svc, family)).sort((a, b) => (a.nameString < b.nameString ? -1 : a.nameString > b.nameString ? 1 : 0));
+  const endpoints = endpointsOf(input.endpointSlices, family, input.nodeName);
   const nodeAddressSet = new Set(input.nodeAddresses);
   const nodeIPs = ports.some((p) => p.nodePort !== 0) ? nodePortIPs(input) : [];
   const servers = new Map<string, VirtualServer>();
@@ -119,8 +124,8 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
 
   for (const sp of ports) {
     const protocol = sp.protocol.toLowerCase();
-    const eps = endpointsFor(sp, input.endpointSlices, family, input.nodeName);
-    const { clusterEndpoints, localEndpoints } = categorizeEndpoints(sp, eps, input.nodeName, input.nodeLabels);
+    const eps = endpoints.get(sp.key) ?? [];
+    const { clusterEndpoints, localEndpoints } = categorizeEndpoints(eps, sp, input.nodeName, input.nodeLabels);
     // syncEndpoint: node-local endpoints when asked for and present, else the cluster's (PR #97081).
     const realServers = (onlyLocal: boolean): DestinationSpec[] =>
       (onlyLocal && localEndpoints.length > 0 ? localEndpoints : clusterEndpoints)
@@ -128,14 +133,14 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
     const virtualServer = (address: string, port: number, onlyLocal: boolean) => {
       const spec: VirtualServiceSpec = {
         address, protocol: protocol as VirtualServiceSpec['protocol'], port, scheduler,
-        flags: (sp.stickyMaxAgeSeconds !== undefined ? SVC_F.PERSISTENT : 0) | (scheduler === 'mh' ? FLAG_SOURCE_HASH : 0),
-        timeout: sp.stickyMaxAgeSeconds ?? 0,
+        flags: (sp.sessionAffinityClientIP ? SVC_F.PERSISTENT : 0) | (scheduler === 'mh' ? FLAG_SOURCE_HASH : 0),
+        timeout: sp.stickyMaxAgeSeconds,
         netmask: family === 'IPv4' ? 32 : 128,
       };
-      servers.set(`${hostPort(address, port)}/${protocol}`, { servicePort: sp.name, spec, realServers: realServers(onlyLocal) });
+      servers.set(`${hostPort(address, port)}/${protocol}`, { servicePort: sp.nameString, spec, realServers: realServers(onlyLocal) });
     };
 
-    for (const ep of eps) if (ep.local) entry('KUBE-LOOP-BACK', `${ep.ip},${protocol}:${ep.port},${ep.ip}`);
+    for (const ep of eps) if (ep.isLocal) entry('KUBE-LOOP-BACK', `${ep.ip},${protocol}:${ep.port},${ep.ip}`);
 
     entry('KUBE-CLUSTER-IP', `${sp.clusterIP},${protocol}:${sp.port}`);
     virtualServer(sp.clusterIP, sp.port, sp.internalPolicyLocal);
@@ -154,12 +159,10 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
       if (sp.loadBalancerSourceRanges.length) {
         entry('KUBE-LOAD-BALANCER-FW', e);
         let allowFromNode = false;
+        // servicePorts kept only this family's valid ranges, in canonical text.
         for (const r of sp.loadBalancerSourceRanges) {
-          const cidr = parseCIDR(r, false);
-          if (!isCidr(cidr)) continue;
-          entry('KUBE-LOAD-BALANCER-SOURCE-CIDR', `${ip},${protocol}:${sp.port},${cidr.text}`);
-          const node = input.nodeIP ? parseIP(input.nodeIP) : undefined;
-          if (node && cidrContains(cidr, node)) allowFromNode = true;
+          entry('KUBE-LOAD-BALANCER-SOURCE-CIDR', `${ip},${protocol}:${sp.port},${r}`);
+          if (input.nodeIP && containsIP(sloppyCIDR(r)!, input.nodeIP)) allowFromNode = true;
         }
         if (allowFromNode) entry('KUBE-LOAD-BALANCER-SOURCE-IP', `${ip},${protocol}:${sp.port},${ip}`);
         else lbNoNodeAccess.push({ ip, protocol, port: sp.port });
@@ -195,23 +198,27 @@ export function syncIpvsProxier(input: IpvsProxierInput): IpvsProxyState {
   };
 }
 
-/** The NodePort virtual servers' addresses: every local address, or those --nodeport-addresses selects (no loopback). */
-function nodePortIPs(input: IpvsProxierInput): string[] {
-  const family = input.family;
-  const cidrs = input.nodePortAddresses.filter((c) => c !== 'primary').map((c) => parseCIDR(c, false)).filter(isCidr).filter((c) => c.family === family);
-  const primary = input.nodePortAddresses.includes('primary');
-  const matchAll = cidrs.some((c) => c.prefix === 0) || (cidrs.length === 0 && !primary);
-  if (matchAll) return [...input.nodeAddresses];
-  const out = new Set<string>();
-  if (primary && input.nodeIP) out.add(input.nodeIP);
-  for (const a of input.nodeAddresses) {
-    const ip = parseIP(a);
-    if (ip && cidrs.some((c) => cidrContains(c, ip))) out.add(a);
+/** Every service port's endpoints (keyed by ServicePortInfo.key), read from the slices kube-proxy's informer lists. */
+function endpointsOf(slices: readonly EndpointSlice[], family: Family, nodeName: string): Map<string, EndpointInfo[]> {
+  const byService = new Map<string, EndpointSlice[]>();
+  for (const slice of slices) {
+    const nn = sliceService(slice);
+    if (!nn) continue;
+    const group = byService.get(nn);
+    if (group) group.push(slice);
+    else byService.set(nn, [slice]);
   }
-  return [...out].filter((a) => !isLoopback(a));
+  const out = new Map<string, EndpointInfo[]>();
+  for (const group of byService.values()) for (const [key, eps] of endpointsByServicePort(group, family, nodeName)) out.set(key, eps);
+  return out;
 }
 
-const isLoopback = (ip: string): boolean => ip === '::1' || ip.startsWith('127.');
+/** The NodePort virtual servers' addresses: every local address, or those --nodeport-addresses selects (no loopback). */
+function nodePortIPs(input: IpvsProxierInput): string[] {
+  const npa = nodePortAddresses(input.family, input.nodePortAddresses, input.nodeIP);
+  if (npa.matchAll) return [...input.nodeAddresses];
+  return nodeIPsFor(npa, input.nodeAddresses).filter((a) => !isLoopback(a));
+}
 
 function compareIPs(a: string, b: string): number {
   const x = parseIP(a)!;
@@ -279,4 +286,3 @@ function iptablesRules(input: IpvsProxierInput, ipsets: IpsetState[], lbNoNodeAc
   ].join('\n') + '\n';
 }
 
-export type { ServicePortInfo };

@@ -6,6 +6,8 @@ import { familyOf, type Family } from '../../cluster/net.ts';
 import { hostPort, serviceKey, type Ipvs } from '../../netns/ipvs.ts';
 import type { Ipsets } from '../../netns/ipset.ts';
 import type { Netns } from '../../netns/netns.ts';
+import { nodeLocalDetector } from '../localdetector.ts';
+import { nodeFacts, primaryNodeIP } from '../node.ts';
 import { DUMMY_DEVICE, type IpvsProxierInput, type IpvsProxyState } from './proxier.ts';
 
 export interface IpvsRulesOptions {
@@ -26,34 +28,31 @@ export function proxierInput(cluster: Cluster, nodeName: string, options: IpvsRu
   const node = cluster.store.get('Node', undefined, nodeName) as unknown as Node | undefined;
   if (!node) throw new Error(`kube-proxy: node "${nodeName}" not found (known: ${cluster.store.list('Node').map((n) => n.metadata.name).join(', ')})`);
   const proxy = cluster.config.proxy;
-  const addrs = (node.status?.addresses ?? []).filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && familyOf(a.address) === family).map((a) => a.address);
+  // The same reading of its Node as iptables mode: sloppy addresses, InternalIP before ExternalIP, the
+  // capability annotations checked.
+  const facts = nodeFacts(node);
+  const addrs = facts.addresses.filter((ip) => familyOf(ip) === family);
   // GetAllLocalAddressesExcept(kube-ipvs0): every device's addresses of the family, IPv6 link-local left out.
   const fromNetns = options.netns?.addresses
     .filter((a) => a.dev !== DUMMY_DEVICE && a.family === family && !(family === 'IPv6' && a.ip.toLowerCase().startsWith('fe80:')))
     .map((a) => a.ip);
   const nodeAddresses = options.nodeAddresses ?? (fromNetns ? [...new Set(fromNetns)] : [...new Set([...addrs, family === 'IPv4' ? '127.0.0.1' : '::1'])]);
-  let ifNotLocal: string[] | undefined;
-  if (proxy.detectLocalMode === 'ClusterCIDR') {
-    const c = proxy.clusterCIDRs.find((x) => x.family === family);
-    if (c) ifNotLocal = ['!', '-s', c.text];
-  } else if (proxy.detectLocalMode === 'NodeCIDR') {
-    const c = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])).find((x) => familyOf(x.split('/')[0]) === family);
-    if (c) ifNotLocal = ['!', '-s', c];
-  }
+  // cmd/kube-proxy builds one local-traffic detector per family for whichever proxy mode runs.
+  const detector = nodeLocalDetector(family, proxy, facts.podCIDRs);
   return {
     family,
     nodeName,
-    nodeIP: addrs[0],
-    nodeLabels: node.metadata?.labels ?? {},
+    nodeIP: primaryNodeIP(facts, family),
+    nodeLabels: facts.labels,
     nodeAddresses,
     services: cluster.store.list('Service') as unknown as Service[],
     endpointSlices: cluster.store.list('EndpointSlice') as unknown as EndpointSlice[],
     scheduler: proxy.ipvsScheduler,
     masqueradeAll: proxy.masqueradeAll,
     masqueradeBit: proxy.masqueradeBit,
-    ifNotLocal,
+    ifNotLocal: detector.implemented ? detector.ifNotLocal : undefined,
     nodePortAddresses: proxy.nodePortAddresses,
-    randomFully: node.metadata?.annotations?.['kdp.dev/iptables-random-fully'] !== 'false',
+    randomFully: facts.randomFully,
   };
 }
 

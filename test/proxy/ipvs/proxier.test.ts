@@ -378,3 +378,53 @@ COMMIT
     expect(s.ipsetRestore).toContain('create KUBE-6-CLUSTER-IP hash:ip,port family inet6 hashsize 1024 maxelem 65536\nadd KUBE-6-CLUSTER-IP fd00::1,tcp:80\n');
   });
 });
+
+// IPVS mode reads Services and EndpointSlices through src/proxy's serviceport.ts and endpoints.ts, as iptables
+// mode does: what those readings handle, IPVS mode handles too.
+describe('the Service and EndpointSlice reading both modes share', () => {
+  it('sloppy addresses (leading-zero IPv4 octets) are read as ParseIPSloppy reads them', () => {
+    const s = sync({
+      services: [svc('ns1', 'svc1', { clusterIP: '010.020.030.041', externalIPs: ['050.060.070.081'], ports: [P80] })],
+      endpointSlices: [slice('ns1', 'svc1', P80, [{ ip: '010.180.000.001' }])],
+    });
+    expect(vsMap(s)).toEqual({ '10.20.30.41:80/TCP': ['10.180.0.1:80'], '50.60.70.81:80/TCP': ['10.180.0.1:80'] });
+  });
+
+  it('loadBalancerSourceRanges are trimmed and canonicalized; those of the other family or invalid are dropped', () => {
+    const lb = svc('ns1', 'svc1', { type: 'LoadBalancer', clusterIP: '10.20.30.41', loadBalancerSourceRanges: [' 010.0.0.0/8 ', 'fd00::/64', 'bogus'], ports: [{ ...P80, nodePort: 3001 }] },
+      { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } });
+    expect(entries(sync({ services: [lb] }), 'KUBE-LOAD-BALANCER-SOURCE-CIDR')).toEqual(['1.2.3.4,tcp:80,10.0.0.0/8']);
+  });
+
+  it('a Service or EndpointSlice another proxy owns (service-proxy-name), or a headless-labelled slice, is not read', () => {
+    const other = svc('ns1', 'other', { clusterIP: '10.20.30.42', ports: [P80] });
+    other.metadata = { ...other.metadata, labels: { 'service.kubernetes.io/service-proxy-name': 'foo' } };
+    const mine = svc('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [P80] });
+    const foreign = slice('ns1', 'svc1', P80, [{ ip: '10.180.0.2' }]);
+    foreign.metadata = { ...foreign.metadata, name: 'svc1-foreign', labels: { ...foreign.metadata?.labels, 'service.kubernetes.io/headless': '' } };
+    const s = sync({ services: [other, mine], endpointSlices: [slice('ns1', 'svc1', P80, [{ ip: '10.180.0.1' }]), foreign] });
+    expect(vsMap(s)).toEqual({ '10.20.30.41:80/TCP': ['10.180.0.1:80'] });
+  });
+
+  it('an endpoint two slices list is kept once, the local copy winning (it goes into KUBE-LOOP-BACK)', () => {
+    const a = slice('ns1', 'svc1', P80, [{ ip: '10.180.0.1' }]);
+    const b = slice('ns1', 'svc1', P80, [{ ip: '10.180.0.1', node: HOST }]);
+    b.metadata = { ...b.metadata, name: 'svc1-b' };
+    const s = sync({ services: [svc('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [P80] })], endpointSlices: [a, b] });
+    expect(vsMap(s)['10.20.30.41:80/TCP']).toEqual(['10.180.0.1:80']);
+    expect(entries(s, 'KUBE-LOOP-BACK')).toEqual(['10.180.0.1,tcp:80,10.180.0.1']);
+  });
+
+  it('node hints come before zone hints (PreferSameNode)', () => {
+    const sl = slice('ns1', 'svc1', P80, []);
+    const hinted = (ip: string, node: string, zone: string) => ({ addresses: [ip], conditions: { ready: true }, hints: { forNodes: [{ name: node }], forZones: [{ name: zone }] } });
+    (sl as { endpoints: unknown[] }).endpoints = [hinted('10.180.0.1', HOST, 'a'), hinted('10.180.0.2', 'other', 'a')];
+    const s = sync({ services: [svc('ns1', 'svc1', { clusterIP: '10.20.30.41', ports: [P80] })], endpointSlices: [sl], nodeLabels: { 'topology.kubernetes.io/zone': 'a' } });
+    expect(vsMap(s)['10.20.30.41:80/TCP']).toEqual(['10.180.0.1:80']);
+  });
+
+  it('--nodeport-addresses primary: the node IP only', () => {
+    const s = sync({ services: [nodePortSvc()], nodeIP: '100.101.102.103', nodeAddresses: ['100.101.102.103', '10.0.0.5', '127.0.0.1'], nodePortAddresses: ['primary'] });
+    expect(s.virtualServers.filter((v) => v.spec.port === 3001).map((v) => v.spec.address)).toEqual(['100.101.102.103']);
+  });
+});

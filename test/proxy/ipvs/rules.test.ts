@@ -73,6 +73,31 @@ ipvs: {scheduler: wlc}
     expect(ipvsRules(c, 'node2').ipvsadm()).toContain('TCP  10.96.100.10:80 wlc\n');
     expect(() => proxierInput(c, 'nope')).toThrow('kube-proxy: node "nope" not found (known: node1, node2, node3)');
   });
+
+  it('builds the local-traffic detector as iptables mode does: BridgeInterface and InterfaceNamePrefix too', () => {
+    const withMode = (extra: string) => cluster(TOPO + `---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: ipvs
+${extra}
+`);
+    expect(proxierInput(withMode('detectLocalMode: BridgeInterface\ndetectLocal: {bridgeInterface: cni0}'), 'node1').ifNotLocal).toEqual(['!', '-i', 'cni0']);
+    expect(proxierInput(withMode('detectLocalMode: InterfaceNamePrefix\ndetectLocal: {interfaceNamePrefix: veth}'), 'node1').ifNotLocal).toEqual(['!', '-i', 'veth+']);
+    const c = withMode('detectLocalMode: BridgeInterface\ndetectLocal: {bridgeInterface: cni0}');
+    expect(ipvsRules(c, 'node1').iptablesRestore).toContain('--match-set KUBE-CLUSTER-IP dst,dst ! -i cni0 -j KUBE-MARK-MASQ\n');
+  });
+
+  it('reads the node\'s random-fully capability as iptables mode does, and names a bad annotation', () => {
+    const c = cluster(TOPO);
+    const annotate = (value: string) => {
+      const node = c.store.get('Node', undefined, 'node1')!;
+      c.store.update({ ...node, metadata: { ...node.metadata, annotations: { 'kdp.dev/iptables-random-fully': value } } });
+    };
+    annotate('false');
+    expect(proxierInput(c, 'node1').randomFully).toBe(false);
+    annotate('no');
+    expect(() => proxierInput(c, 'node1')).toThrow('Node node1: metadata.annotations["kdp.dev/iptables-random-fully"]: Invalid value: "no": must be "true" or "false"');
+  });
 });
 
 describe('a node\'s IPVS deciding connections', () => {
