@@ -1,0 +1,243 @@
+// The cluster's outside entrances on this machine: every node's NodePorts on a loopback address of that node's
+// own (127.0.1.N for the N-th node; Linux routes all of 127/8 to lo, so they bind without setup), each
+// LoadBalancer IP on 127.0.2.K and each externalIP on 127.0.3.K, at the Service's port. A connection accepted
+// there enters the data plane as a client outside the cluster would send it — to the node's InternalIP and the
+// nodePort, or to the LB IP / externalIP delivered to a node — so kube-proxy's rules on that node decide it:
+// externalTrafficPolicy, sessionAffinity, masquerade. A delivered SYN's bytes are piped to the pod's real
+// listener, which sees the peer the trace ends with; a refused or rejected one resets the client's connection;
+// a dropped one is never answered, so the client waits until its own timeout.
+import net from 'node:net';
+import type { EndpointSlice, KubeObject, Node, Service } from '../cluster/objects.ts';
+import { internalIPs } from '../cluster/controllers/nodes.ts';
+import type { ListenerRegistry } from '../kubelet/runtime.ts';
+import { traceFromOutside } from '../netns/forward.ts';
+import type { Trace } from '../netns/trace.ts';
+import type { DataPlane } from './dataplane.ts';
+
+type S = Service & KubeObject;
+
+/**
+ * The one emulated client outside the cluster every connection comes from (TEST-NET-3, RFC 5737: outside
+ * every cluster range), with the real client's source port. One address, so sessionAffinity: ClientIP holds
+ * across connections, as it would for one real client.
+ */
+export const OUTSIDE_CLIENT = '203.0.113.10';
+
+export type EntranceKind = 'NodePort' | 'LoadBalancer' | 'externalIP';
+
+/** One address:port of the cluster reachable from outside, and where on this machine it listens. */
+export interface Entrance {
+  kind: EntranceKind;
+  /** "namespace/name" of the Service */
+  service: string;
+  /** The address the outside client dials: node InternalIP, LB IP or externalIP. */
+  dst: string;
+  dport: number;
+  /** NodePort: the node it belongs to. */
+  node?: string;
+  /** The real loopback listener. */
+  host: string;
+  port: number;
+  /** Why it does not listen (EADDRINUSE, EACCES), if it does not. */
+  error?: string;
+}
+
+export interface ExternalOptions {
+  client?: string;
+  warn?: (message: string) => void;
+  /** Every connection's trace, as it is decided. */
+  onTrace?: (e: Entrance, trace: Trace) => void;
+}
+
+interface Open {
+  entrance: Entrance;
+  server?: net.Server;
+}
+
+const entranceKey = (host: string, port: number) => `${host}:${port}`;
+
+export class ExternalEntrances {
+  private readonly open = new Map<string, Open>();
+  private readonly sockets = new Set<net.Socket>();
+  /** Node name -> N of 127.0.1.N, kept for the node's life so its address never moves. */
+  private readonly nodeIndex = new Map<string, number>();
+  /** LB IP or externalIP -> K of 127.0.2.K / 127.0.3.K. */
+  private readonly vipIndex = new Map<string, number>();
+  private readonly stopWatches: (() => void)[];
+  private syncing: Promise<void> = Promise.resolve();
+  private connections = 0;
+  private roundRobin = 0;
+  private closed = false;
+
+  private constructor(private readonly dp: DataPlane, private readonly listeners: Pick<ListenerRegistry, 'connect'>, private readonly opts: ExternalOptions) {
+    const store = dp.cluster.store;
+    const resync = () => this.resync();
+    this.stopWatches = [store.watch({ kind: 'Service' }, resync), store.watch({ kind: 'Node' }, resync)];
+  }
+
+  static async start(dp: DataPlane, listeners: Pick<ListenerRegistry, 'connect'>, opts: ExternalOptions = {}): Promise<ExternalEntrances> {
+    const e = new ExternalEntrances(dp, listeners, opts);
+    e.resync();
+    await e.ready();
+    return e;
+  }
+
+  get client(): string {
+    return this.opts.client ?? OUTSIDE_CLIENT;
+  }
+
+  /** Resolves once every listener the store asks for so far is open (or has failed to). */
+  async ready(): Promise<void> {
+    let last;
+    do {
+      last = this.syncing;
+      await last;
+    } while (last !== this.syncing);
+  }
+
+  /** Every entrance, in the order of nodes and Services. */
+  list(): Entrance[] {
+    return [...this.open.values()].map((o) => o.entrance);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const stop of this.stopWatches) stop();
+    await this.ready();
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([...this.open.values()].map((o) => closeServer(o.server)));
+    this.open.clear();
+  }
+
+  private resync(): void {
+    this.syncing = this.syncing.then(() => this.reconcile());
+  }
+
+  /** What the store asks for now: every TCP nodePort on every node, every LB IP and externalIP at its port. */
+  private desired(): Map<string, Entrance> {
+    const store = this.dp.cluster.store;
+    const nodes = store.list<Node & KubeObject>('Node').map((n) => ({ name: n.metadata.name, ip: internalIPs(n).find((a) => !a.includes(':')) }));
+    for (const n of nodes) if (!this.nodeIndex.has(n.name)) this.nodeIndex.set(n.name, this.nodeIndex.size + 1);
+    const out = new Map<string, Entrance>();
+    const add = (e: Entrance) => {
+      const k = entranceKey(e.host, e.port);
+      if (!out.has(k)) out.set(k, e);
+    };
+    const vip = (ip: string) => {
+      if (!this.vipIndex.has(ip)) this.vipIndex.set(ip, this.vipIndex.size + 1);
+      return this.vipIndex.get(ip)!;
+    };
+    for (const s of store.list<S>('Service')) {
+      const service = `${s.metadata.namespace}/${s.metadata.name}`;
+      const lbIPs = s.spec?.type === 'LoadBalancer' ? (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip && net.isIPv4(ip)) : [];
+      const externalIPs = s.spec?.type === 'ExternalName' ? [] : (s.spec?.externalIPs ?? []).filter((ip) => net.isIPv4(ip));
+      for (const sp of s.spec?.ports ?? []) {
+        if ((sp.protocol ?? 'TCP') !== 'TCP') continue;
+        if (sp.nodePort) {
+          for (const n of nodes) {
+            if (n.ip) add({ kind: 'NodePort', service, dst: n.ip, dport: sp.nodePort, node: n.name, host: `127.0.1.${this.nodeIndex.get(n.name)}`, port: sp.nodePort });
+          }
+        }
+        for (const ip of lbIPs) add({ kind: 'LoadBalancer', service, dst: ip, dport: sp.port, host: `127.0.2.${vip(ip)}`, port: sp.port });
+        for (const ip of externalIPs) add({ kind: 'externalIP', service, dst: ip, dport: sp.port, host: `127.0.3.${vip(ip)}`, port: sp.port });
+      }
+    }
+    return out;
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.closed) return;
+    const want = this.desired();
+    const closing: Promise<void>[] = [];
+    for (const [k, o] of this.open) {
+      if (want.has(k)) continue;
+      this.open.delete(k);
+      closing.push(closeServer(o.server));
+    }
+    await Promise.all(closing);
+    const opening: Promise<void>[] = [];
+    for (const [k, e] of want) {
+      const o = this.open.get(k);
+      // A listener already open takes the entrance's new target for its next connection.
+      if (o) {
+        o.entrance = { ...e, error: o.entrance.error };
+        continue;
+      }
+      const fresh: Open = { entrance: e };
+      this.open.set(k, fresh);
+      opening.push(this.listen(fresh));
+    }
+    await Promise.all(opening);
+  }
+
+  private listen(o: Open): Promise<void> {
+    const server = net.createServer((sock) => this.accept(o, sock));
+    return new Promise((resolve) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        o.entrance.error = err.code ?? err.message;
+        this.opts.warn?.(`warning: ${o.entrance.kind} ${o.entrance.dst}:${o.entrance.dport} of service ${o.entrance.service} cannot listen on ${o.entrance.host}:${o.entrance.port}: ${err.message}`);
+        resolve();
+      });
+      server.listen(o.entrance.port, o.entrance.host, () => {
+        o.server = server;
+        resolve();
+      });
+    });
+  }
+
+  /** The node the router hands an LB IP or externalIP to. */
+  private via(e: Entrance): string | undefined {
+    if (e.kind === 'NodePort') return undefined;
+    const store = this.dp.cluster.store;
+    const nodes = store.list<Node & KubeObject>('Node').map((n) => ({ name: n.metadata.name, ip: internalIPs(n).find((a) => !a.includes(':')) })).filter((n) => n.ip);
+    const [ns, name] = e.service.split('/');
+    const svc = store.get<S>('Service', ns, name);
+    let eligible = nodes;
+    // A cloud LB's health check (healthCheckNodePort) passes only on nodes with a ready local endpoint.
+    if (svc?.spec?.externalTrafficPolicy === 'Local') {
+      const local = new Set(
+        store.list<EndpointSlice & KubeObject>('EndpointSlice', { namespace: ns, selector: { requirements: [{ key: 'kubernetes.io/service-name', operator: 'Equals', values: [name] }] } })
+          .flatMap((sl) => sl.endpoints ?? [])
+          .filter((ep) => ep.conditions?.ready !== false && ep.nodeName)
+          .map((ep) => ep.nodeName!),
+      );
+      const healthy = nodes.filter((n) => local.has(n.name));
+      if (healthy.length) eligible = healthy;
+    }
+    if (!eligible.length) return undefined;
+    return eligible[this.roundRobin++ % eligible.length].ip;
+  }
+
+  private accept(o: Open, client: net.Socket): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    client.on('error', () => client.destroy());
+    const e = o.entrance;
+    const n = ++this.connections;
+    const trace = traceFromOutside(this.dp.network, this.client, { protocol: 'tcp', dst: e.dst, dport: e.dport, sport: client.remotePort }, { seed: n, via: this.via(e) });
+    this.opts.onTrace?.(e, trace);
+    const v = trace.request.verdict;
+    if (v.kind === 'delivered' && v.socket?.port !== undefined) {
+      const peer = v.socket.peer ?? { address: this.client, port: client.remotePort };
+      const upstream = this.listeners.connect(v.socket.address, v.socket.port, { ip: peer.address, port: peer.port ?? client.remotePort! });
+      this.sockets.add(upstream);
+      upstream.on('close', () => this.sockets.delete(upstream));
+      upstream.on('error', () => client.resetAndDestroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+      return;
+    }
+    // The node answered the SYN with a RST (nothing listens, or kube-proxy's REJECT for no endpoints).
+    if (v.kind === 'refused' || v.kind === 'rejected') {
+      client.resetAndDestroy();
+      return;
+    }
+    // Dropped (or lost on the way): no answer ever comes; the client's own timeout ends it.
+    client.pause();
+  }
+}
+
+function closeServer(server: net.Server | undefined): Promise<void> {
+  return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
+}
