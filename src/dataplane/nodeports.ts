@@ -44,6 +44,8 @@ export interface Entrance {
 
 export interface ExternalOptions {
   client?: string;
+  /** X of the 127.X.1.N / 127.X.2.K / 127.X.3.K listeners (default 0), so two runs on one machine need not collide. */
+  loopback?: number;
   warn?: (message: string) => void;
   /** Every connection's trace, as it is decided. */
   onTrace?: (e: Entrance, trace: Trace) => void;
@@ -61,8 +63,8 @@ export class ExternalEntrances {
   private readonly sockets = new Set<net.Socket>();
   /** Node name -> N of 127.0.1.N, kept for the node's life so its address never moves. */
   private readonly nodeIndex = new Map<string, number>();
-  /** LB IP or externalIP -> K of 127.0.2.K / 127.0.3.K. */
-  private readonly vipIndex = new Map<string, number>();
+  /** LB IP -> K of 127.X.2.K, externalIP -> K of 127.X.3.K, kept while the process runs. */
+  private readonly vipIndex = { 2: new Map<string, number>(), 3: new Map<string, number>() };
   private readonly stopWatches: (() => void)[];
   private syncing: Promise<void> = Promise.resolve();
   private connections = 0;
@@ -80,6 +82,11 @@ export class ExternalEntrances {
     e.resync();
     await e.ready();
     return e;
+  }
+
+  /** "127.X.<block>.<n>", or undefined past the block's last address. */
+  private loopbackAddress(block: 1 | 2 | 3, n: number): string | undefined {
+    return n <= 254 ? `127.${this.opts.loopback ?? 0}.${block}.${n}` : undefined;
   }
 
   get client(): string {
@@ -119,13 +126,16 @@ export class ExternalEntrances {
     const nodes = store.list<Node & KubeObject>('Node').map((n) => ({ name: n.metadata.name, ip: internalIPs(n).find((a) => !a.includes(':')) }));
     for (const n of nodes) if (!this.nodeIndex.has(n.name)) this.nodeIndex.set(n.name, this.nodeIndex.size + 1);
     const out = new Map<string, Entrance>();
-    const add = (e: Entrance) => {
+    const add = (e: Omit<Entrance, 'host'> & { host: string | undefined }) => {
+      // Past 254 nodes (or addresses) the block is full: those entrances are not served.
+      if (e.host === undefined) return;
       const k = entranceKey(e.host, e.port);
-      if (!out.has(k)) out.set(k, e);
+      if (!out.has(k)) out.set(k, e as Entrance);
     };
-    const vip = (ip: string) => {
-      if (!this.vipIndex.has(ip)) this.vipIndex.set(ip, this.vipIndex.size + 1);
-      return this.vipIndex.get(ip)!;
+    const vip = (block: 2 | 3, ip: string) => {
+      const index = this.vipIndex[block];
+      if (!index.has(ip)) index.set(ip, index.size + 1);
+      return this.loopbackAddress(block, index.get(ip)!);
     };
     for (const s of store.list<S>('Service')) {
       const service = `${s.metadata.namespace}/${s.metadata.name}`;
@@ -135,11 +145,11 @@ export class ExternalEntrances {
         if ((sp.protocol ?? 'TCP') !== 'TCP') continue;
         if (sp.nodePort) {
           for (const n of nodes) {
-            if (n.ip) add({ kind: 'NodePort', service, dst: n.ip, dport: sp.nodePort, node: n.name, host: `127.0.1.${this.nodeIndex.get(n.name)}`, port: sp.nodePort });
+            if (n.ip) add({ kind: 'NodePort', service, dst: n.ip, dport: sp.nodePort, node: n.name, host: this.loopbackAddress(1, this.nodeIndex.get(n.name)!), port: sp.nodePort });
           }
         }
-        for (const ip of lbIPs) add({ kind: 'LoadBalancer', service, dst: ip, dport: sp.port, host: `127.0.2.${vip(ip)}`, port: sp.port });
-        for (const ip of externalIPs) add({ kind: 'externalIP', service, dst: ip, dport: sp.port, host: `127.0.3.${vip(ip)}`, port: sp.port });
+        for (const ip of lbIPs) add({ kind: 'LoadBalancer', service, dst: ip, dport: sp.port, host: vip(2, ip), port: sp.port });
+        for (const ip of externalIPs) add({ kind: 'externalIP', service, dst: ip, dport: sp.port, host: vip(3, ip), port: sp.port });
       }
     }
     return out;

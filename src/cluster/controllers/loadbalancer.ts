@@ -3,10 +3,12 @@
 // the store, so `kdp get svc` shows its EXTERNAL-IP and kube-proxy writes the KUBE-EXT/KUBE-FW rules for it.
 // Like MetalLB it leaves alone Services that ask for another implementation (spec.loadBalancerClass), honours
 // spec.loadBalancerIP when the pool holds it and it is free, and keeps a Service pending when the pool is spent.
-import type { KubeObject, Service } from '../cluster/objects.ts';
-import { describeObject, patch } from '../cluster/objects.ts';
-import { formatIPv4, parseIP } from '../cluster/net.ts';
-import type { Store } from '../cluster/store.ts';
+import type { KubeObject, Service } from '../objects.ts';
+import { patch } from '../objects.ts';
+import { formatIPv4, parseIP } from '../net.ts';
+import type { Store } from '../store.ts';
+import type { ReportFn } from '../apiserver.ts';
+import type { Controller, ControllerContext } from './controller.ts';
 
 type S = Service & KubeObject;
 
@@ -18,25 +20,29 @@ const v4 = (ip: string) => {
   return p?.family === 'IPv4' ? Number(p.value) : undefined;
 };
 
-export interface LoadBalancerIPAMOptions {
-  pool?: { first: string; last: string };
-  /** Services kept pending, as a "warning: ..." line. */
-  warn?: (message: string) => void;
-}
+export const LB_POOL_TEXT = `${LB_POOL.first}-${LB_POOL.last}`;
 
-export class LoadBalancerIPAM {
+export class LoadBalancerController implements Controller {
+  readonly name = 'service-lb-controller';
   private readonly first: number;
   private readonly last: number;
   /** address -> "namespace/name" of the Service holding it */
   private readonly owners = new Map<string, string>();
-  private readonly stopWatch: () => void;
+  private stopWatch?: () => void;
   private readonly warned = new Set<string>();
+  private store!: Store;
+  private report!: ReportFn;
 
-  constructor(private readonly store: Store, private readonly opts: LoadBalancerIPAMOptions = {}) {
-    const pool = opts.pool ?? LB_POOL;
+  constructor(pool = LB_POOL) {
     this.first = v4(pool.first)!;
     this.last = v4(pool.last)!;
     if (this.first === undefined || this.last === undefined || this.first > this.last) throw new Error(`bad load-balancer pool ${pool.first}-${pool.last}`);
+  }
+
+  start(ctx: Pick<ControllerContext, 'store' | 'report'>): void {
+    this.store = ctx.store;
+    this.report = ctx.report;
+    const store = ctx.store;
     const all = store.list<S>('Service');
     // Addresses already written (in the topology or before a restart) stay with their Services.
     for (const s of all) if (this.served(s)) for (const ip of this.ingressIPs(s)) this.owners.set(ip, key(s));
@@ -48,8 +54,8 @@ export class LoadBalancerIPAM {
     for (const s of all) this.sync(s);
   }
 
-  close(): void {
-    this.stopWatch();
+  stop(): void {
+    this.stopWatch?.();
   }
 
   /** The pool, for `kdp up` to print. */
@@ -90,28 +96,28 @@ export class LoadBalancerIPAM {
   }
 
   private allocate(s: S, wanted: string | undefined): string | undefined {
-    const what = describeObject('Service', s.metadata.namespace, s.metadata.name);
     if (wanted) {
       const n = v4(wanted);
-      if (n === undefined || n < this.first || n > this.last) return this.warnOnce(`warning: ${what}: spec.loadBalancerIP ${wanted} is not in the load-balancer pool ${this.pool}; its EXTERNAL-IP stays <pending>`);
-      if (this.owners.has(wanted)) return this.warnOnce(`warning: ${what}: spec.loadBalancerIP ${wanted} is already used by service ${this.owners.get(wanted)}; its EXTERNAL-IP stays <pending>`);
+      if (n === undefined || n < this.first || n > this.last) return this.warnOnce(s, ['spec', 'loadBalancerIP'], `${wanted} is not in the load-balancer pool ${this.pool}; its EXTERNAL-IP stays <pending>`);
+      if (this.owners.has(wanted)) return this.warnOnce(s, ['spec', 'loadBalancerIP'], `${wanted} is already used by service ${this.owners.get(wanted)}; its EXTERNAL-IP stays <pending>`);
       return wanted;
     }
     for (let n = this.first; n <= this.last; n++) {
       const ip = formatIPv4(n);
       if (!this.owners.has(ip)) return ip;
     }
-    return this.warnOnce(`warning: ${what}: the load-balancer pool ${this.pool} is exhausted; its EXTERNAL-IP stays <pending>`);
+    return this.warnOnce(s, ['spec', 'type'], `the load-balancer pool ${this.pool} is exhausted; its EXTERNAL-IP stays <pending>`);
   }
 
   private write(s: S, ingress: { ip: string }[]): void {
     this.store.update(patch(s, { status: { ...(s.status ?? {}), loadBalancer: ingress.length ? { ingress } : {} } }));
   }
 
-  private warnOnce(message: string): undefined {
-    if (!this.warned.has(message)) {
-      this.warned.add(message);
-      this.opts.warn?.(message);
+  private warnOnce(s: S, path: string[], message: string): undefined {
+    const k = `${key(s)}\0${message}`;
+    if (!this.warned.has(k)) {
+      this.warned.add(k);
+      this.report(s, path, message, 'warning');
     }
     return undefined;
   }
