@@ -11,6 +11,7 @@ import type { EndpointSlice, KubeObject, Node, Service } from '../cluster/object
 import { internalIPs } from '../cluster/controllers/nodes.ts';
 import type { ListenerRegistry } from '../kubelet/runtime.ts';
 import { traceFromOutside } from '../netns/forward.ts';
+import { tupleKey, type Tuple } from '../netns/netfilter/conntrack.ts';
 import type { Trace } from '../netns/trace.ts';
 import type { DataPlane } from './dataplane.ts';
 
@@ -236,6 +237,8 @@ export class ExternalEntrances {
       client.on('error', () => upstream.destroy());
       client.pipe(upstream);
       upstream.pipe(client);
+      const sport = client.remotePort;
+      client.once('close', () => this.forget({ src: this.client, sport, dst: e.dst, dport: e.dport }));
       return;
     }
     // The node answered the SYN with a RST (nothing listens, or kube-proxy's REJECT for no endpoints).
@@ -245,6 +248,32 @@ export class ExternalEntrances {
     }
     // Dropped (or lost on the way): no answer ever comes; the client's own timeout ends it.
     client.pause();
+  }
+
+  /**
+   * The connection ended (FIN): its conntrack entries go, on every kernel it crossed, so a later connection
+   * from the same source port is a new flow with a new decision — as Linux treats a SYN on a TIME_WAIT entry.
+   * Each entry's reply tuple, reversed, is the flow as the next kernel on the way saw it (after NAT).
+   */
+  private forget(first: Tuple): void {
+    const kernels = [...this.dp.network.hosts.values(), ...[...this.dp.network.sandboxes.values()].map((s) => s.netns)]
+      .map((ns) => ns.loadedNetfilter?.conntrack)
+      .filter((ct): ct is NonNullable<typeof ct> => !!ct);
+    const flows = new Set([tupleKey('tcp', first)]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const ct of kernels) {
+        ct.delete((entry) => {
+          if (entry.proto !== 'tcp' || !flows.has(tupleKey('tcp', entry.original))) return false;
+          const next = tupleKey('tcp', { src: entry.reply.dst, sport: entry.reply.dport, dst: entry.reply.src, dport: entry.reply.sport });
+          if (!flows.has(next)) {
+            flows.add(next);
+            grew = true;
+          }
+          return true;
+        });
+      }
+    }
   }
 }
 

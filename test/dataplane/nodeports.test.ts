@@ -101,6 +101,15 @@ describe('NodePorts on each node\'s loopback address', () => {
     await expect(run('curl', ['-s', '--max-time', '0.5', 'http://127.0.1.3:30081/'])).rejects.toMatchObject({ code: 28 });
   });
 
+  it('a closed connection leaves no conntrack entry behind, on the node it entered nor on the endpoint\'s', async () => {
+    const { dp } = await setup();
+    const flows = () => ['node1', 'node2'].flatMap((n) => dp.network.host(n)!.netfilter.conntrack.entries.filter((e) => e.proto === 'tcp' && e.original.dport !== 6443 && (e.original.src === OUTSIDE_CLIENT || e.reply.src === '10.244.1.2')));
+    expect(JSON.parse(await get200('127.0.1.1', 30080)).pod).toBe('w1');
+    const deadline = Date.now() + 2000;
+    while (flows().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(flows()).toEqual([]);
+  });
+
   it('a Service without endpoints: kube-proxy REJECTs, the client\'s connection is reset', async () => {
     const { c } = await setup();
     c.store.delete('Pod', 'default', 'w1');
