@@ -13,6 +13,7 @@ import type { ListenerRegistry } from '../kubelet/runtime.ts';
 import { traceFromOutside } from '../netns/forward.ts';
 import { tupleKey, type Tuple } from '../netns/netfilter/conntrack.ts';
 import type { Trace } from '../netns/trace.ts';
+import type { Store } from '../cluster/store.ts';
 import type { DataPlane } from './dataplane.ts';
 
 type S = Service & KubeObject;
@@ -196,27 +197,11 @@ export class ExternalEntrances {
     });
   }
 
-  /** The node the router hands an LB IP or externalIP to. */
+  /** The node the router hands an LB IP or externalIP to: round-robin over those that may take it. */
   private via(e: Entrance): string | undefined {
     if (e.kind === 'NodePort') return undefined;
-    const store = this.dp.cluster.store;
-    const nodes = store.list<Node & KubeObject>('Node').map((n) => ({ name: n.metadata.name, ip: internalIPs(n).find((a) => !a.includes(':')) })).filter((n) => n.ip);
-    const [ns, name] = e.service.split('/');
-    const svc = store.get<S>('Service', ns, name);
-    let eligible = nodes;
-    // A cloud LB's health check (healthCheckNodePort) passes only on nodes with a ready local endpoint.
-    if (svc?.spec?.externalTrafficPolicy === 'Local') {
-      const local = new Set(
-        store.list<EndpointSlice & KubeObject>('EndpointSlice', { namespace: ns, selector: { requirements: [{ key: 'kubernetes.io/service-name', operator: 'Equals', values: [name] }] } })
-          .flatMap((sl) => sl.endpoints ?? [])
-          .filter((ep) => ep.conditions?.ready !== false && ep.nodeName)
-          .map((ep) => ep.nodeName!),
-      );
-      const healthy = nodes.filter((n) => local.has(n.name));
-      if (healthy.length) eligible = healthy;
-    }
-    if (!eligible.length) return undefined;
-    return eligible[this.roundRobin++ % eligible.length].ip;
+    const nodes = deliveryNodes(this.dp.cluster.store, e.dst);
+    return nodes.length ? nodes[this.roundRobin++ % nodes.length] : undefined;
   }
 
   private accept(o: Open, client: net.Socket): void {
@@ -275,6 +260,28 @@ export class ExternalEntrances {
       }
     }
   }
+}
+
+/**
+ * The InternalIPs of the nodes a LoadBalancer IP or externalIP is delivered to (empty when no Service has it):
+ * every node, or with externalTrafficPolicy Local only those with a ready local endpoint — what a cloud LB's
+ * health check on healthCheckNodePort finds (all of them again when none has one: nothing passes, and the LB
+ * spreads over all).
+ */
+export function deliveryNodes(store: Store, address: string): string[] {
+  const svc = store.list<S>('Service').find((s) => (s.spec?.type === 'LoadBalancer' && (s.status?.loadBalancer?.ingress ?? []).some((i) => i.ip === address)) || (s.spec?.type !== 'ExternalName' && (s.spec?.externalIPs ?? []).includes(address)));
+  if (!svc) return [];
+  const nodes = store.list<Node & KubeObject>('Node').map((n) => ({ name: n.metadata.name, ip: internalIPs(n).find((a) => !a.includes(':')) })).filter((n): n is { name: string; ip: string } => !!n.ip);
+  if (svc.spec?.externalTrafficPolicy !== 'Local') return nodes.map((n) => n.ip);
+  const { namespace, name } = svc.metadata;
+  const local = new Set(
+    store.list<EndpointSlice & KubeObject>('EndpointSlice', { namespace, selector: { requirements: [{ key: 'kubernetes.io/service-name', operator: 'Equals', values: [name] }] } })
+      .flatMap((sl) => sl.endpoints ?? [])
+      .filter((ep) => ep.conditions?.ready !== false && ep.nodeName)
+      .map((ep) => ep.nodeName!),
+  );
+  const healthy = nodes.filter((n) => local.has(n.name));
+  return (healthy.length ? healthy : nodes).map((n) => n.ip);
 }
 
 function closeServer(server: net.Server | undefined): Promise<void> {

@@ -202,6 +202,11 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]${extra}}
     const t = traceFromOutside(dp.network, OUTSIDE_CLIENT, { protocol: 'tcp', dst: '172.18.255.200', dport: 8088 }, { via: '192.168.1.11' });
     expect(t.request.hops.some((h) => /KUBE-EXT-/.test(h.what))).toBe(true);
     expect(t.request.verdict.kind).toBe('delivered');
+    // kdp trace from outside to the LB IP: delivered to a node as the cloud LB would.
+    const tr = await kdp(['trace', '--from', OUTSIDE_CLIENT, '--to', '172.18.255.200:8088', '-f', '-'], { stdin: TOPO });
+    expect(tr.code, tr.stderr).toBe(0);
+    expect(tr.stdout).toMatch(/router -> eth0 of node\/node1: TCP 203\.0\.113\.10:\d+ > 172\.18\.255\.200:8088 SYN/);
+    expect(tr.stdout).toContain('"default/lb loadbalancer IP"');
     const r = await kdp(['get', 'svc', '-f', '-'], { stdin: TOPO });
     expect(r.stdout).toMatch(/^lb +LoadBalancer +10\.\d+\.\d+\.\d+ +172\.18\.255\.200 +8088:3\d{4}\/TCP/m);
   });
