@@ -6,6 +6,7 @@
 // externalTrafficPolicy, sessionAffinity, masquerade. A delivered SYN's bytes are piped to the pod's real
 // listener, which sees the peer the trace ends with; a refused or rejected one resets the client's connection;
 // a dropped one is never answered, so the client waits until its own timeout.
+import http from 'node:http';
 import net from 'node:net';
 import type { EndpointSlice, KubeObject, Node, Service } from '../cluster/objects.ts';
 import { internalIPs } from '../cluster/controllers/nodes.ts';
@@ -25,7 +26,8 @@ type S = Service & KubeObject;
  */
 export const OUTSIDE_CLIENT = '203.0.113.10';
 
-export type EntranceKind = 'NodePort' | 'LoadBalancer' | 'externalIP';
+/** healthCheckNodePort: kube-proxy's own HTTP health server for a Service, which a cloud LB polls. */
+export type EntranceKind = 'NodePort' | 'LoadBalancer' | 'externalIP' | 'healthCheckNodePort';
 
 /** One address:port of the cluster reachable from outside, and where on this machine it listens. */
 export interface Entrance {
@@ -153,6 +155,10 @@ export class ExternalEntrances {
         for (const ip of lbIPs) add({ kind: 'LoadBalancer', service, dst: ip, dport: sp.port, host: vip(2, ip), port: sp.port });
         for (const ip of externalIPs) add({ kind: 'externalIP', service, dst: ip, dport: sp.port, host: vip(3, ip), port: sp.port });
       }
+      const hc = s.spec?.type === 'LoadBalancer' && s.spec.externalTrafficPolicy === 'Local' ? s.spec.healthCheckNodePort : undefined;
+      for (const n of hc ? nodes : []) {
+        if (n.ip) add({ kind: 'healthCheckNodePort', service, dst: n.ip, dport: hc!, node: n.name, host: this.loopbackAddress(1, this.nodeIndex.get(n.name)!), port: hc! });
+      }
     }
     return out;
   }
@@ -183,7 +189,10 @@ export class ExternalEntrances {
   }
 
   private listen(o: Open): Promise<void> {
-    const server = net.createServer((sock) => this.accept(o, sock));
+    // The health check is kube-proxy's own socket on the node: answered there, never NATed.
+    const server: net.Server = o.entrance.kind === 'healthCheckNodePort'
+      ? http.createServer((req, res) => this.health(o.entrance, res))
+      : net.createServer((sock) => this.accept(o, sock));
     return new Promise((resolve) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         o.entrance.error = err.code ?? err.message;
@@ -195,6 +204,19 @@ export class ExternalEntrances {
         resolve();
       });
     });
+  }
+
+  /**
+   * kube-proxy's service health server (pkg/proxy/healthcheck/service_health.go): 200 while the node has a
+   * ready local endpoint, else 503, and the count in its JSON.
+   */
+  private health(e: Entrance, res: http.ServerResponse): void {
+    const [namespace, name] = e.service.split('/');
+    const count = localReadyEndpoints(this.dp.cluster.store, namespace, name, e.node!);
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.writeHead(count ? 200 : 503);
+    res.end(`{\n\t"service": {\n\t\t"namespace": ${JSON.stringify(namespace)},\n\t\t"name": ${JSON.stringify(name)}\n\t},\n\t"localEndpoints": ${count},\n\t"serviceProxyHealthy": true\n}`);
   }
 
   /** The node the router hands an LB IP or externalIP to: round-robin over those that may take it. */
@@ -274,14 +296,16 @@ export function deliveryNodes(store: Store, address: string): string[] {
   const nodes = store.list<Node & KubeObject>('Node').map((n) => ({ name: n.metadata.name, ip: internalIPs(n).find((a) => !a.includes(':')) })).filter((n): n is { name: string; ip: string } => !!n.ip);
   if (svc.spec?.externalTrafficPolicy !== 'Local') return nodes.map((n) => n.ip);
   const { namespace, name } = svc.metadata;
-  const local = new Set(
-    store.list<EndpointSlice & KubeObject>('EndpointSlice', { namespace, selector: { requirements: [{ key: 'kubernetes.io/service-name', operator: 'Equals', values: [name] }] } })
-      .flatMap((sl) => sl.endpoints ?? [])
-      .filter((ep) => ep.conditions?.ready !== false && ep.nodeName)
-      .map((ep) => ep.nodeName!),
-  );
-  const healthy = nodes.filter((n) => local.has(n.name));
+  const healthy = nodes.filter((n) => localReadyEndpoints(store, namespace!, name, n.name) > 0);
   return (healthy.length ? healthy : nodes).map((n) => n.ip);
+}
+
+/** The Service's ready endpoints on the node (kube-proxy's LocalReadyEndpoints), each address once. */
+export function localReadyEndpoints(store: Store, namespace: string, name: string, node: string): number {
+  const slices = store.list<EndpointSlice & KubeObject>('EndpointSlice', { namespace, selector: { requirements: [{ key: 'kubernetes.io/service-name', operator: 'Equals', values: [name] }] } });
+  const addresses = new Set<string>();
+  for (const sl of slices) for (const ep of sl.endpoints ?? []) if (ep.nodeName === node && ep.conditions?.ready !== false) addresses.add(ep.addresses[0]);
+  return addresses.size;
 }
 
 function closeServer(server: net.Server | undefined): Promise<void> {

@@ -172,6 +172,24 @@ describe('sessionAffinity, externalIPs, LoadBalancer with externalTrafficPolicy 
   });
 });
 
+describe('healthCheckNodePort', () => {
+  it('kube-proxy\'s health server on every node: 200 with a local endpoint, 503 without, upstream\'s JSON', async () => {
+    const { c } = await setup(TWO);
+    const hc = get<any>(c, 'Service', 'default', 'lb-local').spec.healthCheckNodePort as number;
+    const ask = async (host: string) => {
+      const r = await fetch(`http://${host}:${hc}/`);
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+    };
+    expect(await ask('127.0.1.2')).toEqual({
+      status: 200, type: 'application/json',
+      body: '{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "lb-local"\n\t},\n\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}',
+    });
+    const none = await ask('127.0.1.1');
+    expect(none.status).toBe(503);
+    expect(JSON.parse(none.body).localEndpoints).toBe(0);
+  });
+});
+
 describe('the load-balancer pool', () => {
   const lbSvc = (name: string, extra = '') => `---
 apiVersion: v1
