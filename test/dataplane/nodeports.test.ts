@@ -215,6 +215,25 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]${extra}}
     expect(ips('f')).toEqual({ ingress: [{ ip: '172.18.255.200' }] });
   });
 
+  it('stays <pending> with a warning when the pool is spent', () => {
+    const many = Array.from({ length: 52 }, (_, i) => lbSvc(`s${String(i).padStart(2, '0')}`)).join('');
+    const c = cluster(NODES3 + NO_COREDNS + many);
+    expect(get<any>(c, 'Service', 'default', 's50').status.loadBalancer).toEqual({ ingress: [{ ip: '172.18.255.250' }] });
+    expect(get<any>(c, 'Service', 'default', 's51').status.loadBalancer).toEqual({});
+    expect(warnings(c).filter((w) => w.includes('load-balancer'))).toEqual([expect.stringMatching(/Service default\/s51: spec\.type: the load-balancer pool 172\.18\.255\.200-172\.18\.255\.250 is exhausted; its EXTERNAL-IP stays <pending>$/)]);
+  });
+
+  it('loadBalancerSourceRanges: KUBE-FW lets the outside client in only from a listed range', async () => {
+    const topo = (range: string) => NODES3 + NO_COREDNS + labelled('w1', 'node2', 'web') + svc('fw', `type: LoadBalancer, loadBalancerSourceRanges: [${range}]`);
+    const { ext } = await setup(topo('203.0.113.0/24'));
+    const lb = ext.list().find((e) => e.kind === 'LoadBalancer')!;
+    expect(JSON.parse(await get200(lb.host, lb.port)).pod).toBe('w1');
+    await ext.close();
+    const other = await setup(topo('10.0.0.0/8'));
+    const blocked = other.ext.list().find((e) => e.kind === 'LoadBalancer')!;
+    expect(await get200(blocked.host, blocked.port, 400)).toBe('timeout');
+  });
+
   it('kube-proxy writes the LB IP into its rules: kdp get svc shows it as EXTERNAL-IP', async () => {
     const { dp } = await setup();
     const t = traceFromOutside(dp.network, OUTSIDE_CLIENT, { protocol: 'tcp', dst: '172.18.255.200', dport: 8088 }, { via: '192.168.1.11' });
