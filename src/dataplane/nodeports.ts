@@ -121,7 +121,8 @@ export class ExternalEntrances {
   }
 
   private resync(): void {
-    this.syncing = this.syncing.then(() => this.reconcile());
+    // One failed pass must not stop the next ones: said, and the chain goes on.
+    this.syncing = this.syncing.then(() => this.reconcile()).catch((e: Error) => this.opts.warn?.(`warning: the NodePort/LoadBalancer listeners could not follow a change: ${e.message}`));
   }
 
   /** What the store asks for now: every TCP nodePort on every node, every LB IP and externalIP at its port. */
@@ -191,7 +192,7 @@ export class ExternalEntrances {
   private listen(o: Open): Promise<void> {
     // The health check is kube-proxy's own socket on the node: answered there, never NATed.
     const server: net.Server = o.entrance.kind === 'healthCheckNodePort'
-      ? http.createServer((req, res) => this.health(o.entrance, res))
+      ? http.createServer((_req, res) => this.health(o.entrance, res))
       : net.createServer((sock) => this.accept(o, sock));
     return new Promise((resolve) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
