@@ -146,6 +146,21 @@ const TWO = NODES3 + NO_COREDNS + labelled('w1', 'node2', 'web') + labelled('w2'
   + svc('ext', 'externalIPs: [198.51.100.7]')
   + svc('lb-local', 'type: LoadBalancer, externalTrafficPolicy: Local').replace('port: 8088', 'port: 8089');
 
+describe('live nodes and ports', () => {
+  it('a node added gets the next loopback address; a nodePort changed moves its listeners', async () => {
+    const { c, ext } = await setup();
+    c.api.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node4' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.14' }] } } as any);
+    await ext.ready();
+    expect(ext.list().find((e) => e.node === 'node4' && e.service === 'default/np')).toMatchObject({ host: '127.0.1.4', port: 30080, dst: '192.168.1.14' });
+    expect(JSON.parse(await get200('127.0.1.4', 30080)).pod).toBe('w1');
+    const np = get<any>(c, 'Service', 'default', 'np');
+    c.api.update({ ...np, spec: { ...np.spec, ports: [{ ...np.spec.ports[0], nodePort: 30099 }] } });
+    await ext.ready();
+    expect(JSON.parse(await get200('127.0.1.1', 30099)).pod).toBe('w1');
+    await expect(get200('127.0.1.1', 30080)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
 describe('sessionAffinity, externalIPs, LoadBalancer with externalTrafficPolicy Local', () => {
   it('sessionAffinity ClientIP keeps the outside client on one pod; without it connections spread', async () => {
     await setup(TWO);
