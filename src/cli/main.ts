@@ -39,6 +39,12 @@ function parsePort(v: string): number {
   return n;
 }
 
+function parseLoopback(v: string): number {
+  const m = /^127\.(\d{1,3})$/.exec(v);
+  if (!m || Number(m[1]) > 255) throw new InvalidArgumentError('want 127.X, X from 0 to 255 (NodePorts on 127.X.1.N, LoadBalancer IPs on 127.X.2.K, externalIPs on 127.X.3.K).');
+  return Number(m[1]);
+}
+
 const FILES_HELP = 'topology file, directory or - for stdin (repeatable); default: the embedded topologies/default.yaml';
 
 function program(io: IO, result: { code: number | Promise<number> }): Command {
@@ -64,10 +70,11 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--dns-metrics-port <port>', 'port for /health, /ready and /metrics of the cluster DNS', parsePort)
     .option('--http-port <port>', 'the Ingress controller\'s HTTP port on 127.0.0.1 (0: any free port)', parsePort, 0)
     .option('--https-port <port>', 'the Ingress controller\'s HTTPS port on 127.0.0.1 (0: any free port)', parsePort, 0)
-    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number; httpPort: number; httpsPort: number }) => {
+    .option('--loopback <127.X>', 'where NodePorts (127.X.1.N for node N), LoadBalancer IPs (127.X.2.K) and externalIPs (127.X.3.K) listen', parseLoopback, 0)
+    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number; httpPort: number; httpsPort: number; loopback: number }) => {
       const fs = files(o, args);
       const cluster = loadOrReport(fs, io, { warnings: true });
-      result.code = cluster ? up(cluster, fs, io, { dnsPort: o.dnsPort, dnsHost: o.dnsHost, dnsMetricsPort: o.dnsMetricsPort, httpPort: o.httpPort, httpsPort: o.httpsPort }) : 1;
+      result.code = cluster ? up(cluster, fs, io, { dnsPort: o.dnsPort, dnsHost: o.dnsHost, dnsMetricsPort: o.dnsMetricsPort, httpPort: o.httpPort, httpsPort: o.httpsPort, loopback: o.loopback }) : 1;
     });
 
   p.command('validate')

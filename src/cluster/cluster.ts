@@ -24,6 +24,7 @@ import { EndpointsController } from './controllers/endpoints.ts';
 import { EndpointSliceMirroringController } from './controllers/endpointslicemirroring.ts';
 import { WorkloadStatusController } from './controllers/workloadstatus.ts';
 import { GarbageCollector } from './controllers/garbagecollector.ts';
+import { LoadBalancerController } from './controllers/loadbalancer.ts';
 
 export interface Cluster {
   config: ClusterConfig;
@@ -109,6 +110,8 @@ export function buildCluster(topology: Topology, opts: BuildOptions = {}): Clust
     new EndpointsController(),
     new EndpointSliceMirroringController(),
     new WorkloadStatusController(),
+    // The cluster's load-balancer implementation (MetalLB's role), so every verb sees the same EXTERNAL-IPs.
+    new LoadBalancerController(),
   ];
   const ctx: ControllerContext = { store, api, config, report };
   for (const c of controllers) c.start(ctx);

@@ -654,16 +654,25 @@ export function traceFlow(fabric: Fabric, from: Netns, flow: Flow, opts: TraceOp
   }
 }
 
+export interface OutsideOptions extends TraceOptions {
+  /**
+   * The node the router hands the packet to when its destination is not a node's own address: a cloud load
+   * balancer (or MetalLB's announcing node) delivering to a LoadBalancer IP, a route for an externalIP.
+   */
+  via?: string;
+}
+
 /**
  * A flow from a client outside the cluster: it reaches the underlay through its router, which knows only the
- * nodes' network — so it can reach a node's address (a NodePort, later) but not a pod's or a Service's.
+ * nodes' network — so it can reach a node's address (a NodePort) but not a pod's or a Service's, unless told
+ * which node to deliver another address to (`via`).
  */
-export function traceFromOutside(fabric: Fabric, client: string, flow: Flow, opts: TraceOptions = {}): Trace {
-  const target = fabric.underlayHost({ ip: flow.dst });
+export function traceFromOutside(fabric: Fabric, client: string, flow: Flow, opts: OutsideOptions = {}): Trace {
+  const target = fabric.underlayHost({ ip: opts.via ?? flow.dst });
   const first = firstPacket(client, flow);
   return requestAndReply(fabric, opts, (leg) => {
     if (!target) {
-      leg.end({ kind: 'unreachable', by: `the router in front of the cluster knows only the nodes' network; ${flow.dst} is not a node address` });
+      leg.end({ kind: 'unreachable', by: `the router in front of the cluster knows only the nodes' network; ${opts.via ?? flow.dst} is not a node address` });
       return;
     }
     // The router's frame arrives on the node's eth0 (its ARP answered for the node's address).

@@ -137,7 +137,7 @@ describe('kdp describe', () => {
 
 describe('kdp up', () => {
   it('loads the topology, says what it serves, and stops when interrupted', async () => {
-    const r = await kdp(['up', DEFAULT]);
+    const r = await kdp(['up', DEFAULT, '--loopback', '127.23']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^kdp: cluster "demo" is up: 3 nodes, 8 pods, 6 services\n/);
     expect(r.stdout).toContain('kdp get pods -A -o wide -f topologies/default.yaml');

@@ -26,7 +26,7 @@ describe('kdp up with the Ingress controller', () => {
       now: () => NOW,
       interrupted: () => stopped,
     };
-    const code = main(['up', 'topologies/default.yaml', '--http-port', '0', '--https-port', '0'], io);
+    const code = main(['up', 'topologies/default.yaml', '--http-port', '0', '--https-port', '0', '--loopback', '127.22'], io);
     await ready;
     const line = out.split('\n').find((l) => l.includes("curl -H 'Host: web.example.com'"));
     expect(line).toMatch(/^ {2}curl -H 'Host: web\.example\.com' http:\/\/127\.0\.0\.1:\d+\/$/);

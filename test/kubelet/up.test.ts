@@ -17,7 +17,7 @@ describe('kdp up', () => {
     let interrupt!: () => void;
     const interrupted = new Promise<void>((r) => (interrupt = r));
     const io: IO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => '', now: () => NOW, interrupted: () => interrupted };
-    const code = main(['up', 'topologies/default.yaml'], io);
+    const code = main(['up', 'topologies/default.yaml', '--loopback', '127.21'], io);
     await until(() => stdout.includes('Press Ctrl-C'), 20_000);
     expect(stdout).toContain('Pod ports (');
     const m = /^  (default\/web-[a-z0-9-]+) +10\.244\.\d+\.\d+:8080 +agnhost netexec +(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout);

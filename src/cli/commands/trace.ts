@@ -3,6 +3,7 @@ import type { Cluster } from '../../cluster/cluster.ts';
 import { parseIP } from '../../cluster/net.ts';
 import { DataPlane } from '../../dataplane/dataplane.ts';
 import type { ClusterNetwork } from '../../kubelet/network.ts';
+import { deliveryNodes } from '../../dataplane/nodeports.ts';
 import { traceBranches, traceFlow, traceFromOutside, type Flow, type TraceOptions as RunOptions } from '../../netns/forward.ts';
 import type { Trace } from '../../netns/trace.ts';
 import { renderTrace } from '../../netns/trace.ts';
@@ -129,7 +130,9 @@ export function runnerFor(cluster: Cluster, net: ClusterNetwork, from: string, f
     if (!host) throw new UserError(`--from ${from}: no such node`);
     return (o) => traceFlow(net, host, flow, o);
   } else if (parseIP(from)) {
-    return (o) => traceFromOutside(net, from, flow, o);
+    // A LoadBalancer IP or externalIP reaches the cluster through a node, as the cloud LB would pick it.
+    const via = deliveryNodes(cluster.store, flow.dst)[0];
+    return (o) => traceFromOutside(net, from, flow, { ...o, via });
   } else {
     const [ns, name] = from.includes('/') ? from.split('/') : ['default', from];
     const sandbox = net.pod(ns, name);

@@ -11,6 +11,9 @@ import { curlExamples } from '../../ingress/examples.ts';
 import { DataPlane } from '../../dataplane/dataplane.ts';
 import { DataPlaneDialer } from '../../dataplane/dialer.ts';
 import { formatListeners } from '../printers/listeners.ts';
+import { LB_POOL_TEXT } from '../../cluster/controllers/loadbalancer.ts';
+import { ExternalEntrances } from '../../dataplane/nodeports.ts';
+import { formatEntrances } from '../printers/entrances.ts';
 
 export interface UpOptions {
   dnsHost?: string;
@@ -19,6 +22,8 @@ export interface UpOptions {
   /** The Ingress controller's ports; 0 picks a free one. */
   httpPort?: number;
   httpsPort?: number;
+  /** X of the NodePort, LoadBalancer and externalIP listeners' 127.X.1.N, 127.X.2.K, 127.X.3.K (default 0). */
+  loopback?: number;
 }
 
 /** A name worth digging: the user's first Service, else kube-dns. */
@@ -107,8 +112,10 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
     dp.close();
     return 1;
   }
+  const external = await ExternalEntrances.start(dp, runtime, { loopback: opts.loopback, warn: (m) => io.stderr(`${m}\n`) });
   const curls = curlExamples(ingress.ctl.routingTable, '127.0.0.1', { http: ingress.ctl.httpPort, https: ingress.ctl.httpsPort });
   const listeners = formatListeners(runtime.listening());
+  const entrances = formatEntrances(external.list(), external.client, LB_POOL_TEXT);
   const s = cluster.store;
   const c = cluster.config;
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
@@ -137,11 +144,12 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
     ...(curls.length ? curls.map((x) => `  ${x}`) : ['  (no Ingress rules yet)']),
     '',
     ...(listeners.length ? [...listeners, ''] : []),
+    ...(entrances.length ? [...entrances, ''] : []),
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
   await stopped;
-  await ingress.stop();
+  await Promise.all([ingress.stop(), external.close()]);
   await Promise.all([dns.close(), runtime.close()]);
   dp.close();
   io.stdout('kdp: stopped\n');
