@@ -9,6 +9,19 @@ import type { ListenerRegistry } from '../kubelet/runtime.ts';
 import { traceFlow } from '../netns/forward.ts';
 import type { Netns } from '../netns/netns.ts';
 import type { DataPlane } from './dataplane.ts';
+import { Agent } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Keep-alive connections to one endpoint on behalf of one client address: the pod's app sees that client. */
+class PeerAgent extends Agent {
+  constructor(private readonly open: () => Socket) {
+    super({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+  }
+
+  override createConnection(): Socket {
+    return this.open();
+  }
+}
 
 const CONTROLLER_IMAGE = /(^|\/)ingress-nginx\/controller(:|@|$)/;
 
@@ -16,13 +29,17 @@ export class DataPlaneDialer implements Dialer {
   private connections = 0;
   /** Headless Services have no ClusterIP for kube-proxy to translate: ingress-nginx dials their endpoints itself. */
   private readonly headless: StoreDialer;
+  /** One pool per endpoint and client address the data plane delivered with. */
+  private readonly agents = new Map<string, PeerAgent>();
 
-  constructor(private readonly dp: DataPlane, private readonly listeners: Pick<ListenerRegistry, 'resolve'>) {
+  constructor(private readonly dp: DataPlane, private readonly listeners: Pick<ListenerRegistry, 'resolve' | 'connect'>) {
     this.headless = new StoreDialer(dp.cluster.store, { get: (ep) => this.target(ep) });
   }
 
   close(): void {
     this.headless.close();
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
   }
 
   /** Where the controller's connections start: its pod's namespace, or the first node's host namespace. */
@@ -61,7 +78,15 @@ export class DataPlaneDialer implements Dialer {
       const endpoint = endpointKey(v.socket.address, v.socket.port);
       const target = this.listeners.resolve(v.socket.address, v.socket.port, 'tcp');
       if (!target) return { ok: false, reason: 'refused', detail: `${endpoint}: nothing listens there`, endpoint };
-      return { ok: true, endpoint, target, trace };
+      const peer = v.socket.peer;
+      if (!peer?.port) return { ok: true, endpoint, target, trace };
+      const key = `${endpoint} ${peer.address}`;
+      let agent = this.agents.get(key);
+      if (!agent) {
+        const { address, port } = v.socket;
+        this.agents.set(key, (agent = new PeerAgent(() => this.listeners.connect(address, port, { ip: peer.address, port: peer.port! }))));
+      }
+      return { ok: true, endpoint, target, trace, agent };
     }
     if (v.kind === 'rejected' && /has no (local )?endpoints/.test(v.by)) return { ok: false, reason: 'no-endpoints', detail: v.by };
     if (v.kind === 'refused' || v.kind === 'rejected') return { ok: false, reason: 'refused', detail: v.by };

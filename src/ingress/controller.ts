@@ -351,7 +351,7 @@ export class IngressController {
         x.upstreams.push(up);
         const flight: Flight = { up, started: performance.now(), timedOut: false, config: d.location.config, hsts: scheme === 'https', onBytes: (n) => (bytes += n) };
         this.flights.set(req, flight);
-        this.proxy.web(req, res, { target: { host: r.target.host, port: r.target.port } as never }, (err: NodeJS.ErrnoException) => {
+        this.proxy.web(req, res, { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) }, (err: NodeJS.ErrnoException) => {
           up.responseTimeMs = performance.now() - flight.started;
           up.responseLength ??= 0;
           if (res.headersSent) {
@@ -429,7 +429,7 @@ export class IngressController {
           return refuse(r.reason === 'timeout' ? 504 : r.reason === 'no-service' || r.reason === 'no-endpoints' ? 503 : 502);
         }
         this.flights.set(req, { up: { addr: r.endpoint }, started: performance.now(), timedOut: false, config: d.location.config, hsts: false, onBytes: () => {} });
-        this.proxy.ws(req, socket, head, { target: { host: r.target.host, port: r.target.port } as never }, (err: NodeJS.ErrnoException) => {
+        this.proxy.ws(req, socket, head, { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) }, (err: NodeJS.ErrnoException) => {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           refuse(502);
         });

@@ -4,6 +4,7 @@
 // ready endpoints, round robin (ingress-nginx's default load-balance), then a registry of real listeners.
 import type { EndpointSlice, KubeObject, Service } from '../cluster/objects.ts';
 import type { Store } from '../cluster/store.ts';
+import type { Agent } from 'node:http';
 
 export interface DialRequest {
   service: { namespace: string; name: string };
@@ -17,7 +18,14 @@ export interface DialRequest {
 export type DialFailure = 'no-endpoints' | 'no-service' | 'refused' | 'timeout' | 'unreachable';
 
 export type DialResult =
-  | { ok: true; endpoint: string /* podIP:port */; target: { host: string; port: number }; trace?: unknown }
+  | {
+    ok: true;
+    endpoint: string /* podIP:port */;
+    target: { host: string; port: number };
+    trace?: unknown;
+    /** The connections to use instead of plain ones to `target`: they carry the client the data plane delivered. */
+    agent?: Agent;
+  }
   | { ok: false; reason: DialFailure; detail: string; endpoint?: string };
 
 export interface Dialer {

@@ -35,6 +35,10 @@ describe('kdp up with the Ingress controller', () => {
     const url = /http:\/\/\S+/.exec(line!)![0];
     const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: web.example.com', url]);
     expect(stdout).toBe('200');
+    // The pod sees the client the data plane delivered: the controller on node1, its connection to the
+    // ClusterIP masqueraded by KUBE-MARK-MASQ to node1's cni0 or flannel.1 address (not the loopback).
+    const { stdout: client } = await run('curl', ['-s', '-H', 'Host: web.example.com', url + 'clientip']);
+    expect(client).toMatch(/^10\.244\.0\.[01]:\d+$/);
     const { stdout: notFound } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: nobody.example', url]);
     expect(notFound).toBe('404');
     stop();
