@@ -84,8 +84,8 @@ function start(step: Step): Promise<string> {
 const pages = readdirSync(DIR).filter((f) => f.endsWith('.md')).sort();
 
 describe('docs/walkthroughs', () => {
-  it('has the walkthroughs, each with commands and their output', () => {
-    expect(pages).toEqual(expect.arrayContaining(['dns-search.md', 'no-endpoints.md']));
+  it('has the three walkthroughs, each with commands and their output', () => {
+    expect(pages).toEqual(expect.arrayContaining(['client-ip.md', 'dns-search.md', 'no-endpoints.md']));
     for (const page of pages) {
       const s = steps(readFileSync(join(DIR, page), 'utf8'));
       expect(s.length, page).toBeGreaterThan(3);
