@@ -1,0 +1,152 @@
+// kdp up watches its topology files: a saved change is applied live through the apiserver's write path, a bad
+// edit is reported and changes nothing, an object removed from the files is deleted.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { main } from '../../src/cli/main.ts';
+import type { IO } from '../../src/cli/io.ts';
+import { loadClusterFromText } from '../../src/cluster/cluster.ts';
+import { loadTopology } from '../../src/cluster/topology/load.ts';
+import { applyTopology, declaredObjects } from '../../src/cluster/apply.ts';
+import type { KubeObject, Service } from '../../src/cluster/objects.ts';
+import { dig, hasDig } from '../dns/dig.ts';
+import { NOW } from '../helpers/cluster.ts';
+
+const run = promisify(execFile);
+const WALKTHROUGH = readFileSync(fileURLToPath(new URL('../../topologies/walkthroughs/no-endpoints.yaml', import.meta.url)), 'utf8');
+const FIXED = WALKTHROUGH.replace('    metadata:\n      labels: {app: nginx}', '    metadata:\n      labels: {app: nginx, role: logstor}');
+const SERVICE_DOC = /---\napiVersion: v1\nkind: Service\n[\s\S]*$/;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+type Slice = KubeObject & { endpoints?: { addresses: string[] }[] };
+const sliceAddresses = (c: ReturnType<typeof loadClusterFromText>, svc: string) =>
+  c.store.list<Slice>('EndpointSlice').filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === svc).flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses));
+
+describe('applyTopology', () => {
+  const src = (text: string) => [{ file: 'topo.yaml', text }];
+  const start = (text: string) => {
+    const c = loadClusterFromText(src(text), { now: () => NOW });
+    return { c, declared: declaredObjects(loadTopology(src(text))) };
+  };
+
+  it('a label fixed in the pod template: the Deployment is configured and the Service gains both pods', () => {
+    const { c, declared } = start(WALKTHROUGH);
+    expect(sliceAddresses(c, 'logstor')).toEqual([]);
+    const ip = c.store.get<Service & KubeObject>('Service', 'default', 'logstor')!.spec!.clusterIP;
+    const r = applyTopology(c, declared, loadTopology(src(FIXED)));
+    expect(r.lines).toEqual(['deployment.apps/logstor configured']);
+    expect(r.warnings).toEqual([]);
+    expect(sliceAddresses(c, 'logstor')).toHaveLength(2);
+    // The allocated ClusterIP is the registry's, kept though the file never wrote one.
+    expect(c.store.get<Service & KubeObject>('Service', 'default', 'logstor')!.spec!.clusterIP).toBe(ip);
+  });
+
+  it('the same files again change nothing', () => {
+    const { c, declared } = start(WALKTHROUGH);
+    const rv = c.store.currentResourceVersion;
+    expect(applyTopology(c, declared, loadTopology(src(WALKTHROUGH))).lines).toEqual([]);
+    expect(c.store.currentResourceVersion).toBe(rv);
+  });
+
+  it('an object removed from the files is deleted, with what it owns; bootstrap objects stay', () => {
+    const { c, declared } = start(FIXED);
+    const r = applyTopology(c, declared, loadTopology(src(FIXED.replace(/---\napiVersion: apps\/v1\n[\s\S]*?(?=---)/, ''))));
+    expect(r.lines).toEqual(['deployment.apps/logstor deleted']);
+    expect(c.store.list('Pod').filter((p) => p.metadata.namespace === 'default')).toEqual([]);
+    expect(c.store.get('Service', 'default', 'kubernetes')).toBeDefined();
+    expect(c.store.get('Service', 'default', 'logstor')).toBeDefined();
+  });
+
+  it('an object added is created; its namespace too when no file defines it', () => {
+    const { c, declared } = start(WALKTHROUGH);
+    const added = WALKTHROUGH + '---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n';
+    const r = applyTopology(c, declared, loadTopology(src(added)));
+    expect(r.lines).toEqual(['namespace/shop created', 'service/web created']);
+    expect(c.store.get<Service & KubeObject>('Service', 'shop', 'web')!.spec!.clusterIP).toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
+  });
+
+  it('a changed Cluster object is a warning, not applied', () => {
+    const { c, declared } = start(WALKTHROUGH);
+    const r = applyTopology(c, declared, loadTopology(src(WALKTHROUGH.replace('{name: node2, ip: 192.168.1.12}', '{name: node2, ip: 192.168.1.12}\n    - {name: node3, ip: 192.168.1.13}'))));
+    expect(r.lines).toEqual([]);
+    expect(r.warnings).toEqual([expect.stringMatching(/^warning: the Cluster settings .* changed; restart kdp up to apply them/)]);
+    expect(c.store.get('Node', undefined, 'node3')).toBeUndefined();
+  });
+});
+
+const haveDig = await hasDig();
+if (!haveDig) console.warn('dig is not installed (bind9-dnsutils): skipping the watch test that digs');
+
+/** The body a real curl gets, or '' when the connection is refused or reset. */
+async function curl(url: string): Promise<string> {
+  try {
+    return (await run('curl', ['-s', '--max-time', '3', url])).stdout;
+  } catch {
+    return '';
+  }
+}
+
+async function until(what: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!haveDig)('kdp up watching its files', () => {
+  it('a saved fix is applied live and dig answers; a bad edit changes nothing; a removed Service is deleted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
+    const file = join(dir, 'topo.yaml');
+    // The walkthrough's Service reached from outside through its NodePort, so a real curl sees its endpoints.
+    const exposed = (t: string) => t.replace('selector: {app: nginx, role: logstor}', 'type: NodePort\n  selector: {app: nginx, role: logstor}').replace('targetPort: http}', 'targetPort: http, nodePort: 30080}');
+    writeFileSync(file, exposed(WALKTHROUGH));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    let stdout = '';
+    let stderr = '';
+    let interrupt!: () => void;
+    const interrupted = new Promise<void>((r) => (interrupt = r));
+    const io: IO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => '', now: () => NOW, interrupted: () => interrupted };
+    const code = main(['up', file, '--loopback', '127.31', '--dns-port', '0'], io);
+    cleanups.push(async () => {
+      interrupt();
+      await code;
+    });
+    await until(() => stdout.includes('Press Ctrl-C'));
+    const port = Number(/dig @127\.0\.0\.1 -p (\d+) /.exec(stdout)![1]);
+    const name = 'logstor.default.svc.cluster.local';
+    expect((await dig(port, [name, 'A'])).answer).toHaveLength(1);
+    // Before: no endpoints, so kube-proxy refuses the connection.
+    expect(await curl('http://127.31.1.1:30080/')).toBe('');
+
+    // Saved the way many editors do: a new file renamed over the old one.
+    writeFileSync(join(dir, '.topo.yaml.swp'), exposed(FIXED));
+    renameSync(join(dir, '.topo.yaml.swp'), file);
+    await until(() => stdout.includes('deployment.apps/logstor configured\n'));
+    const body = await curl('http://127.31.1.1:30080/');
+    expect(body).toContain('Welcome to nginx!');
+
+    // A bad edit: reported with file:line as validate does, and nothing changes.
+    const printed = stdout;
+    writeFileSync(file, exposed(FIXED).replace('replicas: 2', 'replicas: -1'));
+    await until(() => stderr.includes('topology not applied'));
+    expect(stderr).toContain(`error: ${file}:17: Deployment default/logstor: spec.replicas: Invalid value: -1: must be greater than or equal to 0\n`);
+    expect(stdout).toBe(printed);
+
+    // The Service removed from the file: deleted, and its name no longer resolves.
+    writeFileSync(file, exposed(FIXED).replace(SERVICE_DOC, ''));
+    await until(() => stdout.includes('service/logstor deleted\n'));
+    expect((await dig(port, [name, 'A'])).status).toBe('NXDOMAIN');
+
+    interrupt();
+    expect(await code).toBe(0);
+  }, 30_000);
+});
