@@ -26,8 +26,9 @@ function read(files: readonly string[], io: IO): Source[] | undefined {
   try {
     return readSources(files);
   } catch (e) {
-    if (!(e instanceof TopologyError)) throw e;
-    for (const p of e.problems) io.stderr(`${formatProblem(p)}\n`);
+    // A file can vanish between the directory listing and its reading while an editor renames: said, not fatal.
+    if (e instanceof TopologyError) for (const p of e.problems) io.stderr(`${formatProblem(p)}\n`);
+    else io.stderr(`error: ${(e as Error).message}\n`);
     return undefined;
   }
 }
@@ -54,6 +55,14 @@ export function watchTopology(cluster: Cluster, files: readonly string[], io: IO
   const reapply = () => {
     timer = undefined;
     if (closed) return;
+    try {
+      applySaved();
+    } catch (e) {
+      // The running cluster outlives a change it cannot take.
+      io.stderr(`kdp: the saved topology was not applied: ${(e as Error).message}\n`);
+    }
+  };
+  const applySaved = () => {
     const next = read(paths, io);
     if (!next || sameSources(next, sources)) return;
     const problems = rejected(next, io);
@@ -66,7 +75,7 @@ export function watchTopology(cluster: Cluster, files: readonly string[], io: IO
     const seen = cluster.problems.length;
     const result = applyTopology(cluster, declared, loadTopology(next));
     declared = result.declared;
-    for (const w of result.warnings) io.stderr(`${w}\n`);
+    for (const w of [...result.warnings, ...result.errors]) io.stderr(`${w}\n`);
     for (const p of cluster.problems.slice(seen)) if (p.severity === 'error') io.stderr(`${formatProblem(p)}\n`);
     for (const l of result.lines) io.stdout(`${l}\n`);
   };

@@ -2,7 +2,10 @@
 // new objects created, changed ones updated (what controllers own kept unless the file sets it), objects gone
 // from the files deleted. Only objects the files declared are ever deleted; the controllers' and the bootstrap's
 // are left alone. The Cluster object (and KubeProxyConfiguration) cannot change while running.
-import { isNamespaced, objectKey, type KubeObject } from './objects.ts';
+import { describeObject, isNamespaced, objectKey, type KubeObject } from './objects.ts';
+import { problemAt } from './topology/load.ts';
+import { formatProblem } from './problems.ts';
+import { refuseUpdate } from './validation/update.ts';
 import type { Cluster } from './cluster.ts';
 import type { Topology } from './topology/load.ts';
 
@@ -50,6 +53,8 @@ export interface ApplyResult {
   lines: string[];
   /** Why a part of the change was not applied. */
   warnings: string[];
+  /** Updates the apiserver refuses (immutable fields), with file:line; those objects keep their state. */
+  errors: string[];
   /** What the files now declare (the next call's `before`). */
   declared: Declared;
 }
@@ -59,6 +64,7 @@ export function applyTopology(cluster: Cluster, before: Declared, next: Topology
   const { api, store } = cluster;
   const lines: string[] = [];
   const warnings: string[] = [];
+  const errors: string[] = [];
   if (canonical(next.config) !== canonical(cluster.config)) {
     warnings.push(`warning: the Cluster settings (kdp.dev Cluster, KubeProxyConfiguration) changed; restart kdp up to apply them (the running cluster keeps "${cluster.config.name}" as it started)`);
   }
@@ -76,6 +82,13 @@ export function applyTopology(cluster: Cluster, before: Declared, next: Topology
     }
     const prev = before.get(declaredKey(o));
     if (prev && canonical(prev) === canonical(o)) continue;
+    const refusal = prev && refuseUpdate(prev, o, live);
+    if (refusal) {
+      errors.push(formatProblem(problemAt(next.origins.get(o.kind, ns, o.metadata.name), describeObject(o.kind, ns, o.metadata.name), refusal.path, refusal.message)));
+      // Still what the cluster runs: the next save is compared with it.
+      declared.set(declaredKey(o), prev);
+      continue;
+    }
     if (api.update(merged(o, live))) lines.push(`${applyName(o)} configured`);
   }
   // Deleted last to first, so dependants (a Service after its Deployment's listing) go before what they name.
@@ -83,5 +96,5 @@ export function applyTopology(cluster: Cluster, before: Declared, next: Topology
     if (declared.has(key)) continue;
     if (api.delete(o.kind, o.metadata.namespace, o.metadata.name)) lines.push(`${applyName(o)} deleted`);
   }
-  return { lines, warnings, declared };
+  return { lines, warnings, errors, declared };
 }

@@ -73,6 +73,27 @@ describe('applyTopology', () => {
     expect(c.store.get<Service & KubeObject>('Service', 'shop', 'web')!.spec!.clusterIP).toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
   });
 
+  it('what the apiserver refuses to update (immutable fields) is an error on its line; the object keeps its state', () => {
+    const pod = '---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: nginx:1.27, ports: [{containerPort: 80}]}]\n';
+    const { c, declared } = start(WALKTHROUGH + pod);
+    const r = applyTopology(c, declared, loadTopology(src(WALKTHROUGH.replace('matchLabels: {app: nginx}', 'matchLabels: {app: web}').replace('labels: {app: nginx}', 'labels: {app: web}')
+      + pod.replace('containerPort: 80', 'containerPort: 81'))));
+    expect(r.lines).toEqual([]);
+    expect(r.errors).toEqual([
+      'error: topo.yaml:18: Deployment default/logstor: spec.selector: Invalid value: {"matchLabels":{"app":"web"}}: field is immutable',
+      expect.stringMatching(/^error: topo\.yaml:4[0-9]: Pod default\/p: spec: Forbidden: pod updates may not change fields other than `spec\.containers\[\*\]\.image`,/),
+    ]);
+    // An image is a field a pod update may change.
+    const again = applyTopology(c, r.declared, loadTopology(src(WALKTHROUGH + pod.replace('nginx:1.27', 'nginx:1.28'))));
+    expect(again).toMatchObject({ lines: ['pod/p configured'], errors: [] });
+    // A Service's ClusterIP may not change once set.
+    const ip = c.store.get<Service & KubeObject>('Service', 'default', 'logstor')!.spec!.clusterIP;
+    const other = ip === '10.96.100.100' ? '10.96.100.101' : '10.96.100.100';
+    const svc = applyTopology(c, again.declared, loadTopology(src(WALKTHROUGH.replace('selector: {app: nginx, role: logstor}', `clusterIP: ${other}\n  selector: {app: nginx, role: logstor}`) + pod.replace('nginx:1.27', 'nginx:1.28'))));
+    expect(svc.errors).toEqual([expect.stringMatching(new RegExp(`^error: topo\\.yaml:\\d+: Service default/logstor: spec\\.clusterIPs\\[0\\]: Invalid value: \\["${other}"\\]: may not change once set$`))]);
+    expect(c.store.get<Service & KubeObject>('Service', 'default', 'logstor')!.spec!.clusterIP).toBe(ip);
+  });
+
   it('a changed Cluster object is a warning, not applied', () => {
     const { c, declared } = start(WALKTHROUGH);
     const r = applyTopology(c, declared, loadTopology(src(WALKTHROUGH.replace('{name: node2, ip: 192.168.1.12}', '{name: node2, ip: 192.168.1.12}\n    - {name: node3, ip: 192.168.1.13}'))));
