@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { main } from '../../src/cli/main.ts';
 import type { IO } from '../../src/cli/io.ts';
-import { loadClusterFromText } from '../../src/cluster/cluster.ts';
+import { loadCluster, loadClusterFromText } from '../../src/cluster/cluster.ts';
+import { watchTopology } from '../../src/cli/watch.ts';
 import { loadTopology } from '../../src/cluster/topology/load.ts';
 import { applyTopology, declaredObjects } from '../../src/cluster/apply.ts';
 import type { KubeObject, Service } from '../../src/cluster/objects.ts';
@@ -170,4 +171,31 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
     interrupt();
     expect(await code).toBe(0);
   }, 30_000);
+});
+
+describe('watchTopology', () => {
+  it('a directory: a new file in it is applied; a burst of writes is applied once; closed, it applies nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-watchdir-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'a.yaml'), WALKTHROUGH);
+    const c = loadCluster([dir], { now: () => NOW });
+    let stdout = '';
+    let stderr = '';
+    const io: IO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => '', now: () => NOW, interrupted: () => Promise.resolve() };
+    const w = watchTopology(c, [dir], io, { debounceMs: 100 });
+    cleanups.push(() => w.close());
+    writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
+    writeFileSync(join(dir, 'b.yaml'), '');
+    for (const replicas of [3, 4, 5]) writeFileSync(join(dir, 'b.yaml'), `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: ${replicas}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n`);
+    await until(() => stdout.includes('\n'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stdout).toBe('deployment.apps/web created\n');
+    expect(stderr).toBe('');
+    expect(c.store.list('Pod').filter((p) => p.metadata.name.startsWith('web-'))).toHaveLength(5);
+    w.close();
+    rmSync(join(dir, 'b.yaml'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stdout).toBe('deployment.apps/web created\n');
+    expect(c.store.get('Deployment', 'default', 'web')).toBeDefined();
+  });
 });
