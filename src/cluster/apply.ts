@@ -32,14 +32,34 @@ function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
 }
 
+type StringMap = Record<string, string> | undefined;
+
+/**
+ * kubectl apply's three-way merge of a map: the live keys (a controller's annotation, a `kubectl label`) stay
+ * unless the files declared them before and no longer do; the files' values win.
+ */
+function mergeMap(live: StringMap, prev: StringMap, next: StringMap): StringMap {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(live ?? {})) if (!(prev && k in prev) || (next && k in next)) out[k] = v;
+  Object.assign(out, next ?? {});
+  return Object.keys(out).length ? out : undefined;
+}
+
 /**
  * The file's object with what the running one holds and the file does not say: status, the scheduler's
- * nodeName, and the identity the apiserver stamped. The Service registry keeps ClusterIPs and NodePorts itself.
+ * nodeName, owner references, labels and annotations others added, and the identity the apiserver stamped.
+ * The Service registry keeps ClusterIPs and NodePorts itself.
  */
-function merged(file: KubeObject, live: KubeObject): KubeObject {
+function merged(file: KubeObject, live: KubeObject, prev: KubeObject | undefined): KubeObject {
   const out: KubeObject = { ...file, metadata: { ...file.metadata } };
   const m = live.metadata;
   if (m.ownerReferences && !file.metadata.ownerReferences) out.metadata.ownerReferences = m.ownerReferences;
+  const labels = mergeMap(m.labels, prev?.metadata.labels, file.metadata.labels);
+  const annotations = mergeMap(m.annotations, prev?.metadata.annotations, file.metadata.annotations);
+  if (labels) out.metadata.labels = labels;
+  else delete out.metadata.labels;
+  if (annotations) out.metadata.annotations = annotations;
+  else delete out.metadata.annotations;
   const status = (live as { status?: unknown }).status;
   if (status !== undefined && (file as { status?: unknown }).status === undefined) (out as { status?: unknown }).status = status;
   const liveSpec = (live as { spec?: { nodeName?: string } }).spec;
@@ -89,7 +109,7 @@ export function applyTopology(cluster: Cluster, before: Declared, next: Topology
       declared.set(declaredKey(o), prev);
       continue;
     }
-    if (api.update(merged(o, live))) lines.push(`${applyName(o)} configured`);
+    if (api.update(merged(o, live, prev))) lines.push(`${applyName(o)} configured`);
   }
   // Deleted last to first, so dependants (a Service after its Deployment's listing) go before what they name.
   for (const [key, o] of [...before].reverse()) {

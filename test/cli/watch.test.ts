@@ -50,6 +50,19 @@ describe('applyTopology', () => {
     expect(c.store.get<Service & KubeObject>('Service', 'default', 'logstor')!.spec!.clusterIP).toBe(ip);
   });
 
+  it('labels and annotations merge three ways, as kubectl apply: a key dropped from the file goes, one added by others stays', () => {
+    const withLabels = WALKTHROUGH.replace('metadata:\n  name: logstor\nspec:\n  selector', 'metadata:\n  name: logstor\n  labels: {tier: db, team: a}\nspec:\n  selector');
+    const { c, declared } = start(withLabels);
+    const live = c.store.get<Service & KubeObject>('Service', 'default', 'logstor')!;
+    c.api.update({ ...live, metadata: { ...live.metadata, labels: { ...live.metadata.labels, owner: 'ops' }, annotations: { note: 'by hand' } } });
+    const r = applyTopology(c, declared, loadTopology(src(withLabels.replace('{tier: db, team: a}', '{tier: cache}'))));
+    expect(r.lines).toEqual(['service/logstor configured']);
+    const after = c.store.get<Service & KubeObject>('Service', 'default', 'logstor')!;
+    expect(after.metadata.labels).toEqual({ tier: 'cache', owner: 'ops' });
+    expect(after.metadata.annotations).toEqual({ note: 'by hand' });
+    expect(after.metadata.uid).toBe(live.metadata.uid);
+  });
+
   it('the same files again change nothing', () => {
     const { c, declared } = start(WALKTHROUGH);
     const rv = c.store.currentResourceVersion;
@@ -72,6 +85,26 @@ describe('applyTopology', () => {
     const r = applyTopology(c, declared, loadTopology(src(added)));
     expect(r.lines).toEqual(['namespace/shop created', 'service/web created']);
     expect(c.store.get<Service & KubeObject>('Service', 'shop', 'web')!.spec!.clusterIP).toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
+  });
+
+  it('objects removed from the files are deleted last to first; a deleted Namespace takes what is left in it', () => {
+    const shop = '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n'
+      + 'spec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n'
+      + '---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n';
+    const { c, declared } = start(WALKTHROUGH + shop);
+    expect(c.store.list('Pod').filter((p) => p.metadata.namespace === 'shop')).toHaveLength(2);
+    const r = applyTopology(c, declared, loadTopology(src(WALKTHROUGH)));
+    expect(r.lines).toEqual(['service/web deleted', 'deployment.apps/web deleted', 'namespace/shop deleted']);
+    const { c: c2 } = start(WALKTHROUGH + shop);
+    // Deleted alone (not through the files): the namespace controller deletes its contents.
+    c2.api.delete('Namespace', undefined, 'shop');
+    for (const kind of ['Pod', 'ReplicaSet', 'Deployment', 'Service', 'EndpointSlice', 'Endpoints']) {
+      expect(c2.store.list(kind).filter((o) => o.metadata.namespace === 'shop')).toEqual([]);
+    }
+    for (const kind of ['Pod', 'ReplicaSet', 'Deployment', 'Service', 'EndpointSlice', 'Endpoints']) {
+      expect(c.store.list(kind).filter((o) => o.metadata.namespace === 'shop')).toEqual([]);
+    }
+    expect(c.store.list('Pod').filter((p) => p.metadata.namespace === 'default')).toHaveLength(2);
   });
 
   it('what the apiserver refuses to update (immutable fields) is an error on its line; the object keeps its state', () => {
