@@ -33,12 +33,12 @@ function read(files: readonly string[], io: IO): Source[] | undefined {
   }
 }
 
-/** The problems `kdp validate` would print for these sources, tried on a cluster of their own; empty if none. */
-function rejected(sources: Source[], io: IO): string[] {
+/** What `kdp validate` would print for these sources, tried on a cluster of their own. */
+function validated(sources: Source[], io: IO): { errors: string[]; warnings: string[] } {
   const trial = loadClusterFromText(sources, { now: io.now });
   const dns = checkCorefile(trial);
-  if (!hasErrors(trial.problems) && !dns.errors.length) return [];
-  return [...trial.problems.filter((p) => p.severity === 'error').map(formatProblem), ...dns.errors];
+  const errors = hasErrors(trial.problems) || dns.errors.length ? [...trial.problems.filter((p) => p.severity === 'error').map(formatProblem), ...dns.errors] : [];
+  return { errors, warnings: [...trial.problems.filter((p) => p.severity === 'warning').map(formatProblem), ...dns.warnings] };
 }
 
 /**
@@ -49,6 +49,8 @@ export function watchTopology(cluster: Cluster, files: readonly string[], io: IO
   const paths = files.filter((f) => f !== '-');
   let sources = read(paths, io) ?? [];
   let declared: Declared = declaredObjects(loadTopology(sources));
+  // kdp up printed the warnings at start; a save prints only those it brings.
+  let warned = new Set(sources.length ? validated(sources, io).warnings : []);
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -65,12 +67,14 @@ export function watchTopology(cluster: Cluster, files: readonly string[], io: IO
   const applySaved = () => {
     const next = read(paths, io);
     if (!next || sameSources(next, sources)) return;
-    const problems = rejected(next, io);
-    if (problems.length) {
-      for (const l of problems) io.stderr(`${l}\n`);
-      io.stderr(`kdp: topology not applied (${problems.length} error${problems.length === 1 ? '' : 's'}); the cluster keeps its state\n`);
+    const { errors, warnings } = validated(next, io);
+    if (errors.length) {
+      for (const l of errors) io.stderr(`${l}\n`);
+      io.stderr(`kdp: topology not applied (${errors.length} error${errors.length === 1 ? '' : 's'}); the cluster keeps its state\n`);
       return;
     }
+    for (const w of warnings) if (!warned.has(w)) io.stderr(`${w}\n`);
+    warned = new Set(warnings);
     sources = next;
     const seen = cluster.problems.length;
     const result = applyTopology(cluster, declared, loadTopology(next));

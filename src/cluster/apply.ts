@@ -89,6 +89,11 @@ export function applyTopology(cluster: Cluster, before: Declared, next: Topology
     warnings.push(`warning: the Cluster settings (kdp.dev Cluster, KubeProxyConfiguration) changed; restart kdp up to apply them (the running cluster keeps "${cluster.config.name}" as it started)`);
   }
   const declared = declaredObjects(next);
+  // Problems the controllers find from here on name the lines the files now have.
+  for (const o of next.objects) {
+    const origin = next.origins.get(o.kind, o.metadata.namespace, o.metadata.name);
+    if (origin) cluster.origins.set(o.kind, o.metadata.namespace, o.metadata.name, origin);
+  }
   for (const o of next.objects) {
     const ns = o.metadata.namespace;
     if (ns && isNamespaced(o.kind) && !store.get('Namespace', undefined, ns) && !declared.has(`Namespace\0${ns}`)) {

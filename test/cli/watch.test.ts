@@ -186,6 +186,8 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
     writeFileSync(join(dir, '.topo.yaml.swp'), exposed(FIXED));
     renameSync(join(dir, '.topo.yaml.swp'), file);
     await until(() => stdout.includes('deployment.apps/logstor configured\n'));
+    // The startup's warning about the missing endpoints, said once and not again.
+    expect(stderr.match(/matches no pod/g)).toHaveLength(1);
     const body = await curl('http://127.31.1.1:30080/');
     expect(body).toContain('Welcome to nginx!');
 
@@ -225,10 +227,16 @@ describe('watchTopology', () => {
     expect(stdout).toBe('deployment.apps/web created\n');
     expect(stderr).toBe('');
     expect(c.store.list('Pod').filter((p) => p.metadata.name.startsWith('web-'))).toHaveLength(5);
+    // A save's new warnings are printed (kdp up printed the ones it started with).
+    writeFileSync(join(dir, 'c.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: lonely}\nspec: {selector: {app: nothing}, ports: [{port: 80}]}\n');
+    await until(() => stdout.includes('service/lonely created\n'));
+    expect(stderr).toContain(`warning: ${join(dir, 'c.yaml')}:4: Service default/lonely: spec.selector: selector app=nothing matches no pod in namespace default; the Service has no endpoints\n`);
+    expect(stderr).not.toContain('role=logstor');
     w.close();
+    rmSync(join(dir, 'c.yaml'));
     rmSync(join(dir, 'b.yaml'));
     await new Promise((r) => setTimeout(r, 300));
-    expect(stdout).toBe('deployment.apps/web created\n');
+    expect(stdout).toBe('deployment.apps/web created\nservice/lonely created\n');
     expect(c.store.get('Deployment', 'default', 'web')).toBeDefined();
   });
 });
