@@ -86,7 +86,9 @@ export function applyTopology(cluster: Cluster, before: Declared, next: Topology
   const warnings: string[] = [];
   const errors: string[] = [];
   if (canonical(next.config) !== canonical(cluster.config)) {
-    warnings.push(`warning: the Cluster settings (kdp.dev Cluster, KubeProxyConfiguration) changed; restart kdp up to apply them (the running cluster keeps "${cluster.config.name}" as it started)`);
+    const origin = next.origins.get('Cluster', undefined, next.config.name);
+    warnings.push(formatProblem(problemAt(origin, `Cluster ${next.config.name}`, [],
+      'the cluster settings (kdp.dev Cluster, KubeProxyConfiguration) changed: not applied; restart kdp up to apply them (the running cluster keeps the settings it started with)', 'warning')));
   }
   const declared = declaredObjects(next);
   // Problems the controllers find from here on name the lines the files now have.

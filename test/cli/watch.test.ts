@@ -132,7 +132,7 @@ describe('applyTopology', () => {
     const { c, declared } = start(WALKTHROUGH);
     const r = applyTopology(c, declared, loadTopology(src(WALKTHROUGH.replace('{name: node2, ip: 192.168.1.12}', '{name: node2, ip: 192.168.1.12}\n    - {name: node3, ip: 192.168.1.13}'))));
     expect(r.lines).toEqual([]);
-    expect(r.warnings).toEqual([expect.stringMatching(/^warning: the Cluster settings .* changed; restart kdp up to apply them/)]);
+    expect(r.warnings).toEqual(['warning: topo.yaml:4: Cluster no-endpoints: the cluster settings (kdp.dev Cluster, KubeProxyConfiguration) changed: not applied; restart kdp up to apply them (the running cluster keeps the settings it started with)']);
     expect(c.store.get('Node', undefined, 'node3')).toBeUndefined();
   });
 });
