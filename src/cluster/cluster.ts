@@ -25,6 +25,7 @@ import { EndpointSliceMirroringController } from './controllers/endpointslicemir
 import { WorkloadStatusController } from './controllers/workloadstatus.ts';
 import { GarbageCollector } from './controllers/garbagecollector.ts';
 import { LoadBalancerController } from './controllers/loadbalancer.ts';
+import { NamespaceController } from './controllers/namespace.ts';
 
 export interface Cluster {
   config: ClusterConfig;
@@ -95,6 +96,7 @@ export function buildCluster(topology: Topology, opts: BuildOptions = {}): Clust
 
   const controllers: Controller[] = [
     new GarbageCollector(),
+    new NamespaceController(),
     new NodeController(),
     new KubernetesServiceController({
       endpoints: !fileKeys.has(`Endpoints\0default/kubernetes`),

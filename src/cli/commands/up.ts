@@ -14,6 +14,7 @@ import { formatListeners } from '../printers/listeners.ts';
 import { LB_POOL_TEXT } from '../../cluster/controllers/loadbalancer.ts';
 import { ExternalEntrances } from '../../dataplane/nodeports.ts';
 import { formatEntrances } from '../printers/entrances.ts';
+import { watchTopology } from '../watch.ts';
 
 export interface UpOptions {
   dnsHost?: string;
@@ -145,10 +146,13 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
     '',
     ...(listeners.length ? [...listeners, ''] : []),
     ...(entrances.length ? [...entrances, ''] : []),
+    ...(files.some((x) => x !== '-') ? ['Watching the topology files: a saved change is applied live.'] : []),
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
+  const watching = watchTopology(cluster, files, io);
   await stopped;
+  watching.close();
   await Promise.all([ingress.stop(), external.close()]);
   await Promise.all([dns.close(), runtime.close()]);
   dp.close();
