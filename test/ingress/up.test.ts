@@ -48,7 +48,7 @@ describe('kdp up with the Ingress controller', () => {
   });
 
   it('rejects a bad port with a clear message', async () => {
-    const r = await kdp(['up', 'topologies/default.yaml', '--http-port', 'eighty']);
+    const r = await kdp(['up', 'topologies/default.yaml', '--http-port', 'eighty', '--loopback', '127.27']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/option '--http-port <port>' argument 'eighty' is invalid\. want a port number from 0 to 65535\./);
   });
@@ -59,7 +59,7 @@ describe('kdp up with the Ingress controller', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as import('node:net').AddressInfo).port;
     try {
-      const r = await kdp(['up', 'topologies/default.yaml', '--http-port', String(port)]);
+      const r = await kdp(['up', 'topologies/default.yaml', '--http-port', String(port), '--loopback', '127.27']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^error: the Ingress controller cannot listen on 127\\.0\\.0\\.1 \\(--http-port ${port}, --https-port 0\\): listen EADDRINUSE`));
     } finally {
