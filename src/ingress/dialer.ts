@@ -1,7 +1,8 @@
 // How the controller reaches a backend. It never picks a socket itself: it asks a Dialer, which decides the
-// endpoint (the data plane's kube-proxy rules, or here the store) and names the real listener that carries the
-// bytes. StoreDialer is the stand-in until the data-plane dialer is wired in: Service -> EndpointSlices ->
-// ready endpoints, round robin (ingress-nginx's default load-balance), then a registry of real listeners.
+// endpoint (the data plane's kube-proxy rules: src/dataplane/dialer.ts, which `kdp up` uses; or here the store)
+// and names the real listener that carries the bytes. StoreDialer picks from the store alone: Service ->
+// EndpointSlices -> ready endpoints, round robin (ingress-nginx's default load-balance), then a registry of real
+// listeners; the data-plane dialer uses it for headless Services, which kube-proxy does not translate.
 import type { EndpointSlice, KubeObject, Service } from '../cluster/objects.ts';
 import type { Store } from '../cluster/store.ts';
 import type { Agent } from 'node:http';
