@@ -5,7 +5,10 @@
 import { cidrContains, parseIP } from '../cluster/net.ts';
 import type { KubeObject, Pod } from '../cluster/objects.ts';
 import type { DnsQuestion } from '../dns/message.ts';
-import type { Transport } from '../dns/resolver.ts';
+import { socketTransport, type Transport } from '../dns/resolver.ts';
+import { podResolvConf, type ResolvConf } from '../dns/resolvconf.ts';
+import { buildChain } from '../dns/service.ts';
+import { LiveView } from '../dns/view.ts';
 import { traceFlow } from '../netns/forward.ts';
 import type { Netns } from '../netns/netns.ts';
 import type { Trace } from '../netns/trace.ts';
@@ -58,4 +61,30 @@ export function dataPlaneTransport(dp: DataPlane, from: Netns, answer: Transport
     return answer(nameserver, question);
   };
   return { transport, routed };
+}
+
+/** A pod's DNS on the data plane: kubelet's resolv.conf for it, and the transport its resolver sends over. */
+export interface PodDns {
+  conf: ResolvConf;
+  transport: Transport;
+  /** Every query sent so far, with its path through the data plane. */
+  routed: RoutedQuery[];
+  close(): void;
+}
+
+/**
+ * The pod's DNS: queries inside the cluster go through the data plane and are answered by the cluster's
+ * Corefile chain (which every coredns pod runs) when a CoreDNS pod's socket takes them; queries to a
+ * nameserver outside (dnsPolicy Default) go out on a real socket. Undefined when the pod has no network.
+ */
+export function podDns(dp: DataPlane, pod: Pod & KubeObject, nodeResolvConf: string): PodDns | undefined {
+  const net = dp.network;
+  const from = net.pod(pod.metadata.namespace!, pod.metadata.name)?.netns ?? (pod.spec?.hostNetwork && pod.spec.nodeName ? net.host(pod.spec.nodeName) : undefined);
+  if (!from) return undefined;
+  const live = new LiveView(dp.cluster.store);
+  const chain = buildChain(dp.cluster, live, { localIPs: () => [dp.cluster.config.dnsClusterIP] });
+  const answer: Transport = async (_nameserver, q) => (await chain.resolve(q, { proto: 'udp', dnssecOK: false })).reply;
+  const outside = socketTransport((nameserver) => ({ host: nameserver, port: 53 }));
+  const { transport, routed } = dataPlaneTransport(dp, from, answer, outside);
+  return { conf: podResolvConf(dp.cluster, pod, nodeResolvConf), transport, routed, close: () => live.close() };
 }

@@ -11,7 +11,7 @@ import { ContainerRuntime } from '../../kubelet/runtime.ts';
 import { traceFlow } from '../../netns/forward.ts';
 import { renderTrace, type Trace } from '../../netns/trace.ts';
 import { UserError, type IO } from '../io.ts';
-import { resolveName } from './trace.ts';
+import { resolveName } from '../resolve.ts';
 
 export interface CurlOptions {
   from: string;
@@ -48,9 +48,8 @@ export async function curl(cluster: Cluster, url: string, o: CurlOptions, io: IO
   const [ns, name] = o.from.includes('/') ? o.from.split('/') : ['default', o.from];
   const pod = cluster.store.get<Pod & KubeObject>('Pod', ns, name);
   if (!pod) throw new UserError(`--from ${o.from}: pod "${ns}/${name}" not found`);
-  const ip = parseIP(host) ? host : await resolveName(cluster, `${ns}/${name}`, host, o.verbose ? io : { ...io, stderr: () => {} });
-
   const dp = new DataPlane(cluster);
+  const ip = parseIP(host) ? host : await resolveName(dp, pod, host, o.verbose ? io : { ...io, stderr: () => {} });
   const runtime = await ContainerRuntime.start(cluster, { network: dp.network });
   try {
     const from = dp.network.pod(ns, name)?.netns ?? (pod.spec?.hostNetwork && pod.spec.nodeName ? dp.network.host(pod.spec.nodeName) : undefined);

@@ -1,17 +1,15 @@
 // kdp dig / kdp resolvconf: DNS from a pod's point of view — the resolv.conf kubelet writes for it, and a
 // lookup walked the way the pod's glibc walks it, each query with its rcode, then the answer in dig's layout.
-import { readFileSync } from 'node:fs';
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import { UserError, type IO } from '../io.ts';
-import { buildChain } from '../../dns/service.ts';
-import { LiveView } from '../../dns/view.ts';
 import { formatResolvConf, podDNSType, podResolvConf } from '../../dns/resolvconf.ts';
-import { resolveFromPod, socketTransport, type Transport } from '../../dns/resolver.ts';
+import { resolveFromPod } from '../../dns/resolver.ts';
 import { RCODE_NAMES, type Reply } from '../../dns/message.ts';
 import { formatDig } from '../../dns/present.ts';
 import { DataPlane } from '../../dataplane/dataplane.ts';
-import { dataPlaneTransport, NoDnsReply, type RoutedQuery } from '../../dataplane/dns.ts';
+import { NoDnsReply, podDns, type RoutedQuery } from '../../dataplane/dns.ts';
+import { nodeResolvConf } from '../resolve.ts';
 
 function findPod(cluster: Cluster, ref: string): Pod & KubeObject {
   const [ns, name] = ref.includes('/') ? ref.split('/', 2) : ['default', ref];
@@ -20,37 +18,10 @@ function findPod(cluster: Cluster, ref: string): Pod & KubeObject {
   return pod;
 }
 
-/** The node's /etc/resolv.conf: the machine kdp runs on stands for every node. */
-const nodeResolvConf = () => {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    return '';
-  }
-};
-
 export function resolvconf(cluster: Cluster, o: { pod?: string }, io: IO): number {
   if (!o.pod) throw new UserError('say which pod: --pod NAMESPACE/NAME');
   io.stdout(formatResolvConf(podResolvConf(cluster, findPod(cluster, o.pod), nodeResolvConf())));
   return 0;
-}
-
-/**
- * The pod's transport: a query to an address inside the cluster goes through the data plane (kube-proxy's
- * rules DNAT 10.96.0.10:53 to a coredns pod) and is answered by the cluster's Corefile chain when a CoreDNS
- * pod's socket takes it; a query to a nameserver outside (dnsPolicy Default) goes out on a real socket.
- */
-export function podTransport(cluster: Cluster, pod: Pod & KubeObject): { transport: Transport; routed: RoutedQuery[]; close(): void } {
-  const live = new LiveView(cluster.store);
-  const chain = buildChain(cluster, live, { localIPs: () => [cluster.config.dnsClusterIP] });
-  const outside = socketTransport((nameserver) => ({ host: nameserver, port: 53 }));
-  const dp = new DataPlane(cluster);
-  const net = dp.network;
-  const from = net.pod(pod.metadata.namespace!, pod.metadata.name)?.netns ?? (pod.spec?.nodeName ? net.host(pod.spec.nodeName) : undefined);
-  if (!from) throw new UserError(`pod "${pod.metadata.namespace}/${pod.metadata.name}" is not running: it has no network to ask from`);
-  const answer: Transport = async (_nameserver, q) => (await chain.resolve(q, { proto: 'udp', dnssecOK: false })).reply;
-  const { transport, routed } = dataPlaneTransport(dp, from, answer, outside);
-  return { transport, routed, close: () => { live.close(); dp.close(); } };
 }
 
 /** Where the data plane took a query: the coredns pod and endpoint kube-proxy chose, or where it ended. */
@@ -71,8 +42,10 @@ export async function dig(cluster: Cluster, name: string, type: string | undefin
   const pod = findPod(cluster, o.from);
   const t = type?.toUpperCase();
   if (t !== undefined && !/^[A-Z0-9]+$/.test(t)) throw new UserError(`"${type}" is not a record type`);
-  const conf = podResolvConf(cluster, pod, nodeResolvConf());
-  const { transport, routed, close } = podTransport(cluster, pod);
+  const dp = new DataPlane(cluster);
+  const dns = podDns(dp, pod, nodeResolvConf());
+  if (!dns) throw new UserError(`pod "${pod.metadata.namespace}/${pod.metadata.name}" is not running: it has no network to ask from`);
+  const { conf, transport, routed } = dns;
   try {
     const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
     const who = `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -105,6 +78,7 @@ export async function dig(cluster: Cluster, name: string, type: string | undefin
     io.stdout(`${out.join('\n')}\n`);
     return 0;
   } finally {
-    close();
+    dns.close();
+    dp.close();
   }
 }

@@ -12,11 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { toJSON } from '../printers/serialize.ts';
 import { UserError, type IO } from '../io.ts';
 import type { KubeObject, Pod } from '../../cluster/objects.ts';
-import { podTransport } from './dig.ts';
-import { resolveFromPod } from '../../dns/resolver.ts';
-import { podResolvConf } from '../../dns/resolvconf.ts';
-import { RCODE_NAMES } from '../../dns/message.ts';
-import { NoDnsReply } from '../../dataplane/dns.ts';
+import { resolveName } from '../resolve.ts';
 
 export interface TraceOptions {
   from: string;
@@ -61,29 +57,19 @@ export function parseDestination(to: string, proto: string | undefined): Flow & 
   return { protocol, dst: name === undefined ? host : '', ...(protocol !== 'icmp' ? { dport: port } : {}), ...(name !== undefined ? { name } : {}) };
 }
 
-/** A name as the source pod's resolver looks it up (its resolv.conf, the cluster DNS through the data plane): its first IPv4 address. */
-export async function resolveName(cluster: Cluster, from: string, name: string, io: IO): Promise<string> {
+/** The pod a name is resolved for: only a pod has a resolver (a node's or an outside client's is not modelled). */
+function resolvingPod(cluster: Cluster, from: string, name: string): Pod & KubeObject {
   const [ns, podName] = from.includes('/') ? from.split('/') : ['default', from];
-  const pod = cluster.store.get<Pod & KubeObject>('Pod', ns, podName);
-  if (!pod || from.startsWith('node/') || parseIP(from)) throw new UserError(`--to ${name}: names are resolved by a pod's resolver; trace from a pod, or give an address`);
-  const { transport, close } = podTransport(cluster, pod);
-  try {
-    const r = await resolveFromPod(podResolvConf(cluster, pod, ''), name, 'A', transport);
-    const a = r.final.reply.answers.find((x) => x.type === 'A') as { data: string } | undefined;
-    if (!a) throw new UserError(`--to ${name}: ${from}'s resolver found no address (${RCODE_NAMES[r.final.reply.rcode] ?? r.final.reply.rcode} for ${r.final.question.name})`);
-    io.stderr(`kdp: ${name} is ${a.data} (${r.final.question.name}, as ${from}'s resolver looked it up)\n`);
-    return a.data;
-  } catch (e) {
-    if (e instanceof NoDnsReply) throw new UserError(`--to ${name}: no DNS reply for ${from}: ${e.message}`);
-    throw e;
-  } finally {
-    close();
-  }
+  const pod = from.startsWith('node/') || parseIP(from) ? undefined : cluster.store.get<Pod & KubeObject>('Pod', ns, podName);
+  if (!pod) throw new UserError(`--to ${name}: names are resolved by a pod's resolver; trace from a pod, or give an address`);
+  return pod;
 }
 
 export async function trace(cluster: Cluster, opts: TraceOptions, io: IO): Promise<number> {
   const { name, ...flow } = parseDestination(opts.to, opts.proto);
-  if (name !== undefined) flow.dst = await resolveName(cluster, opts.from, name, io);
+  // kube-proxy has programmed every node's kernel before the first packet (or DNS query) is sent.
+  const dp = new DataPlane(cluster);
+  if (name !== undefined) flow.dst = await resolveName(dp, resolvingPod(cluster, opts.from, name), name, io);
   if (opts.size !== undefined) {
     const size = Number(opts.size);
     if (!Number.isInteger(size) || size < 0 || size > 65000) throw new UserError(`--size ${opts.size}: want a payload size in bytes`);
@@ -94,8 +80,7 @@ export async function trace(cluster: Cluster, opts: TraceOptions, io: IO): Promi
     seed = Number(opts.seed);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UserError(`--seed ${opts.seed}: want an integer from 0 to 4294967295`);
   }
-  // kube-proxy has programmed every node's kernel before the first packet is sent.
-  const net = new DataPlane(cluster).network;
+  const net = dp.network;
   const run = runnerFor(cluster, net, opts.from, flow);
   if (opts.branches) return branches(run, opts.output ?? 'text', io);
   const result = run({ seed });
