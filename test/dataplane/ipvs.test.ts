@@ -8,28 +8,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cluster, get, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
+import { appPod, dataPlaneOf, serviceDoc } from '../helpers/dataplane.ts';
 import { kdp } from '../helpers/cli.ts';
 import { ipvsadmList } from '../../src/netns/ipvs/ipvsadm.ts';
 
 const IPVS = NODES3.replace('spec:\n', 'spec:\n  proxy: {mode: ipvs}\n');
-const svc = (name: string, selector: string, extra = '') => `---
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}}
-spec: {selector: {app: ${selector}}, ports: [{port: 80, targetPort: 8080}]${extra}}
-`;
-const labelled = (name: string, node: string, app: string) => podDoc(name, node, [8080]).replace(`metadata: {name: ${name}}`, `metadata: {name: ${name}, labels: {app: ${app}}}`);
 
-const TOPO = IPVS + NO_COREDNS + podDoc('client', 'node1') + labelled('w1', 'node2', 'web') + labelled('w2', 'node3', 'web')
-  + svc('web', 'web') + svc('nothing', 'none') + svc('np', 'web', ', type: NodePort')
-  + svc('sticky', 'web', ', sessionAffinity: ClientIP');
+const TOPO = IPVS + NO_COREDNS + podDoc('client', 'node1') + appPod('w1', 'node2', 'web') + appPod('w2', 'node3', 'web')
+  + serviceDoc('web', 'web') + serviceDoc('nothing', 'none') + serviceDoc('np', 'web', ', type: NodePort')
+  + serviceDoc('sticky', 'web', ', sessionAffinity: ClientIP');
 
-function setup() {
-  const c = cluster(TOPO);
-  const dp = new DataPlane(c);
-  const ip = (kind: string, name: string) => (kind === 'Pod' ? get<any>(c, 'Pod', 'default', name).status.podIP : get<any>(c, 'Service', 'default', name).spec.clusterIP) as string;
-  return { c, dp, ip, client: dp.network.pod('default', 'client')!.netns };
-}
+const setup = () => dataPlaneOf(TOPO);
 
 describe('IPVS mode in the data plane', () => {
   it('a pod to a ClusterIP: IPVS at LOCAL_IN schedules it to an endpoint, and the answer comes back from the ClusterIP', () => {
@@ -176,7 +165,7 @@ describe('IPVS mode in the data plane', () => {
   });
 
   it('hairpin: a pod scheduled to itself is masqueraded by KUBE-LOOP-BACK (dst,dst,src) and hears back from the VIP', () => {
-    const c = cluster(IPVS + NO_COREDNS + labelled('w1', 'node1', 'web') + svc('web', 'web'));
+    const c = cluster(IPVS + NO_COREDNS + appPod('w1', 'node1', 'web') + serviceDoc('web', 'web'));
     const dp = new DataPlane(c);
     const vip = get<any>(c, 'Service', 'default', 'web').spec.clusterIP as string;
     const self = get<any>(c, 'Pod', 'default', 'w1').status.podIP as string;
@@ -208,7 +197,7 @@ describe('IPVS mode in the data plane', () => {
   });
 
   it('externalTrafficPolicy Local: a NodePort on a node with an endpoint keeps the client address (no masquerade)', () => {
-    const c = cluster(TOPO + svc('local', 'web', ', type: NodePort, externalTrafficPolicy: Local'));
+    const c = cluster(TOPO + serviceDoc('local', 'web', ', type: NodePort, externalTrafficPolicy: Local'));
     const dp = new DataPlane(c);
     const nodePort = get<any>(c, 'Service', 'default', 'local').spec.ports[0].nodePort as number;
     const w1 = get<any>(c, 'Pod', 'default', 'w1').status.podIP as string;
@@ -237,7 +226,7 @@ describe('IPVS mode in the data plane', () => {
   });
 
   it('client and real server on one node: the answer is bridged on cni0, and IPVS un-NATs it at br_netfilter\'s FORWARD', () => {
-    const c = cluster(IPVS + NO_COREDNS + podDoc('client', 'node1') + labelled('near', 'node1', 'near') + svc('near', 'near'));
+    const c = cluster(IPVS + NO_COREDNS + podDoc('client', 'node1') + appPod('near', 'node1', 'near') + serviceDoc('near', 'near'));
     const dp = new DataPlane(c);
     const vip = get<any>(c, 'Service', 'default', 'near').spec.clusterIP as string;
     const near = get<any>(c, 'Pod', 'default', 'near').status.podIP as string;

@@ -14,18 +14,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
-import { cluster, get, warnings, NOW, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
+import { cluster, get, warnings, NOW, NODES3, NO_COREDNS } from '../helpers/cluster.ts';
+import { appPod } from '../helpers/dataplane.ts';
 
 const run = promisify(execFile);
 
-const labelled = (name: string, node: string, app: string) => podDoc(name, node, [8080]).replace(`metadata: {name: ${name}}`, `metadata: {name: ${name}, labels: {app: ${app}}}`);
 const svc = (name: string, spec: string) => `---
 apiVersion: v1
 kind: Service
 metadata: {name: ${name}}
 spec: {selector: {app: web}, ports: [{port: 8088, targetPort: 8080}], ${spec}}
 `;
-const TOPO = NODES3 + NO_COREDNS + labelled('w1', 'node2', 'web')
+const TOPO = NODES3 + NO_COREDNS + appPod('w1', 'node2', 'web')
   + svc('np', 'type: NodePort').replace('targetPort: 8080', 'targetPort: 8080, nodePort: 30080')
   + svc('np-local', 'type: NodePort, externalTrafficPolicy: Local').replace('targetPort: 8080', 'targetPort: 8080, nodePort: 30081')
   + svc('lb', 'type: LoadBalancer');
@@ -142,7 +142,7 @@ describe('live', () => {
   });
 });
 
-const TWO = NODES3 + NO_COREDNS + labelled('w1', 'node2', 'web') + labelled('w2', 'node3', 'web')
+const TWO = NODES3 + NO_COREDNS + appPod('w1', 'node2', 'web') + appPod('w2', 'node3', 'web')
   + svc('sticky', 'type: NodePort, sessionAffinity: ClientIP').replace('targetPort: 8080', 'targetPort: 8080, nodePort: 30082')
   + svc('spread', 'type: NodePort').replace('targetPort: 8080', 'targetPort: 8080, nodePort: 30083')
   + svc('ext', 'externalIPs: [198.51.100.7]')
@@ -241,7 +241,7 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]${extra}}
   });
 
   it('loadBalancerSourceRanges: KUBE-FW lets the outside client in only from a listed range', async () => {
-    const topo = (range: string) => NODES3 + NO_COREDNS + labelled('w1', 'node2', 'web') + svc('fw', `type: LoadBalancer, loadBalancerSourceRanges: [${range}]`);
+    const topo = (range: string) => NODES3 + NO_COREDNS + appPod('w1', 'node2', 'web') + svc('fw', `type: LoadBalancer, loadBalancerSourceRanges: [${range}]`);
     const { ext } = await setup(topo('203.0.113.0/24'));
     const lb = ext.list().find((e) => e.kind === 'LoadBalancer')!;
     expect(JSON.parse(await get200(lb.host, lb.port)).pod).toBe('w1');

@@ -1,27 +1,15 @@
 // Services through the whole data plane: kube-proxy's rules loaded into every node's kernel decide where a
 // connection to a ClusterIP or a NodePort goes, and conntrack brings the answer back un-NATed.
 import { describe, expect, it } from 'vitest';
-import { DataPlane } from '../../src/dataplane/dataplane.ts';
 import { traceBranches, traceFlow, traceFromOutside } from '../../src/netns/forward.ts';
-import { cluster, get, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
+import { get, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
+import { appPod, dataPlaneOf, serviceDoc } from '../helpers/dataplane.ts';
 
-const svc = (name: string, selector: string, extra = '') => `---
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}}
-spec: {selector: {app: ${selector}}, ports: [{port: 80, targetPort: 8080}]${extra}}
-`;
-const labelled = (name: string, node: string, app: string) => podDoc(name, node, [8080]).replace(`metadata: {name: ${name}}`, `metadata: {name: ${name}, labels: {app: ${app}}}`);
 
-const TOPO = NODES3 + NO_COREDNS + podDoc('client', 'node1') + labelled('w1', 'node2', 'web') + labelled('w2', 'node3', 'web')
-  + svc('web', 'web') + svc('nothing', 'none') + svc('np', 'web', ', type: NodePort');
+const TOPO = NODES3 + NO_COREDNS + podDoc('client', 'node1') + appPod('w1', 'node2', 'web') + appPod('w2', 'node3', 'web')
+  + serviceDoc('web', 'web') + serviceDoc('nothing', 'none') + serviceDoc('np', 'web', ', type: NodePort');
 
-function setup() {
-  const c = cluster(TOPO);
-  const dp = new DataPlane(c);
-  const ip = (kind: string, name: string) => (kind === 'Pod' ? get<any>(c, 'Pod', 'default', name).status.podIP : get<any>(c, 'Service', 'default', name).spec.clusterIP) as string;
-  return { c, dp, ip, client: dp.network.pod('default', 'client')!.netns };
-}
+const setup = () => dataPlaneOf(TOPO);
 
 describe('Services through the data plane', () => {
   it('a ClusterIP connection is DNATed by KUBE-SEP to an endpoint, and the answer is un-DNATed by conntrack', () => {
