@@ -4,6 +4,7 @@
 // keyed by the query bytes, valid until the cluster view changes.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
 import type { DnsChain } from './chain.ts';
@@ -76,9 +77,18 @@ export class DnsServer {
 
   /** Binds UDP and TCP on the same port (port 0: any free one). */
   async listen(host = '127.0.0.1', port = 0): Promise<{ host: string; port: number }> {
+    // A name (`--dns-host localhost`) is resolved once here: the socket's own lookup only passes literals on.
+    if (!net.isIP(host)) host = (await dnsLookup(host)).address;
     for (let attempt = 0; ; attempt++) {
       // A deep receive buffer (up to net.core.rmem_max): a garbage-collection pause must not drop queries.
-      const udp = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+      // Replies go to the sender's address, always an IP literal: an identity lookup spares dgram's
+      // dns.lookup (an address regex and a nextTick) on every send.
+      const type = net.isIPv6(host) ? 'udp6' : 'udp4';
+      const family = type === 'udp6' ? 6 : 4;
+      const udp = dgram.createSocket({
+        type, recvBufferSize: 4 << 20, sendBufferSize: 4 << 20,
+        lookup: (address, _opts, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, family),
+      });
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
         udp.bind(port, host, () => {

@@ -66,6 +66,15 @@ describe('UDP and TCP', () => {
       expect(r.answers?.[0]).toMatchObject({ data: '10.96.0.1' });
     }
   });
+  it('binds a host given by name (--dns-host localhost) and answers there', async () => {
+    const d = await startDns(c, { host: 'localhost', port: 0, readFile: () => '', resolvConf: () => 'nameserver 192.0.2.53\n' });
+    try {
+      const r = decode((await udpQuery(d.port, query('kubernetes.default.svc.cluster.local', 'A')))!);
+      expect(r.answers?.[0]).toMatchObject({ data: '10.96.0.1' });
+    } finally {
+      await d.close();
+    }
+  });
   it('keeps the question as sent, case included', async () => {
     const r = decode((await udpQuery(dns.port, query('KuBeRnEtEs.default.svc.CLUSTER.local', 'A')))!);
     expect(r.questions?.[0].name).toBe('KuBeRnEtEs.default.svc.CLUSTER.local');
