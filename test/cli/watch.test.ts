@@ -163,9 +163,8 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
   it('a saved fix is applied live and dig answers; a bad edit changes nothing; a removed Service is deleted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
     const file = join(dir, 'topo.yaml');
-    // The walkthrough's Service reached from outside through its NodePort, so a real curl sees its endpoints.
-    const exposed = (t: string) => t.replace('selector: {app: nginx, role: logstor}', 'type: NodePort\n  selector: {app: nginx, role: logstor}').replace('targetPort: http}', 'targetPort: http, nodePort: 30080}');
-    writeFileSync(file, exposed(WALKTHROUGH));
+    // The walkthrough's Service is a NodePort, so a real curl from outside sees its endpoints.
+    writeFileSync(file, WALKTHROUGH);
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     let stdout = '';
     let stderr = '';
@@ -182,26 +181,26 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
     const name = 'logstor.default.svc.cluster.local';
     expect((await dig(port, [name, 'A'])).answer).toHaveLength(1);
     // Before: no endpoints, so kube-proxy refuses the connection.
-    expect(await curl('http://127.31.1.1:30080/')).toBe('');
+    expect(await curl('http://127.31.1.1:30081/')).toBe('');
 
     // Saved the way many editors do: a new file renamed over the old one.
-    writeFileSync(join(dir, '.topo.yaml.swp'), exposed(FIXED));
+    writeFileSync(join(dir, '.topo.yaml.swp'), FIXED);
     renameSync(join(dir, '.topo.yaml.swp'), file);
     await until(() => stdout.includes('deployment.apps/logstor configured\n'));
     // The startup's warning about the missing endpoints, said once and not again.
     expect(stderr.match(/matches no pod/g)).toHaveLength(1);
-    const body = await curl('http://127.31.1.1:30080/');
+    const body = await curl('http://127.31.1.1:30081/');
     expect(body).toContain('Welcome to nginx!');
 
     // A bad edit: reported with file:line as validate does, and nothing changes.
     const printed = stdout;
-    writeFileSync(file, exposed(FIXED).replace('replicas: 2', 'replicas: -1'));
+    writeFileSync(file, FIXED.replace('replicas: 2', 'replicas: -1'));
     await until(() => stderr.includes('topology not applied'));
     expect(stderr).toContain(`error: ${file}:17: Deployment default/logstor: spec.replicas: Invalid value: -1: must be greater than or equal to 0\n`);
     expect(stdout).toBe(printed);
 
     // The Service removed from the file: deleted, and its name no longer resolves.
-    writeFileSync(file, exposed(FIXED).replace(SERVICE_DOC, ''));
+    writeFileSync(file, FIXED.replace(SERVICE_DOC, ''));
     await until(() => stdout.includes('service/logstor deleted\n'));
     expect((await dig(port, [name, 'A'])).status).toBe('NXDOMAIN');
 
