@@ -3,7 +3,7 @@
 // CPU 1 and dnsperf to CPU 0, as in /work/shared/reference/perf-baselines.md section 1.
 //   npm run bench:dns [-- --rounds 5 --seconds 10]
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClusterFromText } from '../src/cluster/cluster.ts';
@@ -98,20 +98,43 @@ process.on('exit', () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run { server: string; qps: number; lostPct: number; latencyMs: number }
+/**
+ * CPU time (utime + stime, every thread) in seconds of a process and its descendants (nsd serves from a
+ * forked child), from /proc in clock ticks of 1/100 s (Linux's USER_HZ). taskset execs the server, so the
+ * spawned child's pid is the server's.
+ */
+const cpuSeconds = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(fields[11]) + Number(fields[12])) / 100;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) total += cpuSeconds(Number(child));
+    }
+    return total;
+  } catch {
+    return 0; // gone between the listing and the read
+  }
+};
+
+interface Run { server: string; qps: number; lostPct: number; latencyMs: number; cpuUsPerQuery: number }
 const runs: Run[] = [];
 try {
   await waitFor(kdp, () => answers(KDP_PORT), 'kdp');
   await waitFor(nsd, () => answers(NSD_PORT), 'nsd');
   for (let r = 1; r <= ROUNDS; r++) {
-    for (const [server, port] of [['kdp', KDP_PORT], ['nsd', NSD_PORT]] as const) {
+    for (const [server, port, child] of [['kdp', KDP_PORT, kdp], ['nsd', NSD_PORT, nsd]] as const) {
+      const cpu0 = cpuSeconds(child.pid!);
       const out = execFileSync('taskset', ['-c', '0', 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', join(dir, 'queries.txt'), '-l', String(SECONDS), '-c', '4', '-q', '200', '-Q', '400000'], { encoding: 'utf8' });
       const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1]);
       const lostPct = Number(/Queries lost:\s+\d+ \(([\d.]+)%\)/.exec(out)?.[1]);
       const latencyMs = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1]) * 1000;
       const noerror = /NOERROR (\d+)/.exec(out)?.[1];
-      runs.push({ server, qps, lostPct, latencyMs });
-      console.log(`round ${r} ${server.padEnd(4)} ${qps.toFixed(0).padStart(7)} QPS  lost ${lostPct.toFixed(2)}%  avg ${latencyMs.toFixed(3)} ms  NOERROR ${noerror}`);
+      const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1]);
+      const cpuUsPerQuery = ((cpuSeconds(child.pid!) - cpu0) * 1e6) / completed;
+      runs.push({ server, qps, lostPct, latencyMs, cpuUsPerQuery });
+      console.log(`round ${r} ${server.padEnd(4)} ${qps.toFixed(0).padStart(7)} QPS  lost ${lostPct.toFixed(2)}%  avg ${latencyMs.toFixed(3)} ms  ` +
+        `server CPU ${cpuUsPerQuery.toFixed(1)} µs/query  NOERROR ${noerror}`);
       await new Promise((res) => setTimeout(res, 1000));
     }
   }
@@ -128,4 +151,5 @@ const k = median(of('kdp').map((r) => r.qps));
 const n = median(of('nsd').map((r) => r.qps));
 console.log(`\nmedian kdp ${k.toFixed(0)} QPS [${Math.min(...of('kdp').map((r) => r.qps)).toFixed(0)}-${Math.max(...of('kdp').map((r) => r.qps)).toFixed(0)}], ` +
   `nsd ${n.toFixed(0)} QPS [${Math.min(...of('nsd').map((r) => r.qps)).toFixed(0)}-${Math.max(...of('nsd').map((r) => r.qps)).toFixed(0)}]; ` +
-  `ratio ${(k / n).toFixed(2)} (target >= 0.60); kdp lost ${Math.max(...of('kdp').map((r) => r.lostPct)).toFixed(2)}% max`);
+  `ratio ${(k / n).toFixed(2)} (target >= 0.60); kdp lost ${Math.max(...of('kdp').map((r) => r.lostPct)).toFixed(2)}% max; ` +
+  `server CPU per query: kdp ${median(of('kdp').map((r) => r.cpuUsPerQuery)).toFixed(1)} µs, nsd ${median(of('nsd').map((r) => r.cpuUsPerQuery)).toFixed(1)} µs`);
