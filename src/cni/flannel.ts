@@ -47,24 +47,27 @@ export function subnetEnvText(env: SubnetEnv): string {
   ].join('\n');
 }
 
-/** The flannel CNI plugin's delegate: the bridge configuration it builds from subnet.env and its own delegate block. */
+/**
+ * The flannel CNI plugin's delegate (flannel-io/cni-plugin doCmdAdd): its `delegate` block with the network's
+ * name, type bridge unless given, ipMasq the opposite of flanneld's, subnet.env's MTU and, for a bridge,
+ * isGateway — each only where the block does not set it — and host-local IPAM over the node's lease with a
+ * route to the whole pod network after any routes of the plugin's own `ipam`.
+ */
 export function flannelDelegate(list: NetworkConfigList, env: SubnetEnv): BridgeConf {
   const flannel = list.plugins.find((p) => p.type === 'flannel') ?? { type: 'flannel' };
-  const delegate = (flannel.delegate ?? {}) as Partial<BridgeConf>;
-  return {
-    name: list.name,
-    cniVersion: list.cniVersion,
-    ...delegate,
-    type: 'bridge',
-    ipMasq: delegate.ipMasq ?? !env.ipMasq,
-    mtu: delegate.mtu ?? env.mtu,
-    isGateway: true,
-    ipam: {
-      type: 'host-local',
-      ranges: [[{ subnet: env.lease.text }]],
-      routes: [{ dst: env.network.text }],
-    },
-  };
+  const d: Record<string, unknown> = { ...(flannel.delegate as Record<string, unknown> | undefined) };
+  d.name = list.name;
+  if (!('type' in d)) d.type = 'bridge';
+  if (!('ipMasq' in d)) d.ipMasq = !env.ipMasq;
+  if (!('mtu' in d)) d.mtu = env.mtu;
+  if (d.type === 'bridge' && !('isGateway' in d)) d.isGateway = true;
+  if (list.cniVersion) d.cniVersion = list.cniVersion;
+  const ipam: Record<string, unknown> = { ...(flannel.ipam as Record<string, unknown> | undefined) };
+  if (!('type' in ipam)) ipam.type = 'host-local';
+  ipam.ranges = [[{ subnet: env.lease.text }]];
+  ipam.routes = [...((ipam.routes as { dst: string }[] | undefined) ?? []), { dst: env.network.text }];
+  d.ipam = ipam;
+  return d as BridgeConf;
 }
 
 export interface Peer {
