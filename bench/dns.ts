@@ -87,7 +87,9 @@ const answers = (port: number) => {
   }
 };
 
-const kdp = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', 'bench/dns-serve.ts', join(dir, 'topology.yaml'), String(KDP_PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+// `kdp up` itself, as a user runs it: the model, the data plane, the Ingress and the pods' listeners share
+// its event loop with the DNS server.
+const kdp = spawn('taskset', ['-c', '1', process.execPath, 'bin/kdp.js', 'up', '-f', join(dir, 'topology.yaml'), '--dns-port', String(KDP_PORT)], { stdio: ['ignore', 'ignore', 'inherit'] });
 const nsd = spawn('taskset', ['-c', '1', 'nsd', '-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
 const stop = () => {
   kdp.kill('SIGTERM');
