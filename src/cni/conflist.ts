@@ -1,0 +1,80 @@
+// The CNI network configuration list every node's runtime reads (/etc/cni/net.d/10-flannel.conflist). As
+// kube-flannel.yml installs it, it comes from the kube-flannel-cfg ConfigMap's cni-conf.json (namespace
+// kube-flannel; kube-system in older manifests); without one, the manifest's default. Parsed and checked as
+// libcni's ConfListFromBytes does, with every problem placed on the ConfigMap's line in the topology file.
+import { parse as parseJSON, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import type { Cluster } from '../cluster/cluster.ts';
+import type { ConfigMap, KubeObject } from '../cluster/objects.ts';
+import type { Problem } from '../cluster/problems.ts';
+import { problemAt } from '../cluster/topology/load.ts';
+import { FLANNEL_CONFLIST } from './flannel.ts';
+import { PLUGINS } from './libcni.ts';
+import type { NetworkConfigList, PluginConf } from './types.ts';
+
+export const FLANNEL_CONFIGMAP = 'kube-flannel-cfg';
+export const CNI_CONF_KEY = 'cni-conf.json';
+const NAMESPACES = ['kube-flannel', 'kube-system'];
+const VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'];
+
+export interface Conflist {
+  list: NetworkConfigList & { disableCheck?: boolean };
+  /** Where it came from, for people: "ConfigMap kube-flannel/kube-flannel-cfg data.cni-conf.json". */
+  source: string;
+  problems: Problem[];
+}
+
+/** What is wrong with a conflist's text, and the 1-based line of the text it is on where known. */
+export function parseConflist(text: string): { list?: NetworkConfigList & { disableCheck?: boolean }; errors: { message: string; line?: number }[] } {
+  const syntax: ParseError[] = [];
+  const raw: unknown = parseJSON(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (syntax.length) {
+    const { error, offset } = syntax[0];
+    const before = text.slice(0, offset).split('\n');
+    // ColonExpected -> "colon expected"
+    const what = printParseErrorCode(error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+    return { errors: [{ message: `error parsing configuration list: invalid JSON: ${what} at line ${before.length} column ${before.at(-1)!.length + 1}`, line: before.length }] };
+  }
+  const fail = (message: string) => ({ errors: [{ message: `error parsing configuration list: ${message}` }] });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
+  const o = raw as Record<string, unknown>;
+  if (!('name' in o)) return fail('no name');
+  if (typeof o.name !== 'string') return fail(`invalid name type ${typeof o.name}`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(o.name)) return fail(`invalid characters found in network name "${o.name}"`);
+  const version = o.cniVersion ?? '0.1.0';
+  if (typeof version !== 'string') return fail(`invalid cniVersion type ${typeof version}`);
+  if (!VERSIONS.includes(version)) return fail(`cniVersion "${version}" is not a CNI specification version (${VERSIONS.join(', ')})`);
+  if ('disableCheck' in o && typeof o.disableCheck !== 'boolean') return fail(`invalid disableCheck value ${JSON.stringify(o.disableCheck)}`);
+  if (!('plugins' in o)) return fail("no 'plugins' key");
+  if (!Array.isArray(o.plugins)) return fail(`invalid 'plugins' type ${typeof o.plugins}`);
+  if (o.plugins.length === 0) return fail('no plugins in list');
+  const errors: { message: string }[] = [];
+  o.plugins.forEach((p: unknown, i) => {
+    if (typeof p !== 'object' || p === null || typeof (p as PluginConf).type !== 'string') {
+      errors.push({ message: `failed to parse plugin config ${i}: error parsing configuration: missing 'type'` });
+    } else if (!PLUGINS[(p as PluginConf).type]) {
+      // What every pod's ADD would fail with on a node: the runtime finds no such binary.
+      errors.push({ message: `plugins[${i}]: failed to find plugin "${(p as PluginConf).type}" in path [/opt/cni/bin] (kdp's nodes have ${Object.keys(PLUGINS).sort().join(', ')})` });
+    }
+  });
+  if (errors.length) return { errors };
+  return { list: { ...(o as object), name: o.name, cniVersion: version, plugins: o.plugins as PluginConf[] }, errors: [] };
+}
+
+/** The conflist of the cluster's nodes: the kube-flannel-cfg ConfigMap's, else kube-flannel.yml's default. */
+export function clusterConflist(cluster: Cluster): Conflist {
+  for (const ns of NAMESPACES) {
+    const cm = cluster.store.get<ConfigMap & KubeObject>('ConfigMap', ns, FLANNEL_CONFIGMAP);
+    const text = cm?.data?.[CNI_CONF_KEY];
+    if (text === undefined) continue;
+    const object = `ConfigMap ${ns}/${FLANNEL_CONFIGMAP}`;
+    const { list, errors } = parseConflist(text);
+    const origin = cluster.origins.get('ConfigMap', ns, FLANNEL_CONFIGMAP);
+    const problems = errors.map((e) => {
+      const p = problemAt(origin, object, ['data', CNI_CONF_KEY], e.message);
+      // A block scalar's line N is N lines below its key.
+      return e.line !== undefined && p.line !== undefined ? { ...p, line: p.line + e.line } : p;
+    });
+    return { list: list ?? FLANNEL_CONFLIST, source: `${object} data.${CNI_CONF_KEY}`, problems };
+  }
+  return { list: FLANNEL_CONFLIST, source: "kube-flannel.yml's 10-flannel.conflist", problems: [] };
+}
