@@ -15,6 +15,7 @@ import { conntrack } from './commands/conntrack.ts';
 import { rules } from './commands/rules.ts';
 import { curl } from './commands/curl.ts';
 import { dig, resolvconf } from './commands/dig.ts';
+import { cni, type CniOptions } from './commands/cni.ts';
 
 export const processIO: IO = {
   stdout: (t) => process.stdout.write(t),
@@ -190,6 +191,21 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--node <name>', "the node's host namespace")
     .action((object: string, _args: string[], o: { file?: string[]; node?: string }) => {
       withCluster(o.file, (cluster) => bridge(cluster, [object], o, io));
+    });
+
+  p.command('cni')
+    .description("run the node's CNI network configuration list for a network namespace, as cnitool does (add prints the Result JSON)")
+    .argument('<verb>', 'add | check | del')
+    .argument('<network>', "the conflist's name (cbr0 for flannel's)")
+    .argument('<netns>', 'NAME or /var/run/netns/NAME: one of the node\'s pod sandboxes, or a new namespace')
+    .option('-f, --file <file>', FILES_HELP, collect)
+    .option('--node <name>', 'the node whose runtime runs it (default: the only node)')
+    .option('--container-id <id>', "CNI_CONTAINERID (default: the sandbox's, else cnitool's from the netns path)")
+    .option('--ifname <name>', 'CNI_IFNAME (default: eth0)')
+    .option('--args <pairs>', 'CNI_ARGS, e.g. IP=10.244.1.50')
+    .option('--cap-args <json>', 'CAP_ARGS, e.g. \'{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}\'')
+    .action((verb: string, network: string, netns: string, o: CniOptions & { file?: string[] }) => {
+      withCluster(o.file, (cluster) => cni(cluster, verb, network, netns, o, io));
     });
 
   p.command('rules')

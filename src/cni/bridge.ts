@@ -74,7 +74,10 @@ export function bridgeAdd(conf: BridgeConf, inv: Invocation, host: Netns, pod: N
     ],
     // Object.assign, not a key-adding spread (a slow path in V8): every pod's ADD returns one.
     ips: (ipam.ips ?? []).map((ip) => Object.assign({}, ip, { interface: 2 })),
-    routes: ipam.routes,
+    // isDefaultGateway: a default route through the gateway joins the result (bridge.go), unless IPAM gave one.
+    routes: conf.isDefaultGateway && gateway && !(ipam.routes ?? []).some((r) => r.dst === '0.0.0.0/0' && r.gw)
+      ? [...(ipam.routes ?? []), { dst: '0.0.0.0/0', gw: gateway }]
+      : ipam.routes,
     dns: {},
   };
 }

@@ -9,6 +9,8 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel, type BridgeConf } from '../cni/bridge.ts';
+import { newNodeCniState, type NodeCniState } from '../cni/libcni.ts';
+import type { NetworkConfigList } from '../cni/types.ts';
 import { portmapAdd, portmapDel } from '../cni/portmap.ts';
 import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import { PeerTable } from '../netns/peers.ts';
@@ -64,6 +66,7 @@ export class ClusterNetwork implements Fabric {
   /** Per node, the bridge configuration flannel's CNI plugin hands the bridge plugin (the same for every pod there). */
   private readonly bridgeConfs = new Map<string, BridgeConf>();
   private readonly leases = new Map<string, Cidr>();
+  private readonly cniStates = new Map<string, NodeCniState>();
   /** flanneld's per-peer entries, which every node's kernel holds alike: one table for the cluster. */
   private readonly overlay: PeerTable;
 
@@ -148,6 +151,24 @@ export class ClusterNetwork implements Fabric {
 
   pod(namespace: string, name: string): Sandbox | undefined {
     return this.sandboxes.get(`${namespace}/${name}`);
+  }
+
+  /** What a CNI runtime finds on a node: its host namespace, flanneld's subnet.env, /var/lib/cni. */
+  cniNode(node: string): { host: Netns; subnetEnv: SubnetEnv | undefined; state: NodeCniState } | undefined {
+    const host = this.hosts.get(node);
+    if (!host) return undefined;
+    let state = this.cniStates.get(node);
+    if (!state) this.cniStates.set(node, (state = newNodeCniState()));
+    return { host, subnetEnv: this.subnetEnv(node), state };
+  }
+
+  /** A pod's attachment as libcni and flannel left it on disk: the cached result and flannel's saved delegate. */
+  adoptAttachment(list: NetworkConfigList, s: Sandbox): void {
+    const node = this.cniNode(s.node);
+    const conf = this.bridgeConf(s.node);
+    if (!node || !conf) return;
+    node.state.results.set(`${list.name}-${s.containerId}-eth0`, s.result);
+    node.state.flannelScratch.set(s.containerId, conf);
   }
 
   private addNode(n: Node & KubeObject): void {

@@ -132,7 +132,7 @@ describe('flannel delegating to bridge, then portmap (10-flannel.conflist)', () 
         { name: 'eth0', mac: env.pod!.device('eth0')!.mac, sandbox: NETNS },
       ],
       ips: [{ version: '4', interface: 2, address: '10.244.1.5/24', gateway: '10.244.1.1' }],
-      routes: [{ dst: '10.244.0.0/16' }],
+      routes: [{ dst: '10.244.0.0/16' }, { dst: '0.0.0.0/0', gw: '10.244.1.1' }],
       dns: {},
     });
     // Go's field order and json.MarshalIndent's four spaces; no "version" from 1.0.0 on.

@@ -67,7 +67,7 @@ describe('node and pod namespaces, as the bridge plugin and flannel wire them', 
         { name: 'eth0', mac: eth0.mac, sandbox: a.netnsPath },
       ],
       ips: [{ address: '10.244.0.2/24', gateway: '10.244.0.1', interface: 2 }],
-      routes: [{ dst: '10.244.0.0/16' }],
+      routes: [{ dst: '10.244.0.0/16' }, { dst: '0.0.0.0/0', gw: '10.244.0.1' }],
       dns: {},
     });
   });
