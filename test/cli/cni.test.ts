@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kdp } from '../helpers/cli.ts';
+import { kubeFlannelCfg } from '../helpers/cluster.ts';
 import { cnitoolContainerId } from '../../src/cli/commands/cni.ts';
 
 const TOPO = `apiVersion: kdp.dev/v1alpha1
@@ -18,21 +19,9 @@ metadata: {name: web}
 spec: {nodeName: node1, containers: [{name: web}]}
 `;
 
-const CONFLIST_1_0 = `
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: kube-flannel}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: kube-flannel-cfg, namespace: kube-flannel}
-data:
-  cni-conf.json: |
-    {"name": "cbr0", "cniVersion": "1.0.0", "plugins": [
-      {"type": "flannel", "delegate": {"hairpinMode": true, "isDefaultGateway": true}},
-      {"type": "portmap", "capabilities": {"portMappings": true}}]}
-`;
+const CONFLIST_1_0 = kubeFlannelCfg(`{"name": "cbr0", "cniVersion": "1.0.0", "plugins": [
+  {"type": "flannel", "delegate": {"hairpinMode": true, "isDefaultGateway": true}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}`);
 
 function file(text: string): string {
   const f = join(mkdtempSync(join(tmpdir(), 'kdp-cni-')), 'topo.yaml');

@@ -1,24 +1,12 @@
 // The nodes' conflist: kube-flannel.yml's default, or the kube-flannel-cfg ConfigMap's cni-conf.json, checked
 // as libcni parses a list, problems on the topology file's line.
 import { describe, expect, it } from 'vitest';
-import { cluster, NODES3 } from '../helpers/cluster.ts';
+import { cluster, kubeFlannelCfg, NODES3 } from '../helpers/cluster.ts';
 import { clusterConflist, parseConflist } from '../../src/cni/conflist.ts';
 import { FLANNEL_CONFLIST } from '../../src/cni/flannel.ts';
 import { formatProblem } from '../../src/cluster/problems.ts';
 
-const flannelCfg = (json: string, namespace = 'kube-flannel') => `${NODES3}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: kube-flannel}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: kube-flannel-cfg, namespace: ${namespace}}
-data:
-  cni-conf.json: |
-${json.split('\n').map((l) => `    ${l}`).join('\n')}
-`;
+const flannelCfg = (json: string, namespace?: string) => `${NODES3}${kubeFlannelCfg(json, namespace)}`;
 
 describe('the nodes\' CNI network configuration list', () => {
   it('is kube-flannel.yml\'s 10-flannel.conflist when the topology has no kube-flannel-cfg', () => {

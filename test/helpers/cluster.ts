@@ -55,3 +55,18 @@ spec:
   selector: {matchLabels: {k8s-app: kube-dns}}
   template: {metadata: {labels: {k8s-app: kube-dns}}, spec: {containers: [{name: c}]}}
 `;
+
+/** kube-flannel.yml's ConfigMap (and its namespace) with `json` as cni-conf.json, documents to append to a topology. */
+export const kubeFlannelCfg = (json: string, namespace = 'kube-flannel') => `
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kube-flannel}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-flannel-cfg, namespace: ${namespace}}
+data:
+  cni-conf.json: |
+${json.split('\n').map((l) => `    ${l}`).join('\n')}
+`;
