@@ -68,13 +68,24 @@ export function clusterConflist(cluster: Cluster): Conflist {
     if (text === undefined) continue;
     const object = `ConfigMap ${ns}/${FLANNEL_CONFIGMAP}`;
     const { list, errors } = parseConflist(text);
+    // The pod network is flannel's: a chain that wires pods otherwise is beyond what kdp's nodes run.
+    list?.plugins.forEach((p, i) => {
+      if ((i === 0) !== (p.type === 'flannel') || p.type === 'bridge') {
+        errors.push({ message: `plugins[${i}]: kdp wires pods as flannel's conflist does — flannel first (delegating to bridge), then portmap or loopback; got "${p.type}" here` });
+      }
+      const d = p.type === 'flannel' ? (p.delegate as Record<string, unknown> | undefined) : undefined;
+      // What flannel's ADD refuses (flannel.go cmdAdd), and delegates other than the bridge kdp has.
+      if (d && 'name' in d) errors.push({ message: `plugins[${i}].delegate: 'delegate' dictionary must not have 'name' field, it'll be set by flannel` });
+      if (d && 'ipam' in d) errors.push({ message: `plugins[${i}].delegate: 'delegate' dictionary must not have 'ipam' field, it'll be set by flannel` });
+      if (d && 'type' in d && d.type !== 'bridge') errors.push({ message: `plugins[${i}].delegate.type: failed to find plugin "${String(d.type)}" in path [/opt/cni/bin] (flannel delegates to bridge on kdp's nodes)` });
+    });
     const origin = cluster.origins.get('ConfigMap', ns, FLANNEL_CONFIGMAP);
     const problems = errors.map((e) => {
       const p = problemAt(origin, object, ['data', CNI_CONF_KEY], e.message);
       // A block scalar's line N is N lines below its key.
       return e.line !== undefined && p.line !== undefined ? { ...p, line: p.line + e.line } : p;
     });
-    return { list: list ?? FLANNEL_CONFLIST, source: `${object} data.${CNI_CONF_KEY}`, problems };
+    return { list: list && errors.length === 0 ? list : FLANNEL_CONFLIST, source: `${object} data.${CNI_CONF_KEY}`, problems };
   }
   return { list: FLANNEL_CONFLIST, source: "kube-flannel.yml's 10-flannel.conflist", problems: [] };
 }

@@ -10,9 +10,12 @@ import { macFor } from '../netns/mac.ts';
 import { Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAdd, bridgeDel, type BridgeConf } from '../cni/bridge.ts';
 import { newNodeCniState, type NodeCniState } from '../cni/libcni.ts';
-import type { NetworkConfigList } from '../cni/types.ts';
+import type { NetworkConfigList, PluginConf } from '../cni/types.ts';
+import { clusterConflist } from '../cni/conflist.ts';
+import { hasErrors } from '../cluster/cluster.ts';
+import { TopologyError } from '../cluster/problems.ts';
 import { portmapAdd, portmapDel } from '../cni/portmap.ts';
-import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
+import { VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import { PeerTable } from '../netns/peers.ts';
 import type { Fault } from '../cluster/config.ts';
 import type { IPv4Packet } from '../netns/packet.ts';
@@ -70,7 +73,17 @@ export class ClusterNetwork implements Fabric {
   /** flanneld's per-peer entries, which every node's kernel holds alike: one table for the cluster. */
   private readonly overlay: PeerTable;
 
+  /** The nodes' conflist (kube-flannel-cfg's cni-conf.json, else kube-flannel.yml's), and its portmap plugin. */
+  readonly conflist: NetworkConfigList;
+  private readonly portmap: PluginConf | undefined;
+
   constructor(private readonly cluster: Cluster) {
+    const conflist = clusterConflist(cluster);
+    // As kubelet with a conflist the runtime cannot load: no pod gets a network.
+    if (hasErrors(conflist.problems)) throw new TopologyError(conflist.problems);
+    this.conflist = conflist.list;
+    // libcni hands portMappings only to a plugin that declares the capability; without one, hostPorts do nothing.
+    this.portmap = conflist.list.plugins.find((x) => x.type === 'portmap' && (x.capabilities as Record<string, boolean> | undefined)?.portMappings);
     this.overlay = new PeerTable(peerDevice(cluster.config.overlay));
     for (const n of cluster.store.list<Node & KubeObject>('Node')) this.addNode(n);
     this.programOverlay();
@@ -265,7 +278,7 @@ export class ClusterNetwork implements Fabric {
     if (conf) return conf;
     const env = this.subnetEnv(node);
     if (!env) return undefined;
-    conf = flannelDelegate(FLANNEL_CONFLIST, env);
+    conf = flannelDelegate(this.conflist, env);
     if (this.faultsOf(node).some((f) => f.type === 'hairpin-off')) conf.hairpinMode = false;
     this.bridgeConfs.set(node, conf);
     return conf;
@@ -288,11 +301,13 @@ export class ClusterNetwork implements Fabric {
     netns.addAddress('lo', '127.0.0.1', 8, 'host', false);
     netns.setUp('lo');
     const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
-    const result = bridgeAdd(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, FLANNEL_CONFLIST.cniVersion);
-    // The conflist's portmap plugin, for the hostPorts kubelet passes as the portMappings capability.
-    const mappings = (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
-      .map((x) => ({ hostPort: x.hostPort!, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP })));
-    for (const ip of result.ips ?? []) portmapAdd(host, FLANNEL_CONFLIST.name, containerId, ip.address, mappings);
+    // The conflist as libcni runs it (src/cni/libcni.ts; equal results, tested): flannel's delegate to the
+    // bridge plugin, then portmap with the hostPorts kubelet passes as the portMappings capability.
+    const result = bridgeAdd(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, this.conflist.cniVersion);
+    const mappings = this.portmap ? (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
+      .map((x) => ({ hostPort: x.hostPort!, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP }))) : [];
+    const opts = this.portmap && { snat: this.portmap.snat as boolean | undefined, markMasqBit: this.portmap.markMasqBit as number | undefined };
+    for (const ip of mappings.length ? result.ips ?? [] : []) portmapAdd(host, this.conflist.name, containerId, ip.address, mappings, opts);
     // TCP: what each container's app listens on (its image and arguments decide, as ./apps/select.ts says; the
     // runtime's real listeners follow the same plan) and the kdp.dev/upstream relays. UDP: what is declared.
     const plan = planPod(p);
@@ -324,7 +339,7 @@ export class ClusterNetwork implements Fabric {
       this.ownerByMac.delete(eth0.mac);
       for (const a of s.netns.addressesOf('eth0')) this.ownerByIP.delete(a.ip);
     }
-    if (host) portmapDel(host, FLANNEL_CONFLIST.name, s.containerId);
+    if (host && this.portmap) portmapDel(host, this.conflist.name, s.containerId);
     if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);
     this.sandboxes.delete(key);
     this.byName.delete(s.netns.name);

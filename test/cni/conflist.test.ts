@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { cluster, kubeFlannelCfg, NODES3 } from '../helpers/cluster.ts';
 import { clusterConflist, parseConflist } from '../../src/cni/conflist.ts';
 import { FLANNEL_CONFLIST } from '../../src/cni/flannel.ts';
-import { formatProblem } from '../../src/cluster/problems.ts';
+import { formatProblem, TopologyError } from '../../src/cluster/problems.ts';
+import { ClusterNetwork } from '../../src/kubelet/network.ts';
+import { Netns } from '../../src/netns/netns.ts';
+import { addNetworkList } from '../../src/cni/libcni.ts';
 
 const flannelCfg = (json: string, namespace?: string) => `${NODES3}${kubeFlannelCfg(json, namespace)}`;
 
@@ -43,5 +46,59 @@ describe('the nodes\' CNI network configuration list', () => {
       'plugins[2]: failed to find plugin "bandwidth" in path [/opt/cni/bin] (kdp\'s nodes have bridge, flannel, loopback, portmap)',
     ]);
     expect(parseConflist(JSON.stringify({ name: 'cbr0', plugins: [{ type: 'bridge' }] })).list?.cniVersion).toBe('0.1.0');
+  });
+});
+
+describe('what kdp\'s nodes can wire', () => {
+  const problems = (plugins: unknown[]) => clusterConflist(cluster(flannelCfg(JSON.stringify({ name: 'cbr0', cniVersion: '0.3.1', plugins })))).problems.map((p) => p.message);
+
+  it('flannel first, delegating to bridge, then portmap or loopback', () => {
+    expect(problems([{ type: 'flannel' }, { type: 'portmap', capabilities: { portMappings: true } }, { type: 'loopback' }])).toEqual([]);
+    expect(problems([{ type: 'bridge', ipam: { type: 'host-local' } }])).toEqual([
+      'plugins[0]: kdp wires pods as flannel\'s conflist does — flannel first (delegating to bridge), then portmap or loopback; got "bridge" here',
+    ]);
+    expect(problems([{ type: 'portmap' }, { type: 'flannel' }])).toHaveLength(2);
+    expect(problems([{ type: 'flannel', delegate: { type: 'ipvlan', name: 'x' } }])).toEqual([
+      "plugins[0].delegate: 'delegate' dictionary must not have 'name' field, it'll be set by flannel",
+      'plugins[0].delegate.type: failed to find plugin "ipvlan" in path [/opt/cni/bin] (flannel delegates to bridge on kdp\'s nodes)',
+    ]);
+  });
+});
+
+describe('pods wired by the nodes\' conflist', () => {
+  const TOPO = `${NODES3}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec: {nodeName: node2, containers: [{name: web, ports: [{containerPort: 80, hostPort: 8080}]}]}
+`;
+  const withList = (plugins: unknown[]) => cluster(TOPO + kubeFlannelCfg(JSON.stringify({ name: 'mynet', cniVersion: '1.0.0', plugins })));
+
+  it('each pod\'s result is what libcni running the conflist returns for it', () => {
+    const c = withList([{ type: 'flannel', delegate: { hairpinMode: false, isDefaultGateway: true } }, { type: 'portmap', capabilities: { portMappings: true } }]);
+    const net = new ClusterNetwork(c);
+    const s = net.pod('default', 'web')!;
+    const node = net.cniNode('node2')!;
+    const fresh = new ClusterNetwork(cluster(NODES3 + kubeFlannelCfg(JSON.stringify({ name: 'mynet', cniVersion: '1.0.0', plugins: net.conflist.plugins })))).cniNode('node2')!;
+    const pod = new Netns(s.netns.name, {}, true);
+    const rt = { containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: [['IP', s.result.ips![0].address.split('/')[0]]] as [string, string][], capabilityArgs: {} };
+    expect(addNetworkList(net.conflist, rt, { ...fresh, pod })).toEqual(s.result);
+    expect(s.result.cniVersion).toBe('1.0.0');
+    // The delegate's hairpinMode false reaches the bridge port; portmap writes the hostPort under the list's name.
+    const veth = node.host.device(s.result.interfaces![1].name)!;
+    expect(veth.hairpin).toBe(false);
+    expect(node.host.netfilter.iptables.save('nat')).toContain(`--comment "dnat name: \\"mynet\\" id: \\"${s.containerId}\\""`);
+  });
+
+  it('without a portmap that declares portMappings, hostPorts open nothing (as on a real node)', () => {
+    const net = new ClusterNetwork(withList([{ type: 'flannel' }, { type: 'portmap' }]));
+    expect(net.cniNode('node2')!.host.netfilter.iptables.save('nat')).not.toMatch(/CNI-DN-/);
+    const withCap = new ClusterNetwork(withList([{ type: 'flannel' }, { type: 'portmap', capabilities: { portMappings: true } }]));
+    expect(withCap.cniNode('node2')!.host.netfilter.iptables.save('nat')).toMatch(/CNI-DN-/);
+  });
+
+  it('a conflist the nodes cannot run stops the network, with its problems', () => {
+    expect(() => new ClusterNetwork(withList([{ type: 'bridge' }]))).toThrow(TopologyError);
   });
 });
