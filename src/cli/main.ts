@@ -22,15 +22,10 @@ export const processIO: IO = {
   stderr: (t) => process.stderr.write(t),
   stdin: () => readFileSync(0, 'utf8'),
   now: () => new Date(),
+  // What keeps `kdp up` running is its servers; a command that fails before it has any just ends.
   interrupted: () => new Promise((resolve) => {
-    // A pending promise does not keep Node running; a timer does, until the signal comes.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    const stop = () => {
-      clearInterval(keepAlive);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
   }),
 };
 

@@ -40,4 +40,16 @@ describe('the kdp executable', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('`kdp up` on a topology the data plane refuses exits 1 with the problem instead of waiting for Ctrl-C', () => {
+    const topology = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-flannel-cfg, namespace: kube-system}
+data:
+  cni-conf.json: '{"name": "cbr0", "plugins": [{"type": "bridge"}]}'
+`;
+    const r = spawnSync('node', ['bin/kdp.js', 'up', '-f', '-'], { input: topology, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('error: <stdin>:5: ConfigMap kube-system/kube-flannel-cfg: data.cni-conf.json: plugins[0]: kdp wires pods');
+  });
 });

@@ -102,9 +102,14 @@ function traceExample(cluster: Cluster): { from: string; to: string } | undefine
 export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOptions = {}): Promise<number> {
   // Listen for Ctrl-C before saying it stops us, so an early one is not lost.
   const stopped = io.interrupted();
-  const dns = await startClusterDns(cluster, opts, io);
-  if (!dns) return 1;
+  // The data plane first: it opens no socket, so a topology it refuses (the nodes' CNI conflist) leaves
+  // nothing running.
   const dp = new DataPlane(cluster);
+  const dns = await startClusterDns(cluster, opts, io);
+  if (!dns) {
+    dp.close();
+    return 1;
+  }
   // The pods' containers: their apps on real loopback listeners, probes, restarts.
   const runtime = await ContainerRuntime.start(cluster, { network: dp.network, warn: (m) => io.stderr(`${m}\n`) });
   const ingress = await startIngress(cluster, dp, runtime, opts, io);
