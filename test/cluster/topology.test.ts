@@ -6,6 +6,7 @@ import { loadTopology } from '../../src/cluster/topology/load.ts';
 import { readSources } from '../../src/cluster/topology/sources.ts';
 import { formatProblem } from '../../src/cluster/problems.ts';
 import { locateField } from '../../src/cluster/topology/parse.ts';
+import { loadClusterFromText } from '../../src/cluster/cluster.ts';
 import { cluster, errors, warnings, get } from '../helpers/cluster.ts';
 
 const load = (text: string, file = 'topo.yaml') => loadTopology([{ file, text }]);
@@ -36,6 +37,16 @@ items:
     const json = load(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c' }] } }] }), 'dump.json');
     expect(json.problems).toEqual([]);
     expect(json.objects[0].metadata).toEqual({ name: 'p', namespace: 'default' });
+  });
+
+  it('places every warning of many documents in two files on its own file and line', () => {
+    // Each file is split into documents once and reused for each problem placed in it.
+    const svc = (i: number) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}}\nspec:\n  selector: {app: none${i}}\n  ports: [{port: 80}]\n`;
+    const text = (n: number, from: number) => Array.from({ length: n }, (_, i) => svc(from + i)).join('---\n');
+    const c = loadClusterFromText([{ file: 'a.yaml', text: text(30, 0) }, { file: 'b.yaml', text: text(30, 30) }]);
+    const placed = c.problems.filter((p) => p.severity === 'warning' && p.field === 'spec.selector').map((p) => `${p.file}:${p.line} ${p.object}`);
+    // Document k starts at line 7k+1 (6 lines and a marker each); its selector is on line 7k+5.
+    expect(placed).toEqual(Array.from({ length: 60 }, (_, i) => `${i < 30 ? 'a' : 'b'}.yaml:${7 * (i % 30) + 5} Service default/s${i}`));
   });
 
   it('reads files, directories (their .yaml/.yml/.json, in name order) and stdin', () => {

@@ -65,6 +65,8 @@ class HostLocalRange {
   }
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** How IPAM names the pod holding an address (problems quote it). */
 const podKey = (p: P): string => `${p.metadata.namespace}/${p.metadata.name}`;
 
@@ -113,36 +115,43 @@ export class Kubelet implements Controller {
     return ranges;
   }
 
-  private writtenIPs(p: P): string[] {
+  /** The addresses a topology wrote for the pod; the shared NONE (never to be changed) for the usual none. */
+  private writtenIPs(p: P): readonly string[] {
+    const s = p.status;
+    if (!s?.podIPs?.length && !s?.podIP) return NONE;
     const list: string[] = [];
-    for (const x of p.status?.podIPs ?? []) if (x.ip) list.push(x.ip);
-    if (list.length === 0 && p.status?.podIP) list.push(p.status.podIP);
+    for (const x of s.podIPs ?? []) if (x.ip) list.push(x.ip);
+    if (list.length === 0 && s.podIP) list.push(s.podIP);
     return list;
   }
 
   private claimWritten(ctx: ControllerContext, p: P): void {
     if (p.spec?.hostNetwork) return;
+    const written = this.writtenIPs(p);
+    // A loop, not forEach: this runs for every pod, and the callback would be a closure per call.
+    for (let i = 0; i < written.length; i++) this.claimOne(ctx, p, written[i], i);
+  }
+
+  private claimOne(ctx: ControllerContext, p: P, ip: string, i: number): void {
     const node = p.spec?.nodeName;
-    this.writtenIPs(p).forEach((ip, i) => {
-      const v = parseIP(ip)!;
-      const path = p.status?.podIPs?.length ? ['status', 'podIPs', i, 'ip'] : ['status', 'podIP'];
-      // Look for the range holding the address on any node: a dump's pod IPs are where the cluster put them.
-      let owner: HostLocalRange | undefined;
-      for (const ranges of this.ranges.values()) owner ??= ranges.find((r) => r.offset(v.value) !== undefined);
-      if (!owner) {
-        const inCluster = ctx.config.podCIDRs.some((c) => cidrContains(c, v));
-        ctx.report(p, path, inCluster
-          ? `"${ip}" is in no node's pod CIDR; kept as written`
-          : `"${ip}" is outside the pod CIDR ${ctx.config.podCIDRs.map((c) => c.text).join(',')}; kept as written`, 'warning');
-        return;
-      }
-      const holder = owner.reserve(owner.offset(v.value)!, podKey(p));
-      if (holder) ctx.report(p, path, `Invalid value: "${ip}": pod ${holder} has this IP already`);
-      const nodeRanges = node ? this.ranges.get(node) : undefined;
-      if (nodeRanges && !nodeRanges.includes(owner)) {
-        ctx.report(p, path, `"${ip}" is not in the pod CIDR of node ${node} (${nodeRanges.map((r) => r.cidr.text).join(',')}); kept as written`, 'warning');
-      }
-    });
+    const v = parseIP(ip)!;
+    const path = p.status?.podIPs?.length ? ['status', 'podIPs', i, 'ip'] : ['status', 'podIP'];
+    // Look for the range holding the address on any node: a dump's pod IPs are where the cluster put them.
+    let owner: HostLocalRange | undefined;
+    for (const ranges of this.ranges.values()) owner ??= ranges.find((r) => r.offset(v.value) !== undefined);
+    if (!owner) {
+      const inCluster = ctx.config.podCIDRs.some((c) => cidrContains(c, v));
+      ctx.report(p, path, inCluster
+        ? `"${ip}" is in no node's pod CIDR; kept as written`
+        : `"${ip}" is outside the pod CIDR ${ctx.config.podCIDRs.map((c) => c.text).join(',')}; kept as written`, 'warning');
+      return;
+    }
+    const holder = owner.reserve(owner.offset(v.value)!, podKey(p));
+    if (holder) ctx.report(p, path, `Invalid value: "${ip}": pod ${holder} has this IP already`);
+    const nodeRanges = node ? this.ranges.get(node) : undefined;
+    if (nodeRanges && !nodeRanges.includes(owner)) {
+      ctx.report(p, path, `"${ip}" is not in the pod CIDR of node ${node} (${nodeRanges.map((r) => r.cidr.text).join(',')}); kept as written`, 'warning');
+    }
   }
 
   private release(p: P): void {
@@ -171,13 +180,14 @@ export class Kubelet implements Controller {
     }
     if (isPodTerminal(p)) return;
     const hostIPs = internalIPs(node);
-    let ips = this.writtenIPs(p);
+    let ips = this.writtenIPs(p) as string[];
     if (p.spec?.hostNetwork) {
       ips = hostIPs;
     } else if (ips.length === 0) {
       const ranges = this.ranges.get(nodeName) ?? [];
       if (ranges.length === 0) return; // no pod CIDR yet: the sandbox waits, as ContainerCreating
       const key = podKey(p);
+      ips = [];
       for (const r of ranges) {
         const ip = r.allocate(key);
         if (!ip) {
