@@ -18,7 +18,7 @@ describe('the kdp executable', () => {
   });
 
   it('runs `kdp up` until Ctrl-C (SIGINT)', async () => {
-    const child = spawn('node', ['bin/kdp.js', 'up'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', ['bin/kdp.js', 'up', '--loopback', '127.25'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
