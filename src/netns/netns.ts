@@ -196,6 +196,10 @@ export class Netns {
     return this.devices.get(name);
   }
 
+  /** The ifindex the next device added gets (dev_new_index: one past the highest handed out). */
+  get nextIfindex(): number {
+    return this.nextIndex;
+  }
 
   /** Adds a device; its ifindex is the next free one, as the kernel hands them out. */
   addDevice(d: Omit<Device, 'index'> & { index?: number }): Device {
