@@ -3,11 +3,11 @@
 // 10-flannel.conflist. It follows the store: a pod started or deleted, a node added, changes it at once.
 import type { Cluster } from '../cluster/cluster.ts';
 import type { KubeObject, Node, Pod } from '../cluster/objects.ts';
-import { fnv32a } from '../cluster/names.ts';
+import { fnv32a, fnv32aContinue } from '../cluster/names.ts';
 import { isCidr, nthAddress, parseCIDR, parseIP, type Cidr } from '../cluster/net.ts';
 import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
-import { linkLocal, Netns, networkOf } from '../netns/netns.ts';
+import { macOfLinkLocal, Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAddContainer, bridgeAddHost, bridgeDel, type BridgeConf, type VethEnd } from '../cni/bridge.ts';
 import { portmapAdd, portmapDel } from '../cni/portmap.ts';
 import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
@@ -104,12 +104,14 @@ const POD_ETH0_INDEX = 2;
 
 
 /**
- * n hex digits derived from s, as one flat string: every pod keeps two, and a string built by += is a tree
- * of pieces the garbage collector walks for as long as the pod lives.
+ * n hex digits derived from s: FNV-32a of `${s}#0`, `${s}#1`, ..., the shared prefix hashed once (FNV is a
+ * running state). One flat string: every pod keeps two, and a string built by += is a tree of pieces the
+ * garbage collector walks for as long as the pod lives.
  */
 function hex(s: string, n: number): string {
+  const prefix = fnv32a(`${s}#`);
   const words: string[] = [];
-  for (let i = 0; i * 8 < n; i++) words.push(fnv32a(`${s}#${i}`).toString(16).padStart(8, '0'));
+  for (let i = 0; i * 8 < n; i++) words.push(fnv32aContinue(prefix, String(i)).toString(16).padStart(8, '0'));
   const out = words.join('');
   return out.length > n ? out.slice(0, n) : out;
 }
@@ -117,9 +119,9 @@ function hex(s: string, n: number): string {
 /** Whether a registered kernel is this namespace (a sandbox's only once it was made). */
 const holds = (k: Netns | PodSandbox, ns: Netns) => (k instanceof PodSandbox ? k.loadedNetns === ns : k === ns);
 
-/** The addresses a pod's eth0 has once set up: the Result's and the link-local one from its MAC. */
+/** The Result's addresses of a pod's eth0 (its link-local one is found by its MAC: see podByLinkLocal). */
 function podEth0Addresses(result: Result): string[] {
-  return [linkLocal(result.interfaces![2].mac), ...(result.ips ?? []).map((ip) => ip.address.slice(0, ip.address.indexOf('/')))];
+  return (result.ips ?? []).map((ip) => ip.address.slice(0, ip.address.indexOf('/')));
 }
 
 /** kubelet's own listener on every node (its API, for logs and exec). */
@@ -199,8 +201,15 @@ export class ClusterNetwork implements Fabric {
   }
 
   owner(by: { ip: string } | { mac: string }): Owner | undefined {
-    const o = 'ip' in by ? this.ownerByIP.get(by.ip) : this.ownerByMac.get(by.mac);
+    const o = 'ip' in by ? this.ownerByIP.get(by.ip) ?? this.podByLinkLocal(by.ip) : this.ownerByMac.get(by.mac);
     return (o instanceof PodSandbox ? o.owner : o) ?? this.underlayHost(by);
+  }
+
+  /** A pod's eth0 by its link-local address, which is its MAC's EUI-64: found by the MAC, not kept as a key per pod. */
+  private podByLinkLocal(ip: string): PodSandbox | undefined {
+    const mac = macOfLinkLocal(ip);
+    const o = mac && this.ownerByMac.get(mac);
+    return o instanceof PodSandbox ? o : undefined;
   }
 
   private indexOwner(netns: Netns, dev: Device): void {

@@ -52,24 +52,42 @@ function networkOfValue(family: Family, value: bigint, prefix: number, ip: strin
   return net;
 }
 
-/** The interface identifier of a MAC's EUI-64: ff:fe in the middle, the universal/local bit flipped. */
-function eui64(mac: string): number[] {
-  const b = mac.split(':').map((x) => parseInt(x, 16));
-  return [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
+/** A MAC's six bytes. */
+function macBytes(mac: string): number[] {
+  const b: number[] = [];
+  for (let i = 0; i < 17; i += 3) b.push(parseInt(mac.slice(i, i + 2), 16));
+  return b;
+}
+
+/** The four 16-bit groups of a MAC's EUI-64 interface identifier: ff:fe in the middle, the universal/local bit flipped. */
+function eui64Groups(mac: string): [number, number, number, number] {
+  const b = macBytes(mac);
+  return [((b[0] ^ 2) << 8) | b[1], (b[2] << 8) | 0xff, 0xfe00 | b[3], (b[4] << 8) | b[5]];
 }
 
 // Joined in one piece: a flat string (every device keeps one) rather than a prefix and a tail.
-const linkLocalText = (e: number[]) => ['fe80:', ...[e[0] * 256 + e[1], e[2] * 256 + e[3], e[4] * 256 + e[5], e[6] * 256 + e[7]].map((g) => g.toString(16))].join(':');
+const linkLocalText = (g: number[]) => `fe80::${g[0].toString(16)}:${g[1].toString(16)}:${g[2].toString(16)}:${g[3].toString(16)}`;
 
 /** The EUI-64 link-local address of a MAC: fe80:: with ff:fe in the middle and the universal/local bit flipped. */
 export function linkLocal(mac: string): string {
-  return linkLocalText(eui64(mac));
+  return linkLocalText(eui64Groups(mac));
 }
+
+/** The MAC whose EUI-64 link-local address this is, if it is one (written as linkLocal writes it). */
+export function macOfLinkLocal(ip: string): string | undefined {
+  if (!ip.startsWith('fe80::')) return undefined;
+  const g = ip.slice(6).split(':').map((x) => parseInt(x, 16));
+  if (g.length !== 4 || (g[1] & 0xff) !== 0xff || g[2] >> 8 !== 0xfe) return undefined;
+  const mac = [(g[0] >> 8) ^ 2, g[0] & 0xff, g[1] >> 8, g[2] & 0xff, g[3] >> 8, g[3] & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  return linkLocal(mac) === ip ? mac : undefined;
+}
+
+const FE80 = 0xfe80n << 112n;
 
 /** Its text and value, the value from the MAC's bytes (parsing the text back costs more: every device has one). */
 function linkLocalAddress(mac: string): { ip: string; value: bigint } {
-  const e = eui64(mac);
-  return { ip: linkLocalText(e), value: BigInt(`0xfe80000000000000${e.map((x) => x.toString(16).padStart(2, '0')).join('')}`) };
+  const g = eui64Groups(mac);
+  return { ip: linkLocalText(g), value: FE80 | (BigInt(((g[0] << 16) | g[1]) >>> 0) << 32n) | BigInt(((g[2] << 16) | g[3]) >>> 0) };
 }
 
 export type RouteSpec = Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>;

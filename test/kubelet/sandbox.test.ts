@@ -2,7 +2,7 @@
 // exactly what ADD would have made at once (the bridge plugin's two halves give the same namespace).
 import { describe, expect, it } from 'vitest';
 import { ClusterNetwork } from '../../src/kubelet/network.ts';
-import { Netns } from '../../src/netns/netns.ts';
+import { linkLocal, macOfLinkLocal, Netns } from '../../src/netns/netns.ts';
 import { bridgeAdd } from '../../src/cni/bridge.ts';
 import { FLANNEL_CONFLIST, flannelDelegate } from '../../src/cni/flannel.ts';
 import { parseCIDR, type Cidr } from '../../src/cluster/net.ts';
@@ -62,6 +62,22 @@ describe('pod sandboxes set up on first use', () => {
     ]);
   });
 
+  it('finds a pod by each address of its eth0, the link-local one too', () => {
+    const net = new ClusterNetwork(cluster(PODS));
+    const b = net.pod('default', 'b')!;
+    const mac = b.result.interfaces![2].mac;
+    expect(net.owner({ ip: podIP(net, 'b') })).toEqual({ netns: b.netns, dev: b.netns.device('eth0') });
+    for (const a of b.netns.addressesOf('eth0')) expect(net.owner({ ip: a.ip })?.dev).toBe(b.netns.device('eth0'));
+    expect(net.owner({ ip: linkLocal(mac) })?.netns).toBe(b.netns);
+    expect(net.owner({ mac })?.netns).toBe(b.netns);
+    // Written otherwise than the kernel writes it, the address is not one the index knows (as a key was not).
+    expect(net.owner({ ip: linkLocal(mac).toUpperCase() })).toBeUndefined();
+    expect(net.owner({ ip: 'fe80::1' })).toBeUndefined();
+    // A node's bridge has a link-local address too, but is no pod.
+    const cni0 = net.host('node2')!.device('cni0')!;
+    expect(net.owner({ ip: linkLocal(cni0.mac) })?.dev).toBe(cni0);
+  });
+
   it('a pod deleted before anyone used it takes its veth and its addresses with it', () => {
     const c = cluster(PODS);
     const net = new ClusterNetwork(c);
@@ -72,7 +88,20 @@ describe('pod sandboxes set up on first use', () => {
     expect(s.loadedNetns).toBeUndefined();
     expect(net.owner({ ip })).toBeUndefined();
     expect(net.owner({ mac: s.result.interfaces![2].mac })).toBeUndefined();
+    expect(net.owner({ ip: linkLocal(s.result.interfaces![2].mac) })).toBeUndefined();
     expect(net.netns(s.netnsName)).toBeUndefined();
     expect(net.host('node2')!.device(s.result.interfaces![1].name)).toBeUndefined();
+  });
+});
+
+describe('link-local addresses and MACs (EUI-64)', () => {
+  it('maps a MAC to its link-local address and back', () => {
+    expect(linkLocal('02:42:ac:11:00:02')).toBe('fe80::42:acff:fe11:2');
+    expect(macOfLinkLocal('fe80::42:acff:fe11:2')).toBe('02:42:ac:11:00:02');
+    expect(linkLocal('52:54:00:12:34:56')).toBe('fe80::5054:ff:fe12:3456');
+    expect(macOfLinkLocal('fe80::5054:ff:fe12:3456')).toBe('52:54:00:12:34:56');
+    for (const ip of ['fe80::1', '10.0.0.1', 'fe80::5054:ff:fe12:3456:1', 'fe80::5054:fe:fe12:3456', 'fe80::5054:ff:ff12:3456', 'fe81::5054:ff:fe12:3456']) {
+      expect(macOfLinkLocal(ip)).toBeUndefined();
+    }
   });
 });
