@@ -103,18 +103,33 @@ class PodSandbox implements Sandbox {
 const POD_ETH0_INDEX = 2;
 
 
+const HEX_DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const DASH = '-'.charCodeAt(0);
+/** The words' suffixes ('0', '1', ...): made once, not per pod. */
+const WORD_SUFFIX = Array.from({ length: 8 }, (_, i) => String(i));
+
 /**
- * n hex digits derived from s: FNV-32a of `${s}#0`, `${s}#1`, ..., the shared prefix hashed once (FNV is a
- * running state). One flat string: every pod keeps two, and a string built by += is a tree of pieces the
- * garbage collector walks for as long as the pod lives.
+ * n hex digits derived from kind + uid: FNV-32a of `${kind}${uid}#0`, `...#1`, ..., the shared prefix hashed
+ * once (FNV is a running state), after `lead` and with a dash before each digit at `dashes`. Written as
+ * character codes and made one flat string: every pod keeps two, and a string built by += or joined from
+ * slices is a tree of pieces the garbage collector walks for as long as the pod lives.
  */
-function hex(s: string, n: number): string {
-  const prefix = fnv32a(`${s}#`);
-  const words: string[] = [];
-  for (let i = 0; i * 8 < n; i++) words.push(fnv32aContinue(prefix, String(i)).toString(16).padStart(8, '0'));
-  const out = words.join('');
-  return out.length > n ? out.slice(0, n) : out;
+function hexId(lead: string, kind: number, uid: string, n: number, dashes: readonly number[] = []): string {
+  const prefix = fnv32aContinue(fnv32aContinue(kind, uid), '#');
+  const codes: number[] = [];
+  for (let i = 0; i < lead.length; i++) codes.push(lead.charCodeAt(i));
+  let word = 0;
+  for (let i = 0; i < n; i++) {
+    if (i % 8 === 0) word = fnv32aContinue(prefix, WORD_SUFFIX[i / 8]);
+    if (dashes.includes(i)) codes.push(DASH);
+    codes.push(HEX_DIGITS[(word >>> (28 - 4 * (i % 8))) & 15]);
+  }
+  return String.fromCharCode.apply(null, codes);
 }
+
+const SANDBOX_SEED = fnv32a('sandbox/');
+const NETNS_SEED = fnv32a('netns/');
+const UUID_DASHES = [8, 12, 16, 20];
 
 /** Whether a registered kernel is this namespace (a sandbox's only once it was made). */
 const holds = (k: Netns | PodSandbox, ns: Netns) => (k instanceof PodSandbox ? k.loadedNetns === ns : k === ns);
@@ -343,10 +358,9 @@ export class ClusterNetwork implements Fabric {
     const host = this.hosts.get(p.spec.nodeName);
     const conf = host && this.bridgeConf(p.spec.nodeName);
     if (!host || !conf) return;
-    const containerId = hex(`sandbox/${p.metadata.uid}`, 64);
+    const containerId = hexId('', SANDBOX_SEED, String(p.metadata.uid), 64);
     // containerd names pod namespaces cni-<uuid>.
-    const u = hex(`netns/${p.metadata.uid}`, 32);
-    const name = [`cni-${u.slice(0, 8)}`, u.slice(8, 12), u.slice(12, 16), u.slice(16, 20), u.slice(20)].join('-');
+    const name = hexId('cni-', NETNS_SEED, String(p.metadata.uid), 32, UUID_DASHES);
     const netnsPath = `/var/run/netns/${name}`;
     const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
     const { result, hostEnd } = bridgeAddHost(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, { netns: name, index: POD_ETH0_INDEX }, FLANNEL_CONFLIST.cniVersion);
