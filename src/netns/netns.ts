@@ -3,7 +3,7 @@
 // connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
 import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
 import type { PeerEntries, PeerTable } from './peers.ts';
-import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
+import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, RouteTable, Scope } from './types.ts';
 import { Netfilter } from './netfilter/netfilter.ts';
 import { Ipvs } from './ipvs.ts';
 import { Ipsets } from './ipset.ts';
@@ -121,6 +121,46 @@ function loopbackCopy<T extends InterfaceAddress | Route>(key: string, made: T):
 }
 const routeKey = (r: Route) => `${r.table} ${r.type} ${r.dst?.text} ${r.via} ${r.dev} ${r.proto} ${r.scope} ${r.src} ${r.onlink}`;
 
+const LOCAL_ROUTE = 1;
+const BROADCAST_ROUTE = 2;
+const PREFIX_ROUTE = 4;
+
+/**
+ * Routes the kernel adds for an address (fib_add_ifaddr: its local route, the IPv4 broadcast route, the
+ * connected prefix route once the device is up), kept as the address and made into Route objects when first
+ * read — as the kernel's own are derived from its ifaddrs. A node holds one address a pod (its veth's
+ * link-local one), whose routes few ever read. `kinds`: which of the three, in that order.
+ */
+class AddressRoutes {
+  private made?: Route[];
+  constructor(readonly a: InterfaceAddress, readonly kinds: number) {}
+
+  get routes(): Route[] {
+    if (this.made) return this.made;
+    const { a, kinds } = this;
+    const p = parseIP(a.ip)!;
+    const out: Route[] = [];
+    if (kinds & LOCAL_ROUTE) out.push({ table: 'local', type: 'local', dst: networkOfValue(p.family, p.value, BITS[p.family], a.ip), dev: a.dev, proto: 'kernel', scope: 'host', src: a.ip });
+    const net = networkOfValue(p.family, p.value, a.prefix, a.ip);
+    if (kinds & BROADCAST_ROUTE) {
+      const b = net.base + net.size - 1n;
+      const text = formatIP('IPv4', b);
+      out.push({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', b, 32, text), dev: a.dev, proto: 'kernel', scope: 'link', src: a.ip });
+    }
+    if (kinds & PREFIX_ROUTE) out.push({ table: 'main', type: 'unicast', dst: net, dev: a.dev, proto: 'kernel', scope: 'link', src: a.ip });
+    return (this.made = out);
+  }
+}
+
+/** A family's longest-prefix-match index, by table, and the peer table's version it was built with. */
+interface RouteIndex {
+  tables: Map<RouteTable, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>>; peers: boolean }>;
+  version: number;
+}
+
+/** No index built yet (shared, never written to: routes change at every address a node's pods bring). */
+const NO_INDEX: Partial<Record<Family, RouteIndex>> = Object.freeze({});
+
 /** The empty table a namespace reads until it writes one of its own (never written to itself). */
 const NONE = new Map<string, never>();
 
@@ -131,15 +171,15 @@ export class Netns {
   readonly devices = new Map<string, Device>();
   readonly addresses: InterfaceAddress[] = [];
   /** The routes this namespace added itself, with marks where peer routes come (only while peers are attached). */
-  private readonly ownRoutes: (Route | PeerMark)[] = [];
+  private readonly ownRoutes: (Route | PeerMark | AddressRoutes)[] = [];
+  /** Whether ownRoutes holds an address's routes not yet made into Route objects. */
+  private addressRoutes = false;
   /** ip|dev -> entry, in the order learned or added (as `ip neigh` lists them). */
   private neighbourTable: Map<string, Neighbour | PeerMark> = NONE;
   /** A bridge's entries by mac|@bridge (one port per MAC); a device's own (self) entries by mac|dev|self. */
   private fdbTable: Map<string, FdbEntry | PeerMark> = NONE;
   /** Longest-prefix-match index over the routes, rebuilt when they change. */
-  private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>>; peers: boolean }>;
-  /** The peer table's version the index was built with. */
-  private routeIndexVersion = 0;
+  private routeIndex: Partial<Record<Family, RouteIndex>> = NO_INDEX;
   /** `routes` with the peers' merged in, made when first asked for, and the peer table's version then. */
   private routeList?: Route[];
   private routeListVersion = 0;
@@ -151,8 +191,11 @@ export class Netns {
   readonly listeners: Listener[] = [];
   /** The addresses of each device (a node has hundreds of devices: no scans of them all). */
   private readonly byDevice = new Map<string, InterfaceAddress[]>();
-  /** table|dev|network of the connected routes present, so adding one is not a scan of the table. */
-  private readonly connected = new Set<string>();
+  /**
+   * The devices with a connected route to each network (by table and network), so adding one is not a scan
+   * of the table: one set per network, not a key per device (a node's veths all have fe80::/64).
+   */
+  private readonly connected = new Map<string, Set<string>>();
   readonly sysctls: Sysctls;
   private nf?: Netfilter;
   private ipvsTable?: Ipvs;
@@ -238,7 +281,7 @@ export class Netns {
     this.addresses.length = 0;
     this.addresses.push(...kept);
     this.byDevice.delete(name);
-    for (const key of this.connected) if (key.split('|')[1] === name) this.connected.delete(key);
+    for (const devs of this.connected.values()) devs.delete(name);
     this.removeRoutes((r) => r.dev === name);
     for (const [k, n] of this.neighbourTable) if (!(n instanceof PeerMark) && n.dev === name) this.neighbourTable.delete(k);
     for (const [k, e] of this.fdbTable) if (!(e instanceof PeerMark) && e.dev === name) this.fdbTable.delete(k);
@@ -315,6 +358,14 @@ export class Netns {
     this.routesChanged();
   }
 
+  /** The namespace's own routes, an address's made into Route objects, with the peer marks in their places. */
+  private *ownEntries(): Iterable<Route | PeerMark> {
+    for (const r of this.ownRoutes) {
+      if (r instanceof AddressRoutes) yield* r.routes;
+      else yield r;
+    }
+  }
+
   /** The table is let go with its entries (their device is gone). */
   private dropPeers(): void {
     this.peerView = undefined;
@@ -330,12 +381,23 @@ export class Netns {
 
   /** Every route of every table, in the order added. */
   get routes(): Route[] {
-    if (!this.peerView) return this.ownRoutes as Route[];
+    if (!this.peerView) return this.addressRoutes ? (this.routeList ??= [...this.ownEntries()] as Route[]) : (this.ownRoutes as Route[]);
     if (!this.routeList || this.routeListVersion !== this.peerView.table.version) {
-      this.routeList = this.merged(this.ownRoutes, (e) => e.route);
+      this.routeList = this.merged(this.ownEntries(), (e) => e.route);
       this.routeListVersion = this.peerView.table.version;
     }
     return this.routeList;
+  }
+
+  /**
+   * The first default route of the main table through a device (`ip route show default dev DEV`), found
+   * without listing every route: peers' routes and an address's routes always have a destination.
+   */
+  defaultRoute(dev: string): Route | undefined {
+    for (const r of this.ownRoutes) {
+      if (!(r instanceof PeerMark) && !(r instanceof AddressRoutes) && r.table === 'main' && !r.dst && r.dev === dev) return r;
+    }
+    return undefined;
   }
 
   get neighbours(): Neighbour[] {
@@ -364,22 +426,38 @@ export class Netns {
     const v = this.peerView;
     // Removing a peer's route here (not in the table) leaves this namespace its own copy of the rest.
     if (v && [...v.table.inOrder()].some((s) => s.peer !== v.self && s.entries.route && match(s.entries.route))) this.copyPeers();
-    const kept = this.ownRoutes.filter((r) => r instanceof PeerMark || !match(r));
-    if (kept.length === this.ownRoutes.length) return;
-    for (const r of this.ownRoutes) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected.delete(`${r.table}|${r.dev}|${r.dst.text}`);
+    if (this.addressRoutes) {
+      // What is removed may be one of an address's routes and not the others: all become Route objects.
+      const entries = [...this.ownEntries()];
+      this.ownRoutes.length = 0;
+      this.ownRoutes.push(...entries);
+      this.addressRoutes = false;
+    }
+    const own = this.ownRoutes as (Route | PeerMark)[];
+    const kept = own.filter((r) => r instanceof PeerMark || !match(r));
+    if (kept.length === own.length) return;
+    for (const r of own) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected.get(`${r.table} ${r.dst.text}`)?.delete(r.dev);
     this.ownRoutes.length = 0;
     this.ownRoutes.push(...kept);
     this.routesChanged();
   }
 
   private routesChanged(): void {
-    this.routeIndex = undefined;
+    this.routeIndex = NO_INDEX;
     this.routeList = undefined;
   }
 
   private pushRoute(r: Route): void {
     this.markPeers('route');
     this.ownRoutes.push(this.devices.get(r.dev)?.kind === 'loopback' ? loopbackCopy(routeKey(r), r) : r);
+    this.routesChanged();
+  }
+
+  /** An address's kernel routes, made into Route objects when read. */
+  private pushAddressRoutes(a: InterfaceAddress, kinds: number): void {
+    this.markPeers('route');
+    this.ownRoutes.push(new AddressRoutes(a, kinds));
+    this.addressRoutes = true;
     this.routesChanged();
   }
 
@@ -423,6 +501,11 @@ export class Netns {
     let own = this.byDevice.get(dev);
     if (!own) this.byDevice.set(dev, (own = []));
     own.push(a);
+    if (this.devices.get(dev)?.kind !== 'loopback') {
+      const prefixRoute = this.devices.get(dev)?.up && this.claimConnected('main', a, net);
+      this.pushAddressRoutes(a, LOCAL_ROUTE | (broadcast ? BROADCAST_ROUTE : 0) | (prefixRoute ? PREFIX_ROUTE : 0));
+      return a;
+    }
     this.pushRoute({ table: 'local', type: 'local', dst: networkOfValue(family, value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
     if (broadcast) this.pushRoute({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
     if (this.devices.get(dev)?.up) this.addPrefixRoute(a, net);
@@ -442,13 +525,22 @@ export class Netns {
   }
 
   private addPrefixRoute(a: InterfaceAddress, dst: Cidr): void {
-    if (a.prefix === BITS[a.family]) return; // a /32 has no connected network
     // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
     const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
-    const key = `${table}|${a.dev}|${dst.text}`;
-    if (this.connected.has(key)) return;
-    this.connected.add(key);
-    this.pushRoute({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
+    if (!this.claimConnected(table, a, dst)) return;
+    if (table === 'main') this.pushAddressRoutes(a, PREFIX_ROUTE);
+    else this.pushRoute({ table, type: 'local', dst, dev: a.dev, proto: 'kernel', scope: 'host', src: a.ip });
+  }
+
+  /** Whether an address brings a connected route to its network on its device (none yet, and not a /32), noting it if so. */
+  private claimConnected(table: RouteTable, a: InterfaceAddress, dst: Cidr): boolean {
+    if (a.prefix === BITS[a.family]) return false; // a /32 has no connected network
+    const key = `${table} ${dst.text}`;
+    let devs = this.connected.get(key);
+    if (!devs) this.connected.set(key, (devs = new Set()));
+    if (devs.has(a.dev)) return false;
+    devs.add(a.dev);
+    return true;
   }
 
   addRoute(r: RouteSpec): Route {
@@ -493,10 +585,11 @@ export class Netns {
     const p = parseIP(dst);
     if (!p) return undefined;
     const v = this.peerView;
-    const index = this.routeIndex && (!v || this.routeIndexVersion === v.table.version) ? this.routeIndex : this.buildRouteIndex();
+    const built = this.routeIndex[p.family];
+    const index = built && (!v || built.version === v.table.version) ? built : this.buildRouteIndex(p.family);
     const hostBits = HOST_BITS[p.family];
     for (const table of ['local', 'main'] as const) {
-      const t = index.get(`${table}|${p.family}`);
+      const t = index.tables.get(table);
       if (!t) continue;
       for (const prefix of t.prefixes) {
         const host = hostBits[prefix];
@@ -508,20 +601,24 @@ export class Netns {
     return undefined;
   }
 
-  /** Per table and family: the prefix lengths present, longest first, and the routes by network. */
-  private buildRouteIndex(): NonNullable<Netns['routeIndex']> {
-    const index: NonNullable<Netns['routeIndex']> = new Map();
-    const tableOf = (key: string) => {
-      let t = index.get(key);
-      if (!t) index.set(key, (t = { prefixes: [], byPrefix: new Map(), peers: false }));
+  /**
+   * One family's index (per table: the prefix lengths present, longest first, and the routes by network).
+   * An address of the other family is passed over without making its routes (a node's veths' link-local
+   * addresses, for an IPv4 lookup).
+   */
+  private buildRouteIndex(family: Family): RouteIndex {
+    const tables: RouteIndex['tables'] = new Map();
+    const tableOf = (table: RouteTable) => {
+      let t = tables.get(table);
+      if (!t) tables.set(table, (t = { prefixes: [], byPrefix: new Map(), peers: false }));
       return t;
     };
-    for (const r of this.ownRoutes) {
+    const add = (r: Route) => {
       // A down device's routes are unusable, except its addresses' local routes: the kernel still delivers
       // to an address on a down device (kube-ipvs0 is a dummy that stays down and takes the VIPs' traffic).
-      if (r instanceof PeerMark || (r.table !== 'local' && !this.devices.get(r.dev)?.up)) continue;
-      const family = r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4';
-      const t = tableOf(`${r.table}|${family}`);
+      if (r.table !== 'local' && !this.devices.get(r.dev)?.up) return;
+      if ((r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4') !== family) return;
+      const t = tableOf(r.table);
       const prefix = r.dst?.prefix ?? 0;
       let m = t.byPrefix.get(prefix);
       if (!m) {
@@ -531,22 +628,25 @@ export class Netns {
       // The first route for a destination wins, as the first one added does in the kernel.
       const base = r.dst?.base ?? 0n;
       if (!m.has(base)) m.set(base, r);
+    };
+    for (const r of this.ownRoutes) {
+      if (r instanceof PeerMark) continue;
+      if (!(r instanceof AddressRoutes)) add(r);
+      else if (r.a.family === family) for (const x of r.routes) add(x);
     }
     // The peers' routes (all in the main table) are looked up at their prefix lengths too.
     const v = this.peerView;
     if (v && this.devices.get(v.table.dev)?.up) {
-      for (const family of ['IPv4', 'IPv6'] as const) {
-        const prefixes = v.table.prefixes(family);
-        if (!prefixes.length) continue;
-        const t = tableOf(`main|${family}`);
+      const prefixes = v.table.prefixes(family);
+      if (prefixes.length) {
+        const t = tableOf('main');
         t.peers = true;
         for (const prefix of prefixes) if (!t.prefixes.includes(prefix)) t.prefixes.push(prefix);
       }
     }
-    for (const t of index.values()) t.prefixes.sort((a, b) => b - a);
-    this.routeIndex = index;
-    this.routeIndexVersion = v?.table.version ?? 0;
-    return index;
+    for (const t of tables.values()) t.prefixes.sort((a, b) => b - a);
+    if (this.routeIndex === NO_INDEX) this.routeIndex = {};
+    return (this.routeIndex[family] = { tables, version: v?.table.version ?? 0 });
   }
 
   /** The source address the kernel would pick for a route: its src, else the first global address on its device. */
