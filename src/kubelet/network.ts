@@ -9,7 +9,7 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { macOfLinkLocal, Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAddContainer, bridgeAddHost, bridgeDel, type BridgeConf, type VethEnd } from '../cni/bridge.ts';
-import { portmapAdd, portmapDel } from '../cni/portmap.ts';
+import { portmapAdd, portmapDel, type PortMapEntry } from '../cni/portmap.ts';
 import { FLANNEL_CONFLIST, VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import { PeerTable } from '../netns/peers.ts';
 import type { Fault } from '../cluster/config.ts';
@@ -362,12 +362,17 @@ export class ClusterNetwork implements Fabric {
     // containerd names pod namespaces cni-<uuid>.
     const name = hexId('cni-', NETNS_SEED, String(p.metadata.uid), 32, UUID_DASHES);
     const netnsPath = `/var/run/netns/${name}`;
-    const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
+    const podIPs = p.status.podIPs;
+    const ips = !podIPs ? p.status.podIP : podIPs.length === 1 && podIPs[0].ip ? podIPs[0].ip : podIPs.map((x) => x.ip).filter(Boolean).join(',');
     const { result, hostEnd } = bridgeAddHost(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, { netns: name, index: POD_ETH0_INDEX }, FLANNEL_CONFLIST.cniVersion);
     // The conflist's portmap plugin, for the hostPorts kubelet passes as the portMappings capability.
-    const mappings = (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
-      .map((x) => ({ hostPort: x.hostPort!, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP })));
-    for (const ip of result.ips ?? []) portmapAdd(host, FLANNEL_CONFLIST.name, containerId, ip.address, mappings);
+    const mappings: PortMapEntry[] = [];
+    for (const c of p.spec.containers ?? []) {
+      for (const x of c.ports ?? []) {
+        if (x.hostPort) mappings.push({ hostPort: x.hostPort, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP });
+      }
+    }
+    if (mappings.length) for (const ip of result.ips ?? []) portmapAdd(host, FLANNEL_CONFLIST.name, containerId, ip.address, mappings);
     const sandbox = new PodSandbox(key, p.spec.nodeName, name, containerId, netnsPath, result, { conf, hostEnd, spec: p });
     this.sandboxes.set(key, sandbox);
     this.register(name, sandbox, `p/${key}`, p.spec.nodeName);

@@ -195,7 +195,7 @@ export class Netns {
    * The devices with a connected route to each network (by table and network), so adding one is not a scan
    * of the table: one set per network, not a key per device (a node's veths all have fe80::/64).
    */
-  private readonly connected = new Map<string, Set<string>>();
+  private readonly connected: Record<RouteTable, Map<string, Set<string>>> = { main: new Map(), local: new Map() };
   readonly sysctls: Sysctls;
   private nf?: Netfilter;
   private ipvsTable?: Ipvs;
@@ -281,7 +281,7 @@ export class Netns {
     this.addresses.length = 0;
     this.addresses.push(...kept);
     this.byDevice.delete(name);
-    for (const devs of this.connected.values()) devs.delete(name);
+    for (const byNetwork of [this.connected.main, this.connected.local]) for (const devs of byNetwork.values()) devs.delete(name);
     this.removeRoutes((r) => r.dev === name);
     for (const [k, n] of this.neighbourTable) if (!(n instanceof PeerMark) && n.dev === name) this.neighbourTable.delete(k);
     for (const [k, e] of this.fdbTable) if (!(e instanceof PeerMark) && e.dev === name) this.fdbTable.delete(k);
@@ -436,7 +436,7 @@ export class Netns {
     const own = this.ownRoutes as (Route | PeerMark)[];
     const kept = own.filter((r) => r instanceof PeerMark || !match(r));
     if (kept.length === own.length) return;
-    for (const r of own) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected.get(`${r.table} ${r.dst.text}`)?.delete(r.dev);
+    for (const r of own) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected[r.table].get(r.dst.text)?.delete(r.dev);
     this.ownRoutes.length = 0;
     this.ownRoutes.push(...kept);
     this.routesChanged();
@@ -535,9 +535,9 @@ export class Netns {
   /** Whether an address brings a connected route to its network on its device (none yet, and not a /32), noting it if so. */
   private claimConnected(table: RouteTable, a: InterfaceAddress, dst: Cidr): boolean {
     if (a.prefix === BITS[a.family]) return false; // a /32 has no connected network
-    const key = `${table} ${dst.text}`;
-    let devs = this.connected.get(key);
-    if (!devs) this.connected.set(key, (devs = new Set()));
+    // By the network's text: the same string every time (networks are shared), its hash made once.
+    let devs = this.connected[table].get(dst.text);
+    if (!devs) this.connected[table].set(dst.text, (devs = new Set()));
     if (devs.has(a.dev)) return false;
     devs.add(a.dev);
     return true;
