@@ -50,6 +50,7 @@ export interface Sandbox {
 class PodSandbox implements Sandbox {
   private ns?: Netns;
   private owned?: Owner;
+  private shown?: string;
 
   constructor(
     readonly pod: string,
@@ -67,6 +68,11 @@ class PodSandbox implements Sandbox {
 
   get loadedNetns(): Netns | undefined {
     return this.ns;
+  }
+
+  /** How traces name it: p/namespace/name. */
+  get label(): string {
+    return (this.shown ??= `p/${this.pod}`);
   }
 
   /** The pod's eth0 with its namespace, as the Fabric's owner index hands it out. */
@@ -132,7 +138,7 @@ const NETNS_SEED = fnv32a('netns/');
 const UUID_DASHES = [8, 12, 16, 20];
 
 /** Whether a registered kernel is this namespace (a sandbox's only once it was made). */
-const holds = (k: Netns | PodSandbox, ns: Netns) => (k instanceof PodSandbox ? k.loadedNetns === ns : k === ns);
+const holds = (e: { kernel: Netns } | PodSandbox, ns: Netns) => (e instanceof PodSandbox ? e.loadedNetns === ns : e.kernel === ns);
 
 /** The Result's addresses of a pod's eth0 (its link-local one is found by its MAC: see podByLinkLocal). */
 function podEth0Addresses(result: Result): string[] {
@@ -146,7 +152,7 @@ export class ClusterNetwork implements Fabric {
   readonly hosts = new Map<string, Netns>();
   readonly sandboxes = new Map<string, Sandbox>();
   /** Every namespace by name, with how traces name it and the node whose kernel it is. */
-  private readonly byName = new Map<string, { kernel: Netns | PodSandbox; label: string; node: string }>();
+  private readonly byName = new Map<string, { kernel: Netns; label: string; node: string } | PodSandbox>();
   /** The nodes' eth0, by address and by MAC. */
   private readonly underlayByIP = new Map<string, Owner>();
   private readonly underlayByMac = new Map<string, Owner>();
@@ -184,22 +190,18 @@ export class ClusterNetwork implements Fabric {
   // --- the Fabric the forwarding engine walks ----------------------------------------------------
 
   netns(name: string): Netns | undefined {
-    const k = this.byName.get(name)?.kernel;
-    return k instanceof PodSandbox ? k.netns : k;
+    const e = this.byName.get(name);
+    return e instanceof PodSandbox ? e.netns : e?.kernel;
   }
 
   label(ns: Netns): string {
     const e = this.byName.get(ns.name);
-    return e && holds(e.kernel, ns) ? e.label : ns.name;
+    return e && holds(e, ns) ? e.label : ns.name;
   }
 
   nodeOf(ns: Netns): string {
     const e = this.byName.get(ns.name);
-    return e && holds(e.kernel, ns) ? e.node : '';
-  }
-
-  private register(name: string, kernel: Netns | PodSandbox, label: string, node: string): void {
-    this.byName.set(name, { kernel, label, node });
+    return e && holds(e, ns) ? e.node : '';
   }
 
   underlayFilter(from: Netns, to: Netns, p: IPv4Packet): string | undefined {
@@ -289,7 +291,7 @@ export class ClusterNetwork implements Fabric {
       this.underlayByMac.set(eth0.dev.mac, eth0);
       if (ip) this.underlayByIP.set(ip, eth0);
       this.hosts.set(name, host);
-      this.register(name, host, `node/${name}`, name);
+      this.byName.set(name, { kernel: host, label: `node/${name}`, node: name });
     }
     const cidr = n.spec?.podCIDRs?.[0] ?? n.spec?.podCIDR;
     const lease = cidr ? parseCIDR(cidr, false) : undefined;
@@ -375,7 +377,7 @@ export class ClusterNetwork implements Fabric {
     if (mappings.length) for (const ip of result.ips ?? []) portmapAdd(host, FLANNEL_CONFLIST.name, containerId, ip.address, mappings);
     const sandbox = new PodSandbox(key, p.spec.nodeName, name, containerId, netnsPath, result, { conf, hostEnd, spec: p });
     this.sandboxes.set(key, sandbox);
-    this.register(name, sandbox, `p/${key}`, p.spec.nodeName);
+    this.byName.set(name, sandbox);
     this.ownerByMac.set(result.interfaces![2].mac, sandbox);
     for (const ip of podEth0Addresses(result)) this.ownerByIP.set(ip, sandbox);
     // The bridge is indexed once, when the first pod brings it (and its gateway address) to life.

@@ -37,16 +37,14 @@ for (const family of ['IPv4', 'IPv6'] as const) {
  * Networks (not host routes) by family, prefix and base. Every pod on a node has the same connected network
  * and every device the same fe80::/64, so each is one object, not one per address (Cidrs are never changed).
  */
-const NETWORKS = new Map<string, Map<bigint, Cidr>>();
+const NETWORKS: Record<Family, Map<bigint, Cidr>[]> = { IPv4: [], IPv6: [] };
 
 /** The same from a parsed address; a host route's text is the address itself (no formatting needed). */
 function networkOfValue(family: Family, value: bigint, prefix: number, ip: string): Cidr {
   if (prefix === BITS[family]) return { family, base: value, prefix, size: SIZES[family][prefix], text: `${ip}/${prefix}` };
   const host = HOST_BITS[family][prefix];
   const base = (value >> host) << host;
-  const key = `${family}/${prefix}`;
-  let byBase = NETWORKS.get(key);
-  if (!byBase) NETWORKS.set(key, (byBase = new Map()));
+  const byBase = (NETWORKS[family][prefix] ??= new Map());
   let net = byBase.get(base);
   if (!net) byBase.set(base, (net = { family, base, prefix, size: SIZES[family][prefix], text: `${formatIP(family, base)}/${prefix}` }));
   return net;
@@ -82,13 +80,8 @@ export function macOfLinkLocal(ip: string): string | undefined {
   return linkLocal(mac) === ip ? mac : undefined;
 }
 
-const FE80 = 0xfe80n << 112n;
-
-/** Its text and value, the value from the MAC's bytes (parsing the text back costs more: every device has one). */
-function linkLocalAddress(mac: string): { ip: string; value: bigint } {
-  const g = eui64Groups(mac);
-  return { ip: linkLocalText(g), value: FE80 | (BigInt(((g[0] << 16) | g[1]) >>> 0) << 32n) | BigInt(((g[2] << 16) | g[3]) >>> 0) };
-}
+/** The network of every link-local address (a device's own needs no parsing to know it). */
+const LINK_LOCAL = networkOfValue('IPv6', 0xfe80n << 112n, 64, 'fe80::');
 
 export type RouteSpec = Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>;
 
@@ -471,11 +464,8 @@ export class Netns {
     for (const a of own) this.addPrefixRoute(a, networkOf(a.ip, a.prefix));
     // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
     if (!own.some((a) => a.family === 'IPv6')) {
-      if (d.kind === 'loopback') this.addParsedAddress(name, 'IPv6', 1n, '::1', 128, 'host', false);
-      else {
-        const ll = linkLocalAddress(d.mac);
-        this.addParsedAddress(name, 'IPv6', ll.value, ll.ip, 64, 'link', false);
-      }
+      if (d.kind === 'loopback') this.addParsedAddress(name, 'IPv6', '::1', 128, 'host', false, networkOfValue('IPv6', 1n, 128, '::1'), 1n);
+      else this.addParsedAddress(name, 'IPv6', linkLocal(d.mac), 64, 'link', false, LINK_LOCAL);
     }
   }
 
@@ -487,11 +477,11 @@ export class Netns {
   addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global', withBroadcast = true): InterfaceAddress {
     const p = parseIP(ip);
     if (!p) throw new Error(`${this.name}: "${ip}" is not an IP address`);
-    return this.addParsedAddress(dev, p.family, p.value, ip, prefix, scope, withBroadcast);
+    return this.addParsedAddress(dev, p.family, ip, prefix, scope, withBroadcast, networkOfValue(p.family, p.value, prefix, ip), p.value);
   }
 
-  private addParsedAddress(dev: string, family: Family, value: bigint, ip: string, prefix: number, scope: Scope, withBroadcast: boolean): InterfaceAddress {
-    const net = networkOfValue(family, value, prefix, ip);
+  /** `net`: the address's network; `value`: the address's own, needed for a loopback's (whose routes are made at once). */
+  private addParsedAddress(dev: string, family: Family, ip: string, prefix: number, scope: Scope, withBroadcast: boolean, net: Cidr, value?: bigint): InterfaceAddress {
     const broadcastValue = family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
     const broadcast = broadcastValue !== undefined ? formatIP('IPv4', broadcastValue) : undefined;
     let a: InterfaceAddress = { family, ip, prefix, scope, dev };
@@ -506,7 +496,7 @@ export class Netns {
       this.pushAddressRoutes(a, LOCAL_ROUTE | (broadcast ? BROADCAST_ROUTE : 0) | (prefixRoute ? PREFIX_ROUTE : 0));
       return a;
     }
-    this.pushRoute({ table: 'local', type: 'local', dst: networkOfValue(family, value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
+    this.pushRoute({ table: 'local', type: 'local', dst: networkOfValue(family, value ?? parseIP(ip)!.value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
     if (broadcast) this.pushRoute({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
     if (this.devices.get(dev)?.up) this.addPrefixRoute(a, net);
     return a;
