@@ -46,6 +46,8 @@ export interface Sandbox {
  * same steps in the same order as at ADD: lo, then the bridge plugin's container half (eth0 with the ifindex,
  * MAC and peer fixed at ADD), then the sockets the pod's plan opens. Every namespace of a pod network has this
  * one shape, and a cluster of 100,000 pods uses a few of them; what the host holds is built at ADD, eagerly.
+ * The sockets come from the pod object ADD saw (its spec and annotations are replaced, never changed in place,
+ * as planPod's cache also takes).
  */
 class PodSandbox implements Sandbox {
   private ns?: Netns;
