@@ -1,7 +1,7 @@
 // A network namespace: its devices, addresses, routing tables, neighbours and bridge/vxlan forwarding
 // databases. Adding an address does what the kernel does (a local route, an IPv4 broadcast route, and the
 // connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
-import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
+import { formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
 import type { PeerEntries, PeerTable } from './peers.ts';
 import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, RouteTable, Scope } from './types.ts';
 import { Netfilter } from './netfilter/netfilter.ts';
