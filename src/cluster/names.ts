@@ -11,7 +11,7 @@ export function fnv32a(s: string): number {
 }
 
 /** FNV-32a of prefix + s, given the hash of prefix: FNV is a running state, so a shared prefix is hashed once. */
-function fnv32aContinue(state: number, s: string): number {
+export function fnv32aContinue(state: number, s: string): number {
   let h = state;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

@@ -9,11 +9,14 @@ interface Range {
   gateway?: string;
 }
 
-/** Parsed subnets: every pod on a node shares its range, and parsing one is not free. */
-const subnets = new Map<string, Cidr | { error: string }>();
-function subnetOf(text: string): Cidr | { error: string } {
+/** Parsed subnets and their first host (the default gateway): every pod on a node shares its range. */
+const subnets = new Map<string, { cidr: Cidr | { error: string }; first?: string }>();
+function subnetOf(text: string): { cidr: Cidr | { error: string }; first?: string } {
   let c = subnets.get(text);
-  if (!c) subnets.set(text, (c = parseCIDR(text, false)));
+  if (!c) {
+    const cidr = parseCIDR(text, false);
+    subnets.set(text, (c = { cidr, first: isCidr(cidr) ? nthAddress(cidr, 1n) : undefined }));
+  }
   return c;
 }
 
@@ -22,9 +25,9 @@ export function hostLocalAdd(conf: PluginConf, inv: Invocation, cniVersion: stri
   const wanted = (inv.args.IP ?? '').split(',').filter(Boolean);
   const ips = (ipam.ranges ?? []).map((set, i) => {
     const r = set[0];
-    const sub = subnetOf(r.subnet);
+    const { cidr: sub, first } = subnetOf(r.subnet);
     if (!isCidr(sub)) throw new CniError(7, `invalid subnet ${r.subnet}`);
-    const gateway = r.gateway ?? nthAddress(sub, 1n);
+    const gateway = r.gateway ?? first;
     const ip = wanted.find((w) => {
       const p = parseIP(w);
       return p && cidrContains(sub, p);

@@ -3,18 +3,18 @@
 // 10-flannel.conflist. It follows the store: a pod started or deleted, a node added, changes it at once.
 import type { Cluster } from '../cluster/cluster.ts';
 import type { KubeObject, Node, Pod } from '../cluster/objects.ts';
-import { fnv32a } from '../cluster/names.ts';
+import { fnv32a, fnv32aContinue } from '../cluster/names.ts';
 import { isCidr, nthAddress, parseCIDR, parseIP, type Cidr } from '../cluster/net.ts';
 import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
-import { Netns, networkOf } from '../netns/netns.ts';
-import { bridgeAdd, bridgeDel, type BridgeConf } from '../cni/bridge.ts';
+import { macOfLinkLocal, Netns, networkOf } from '../netns/netns.ts';
+import { bridgeAddContainer, bridgeAddHost, bridgeDel, type BridgeConf, type VethEnd } from '../cni/bridge.ts';
 import { newNodeCniState, type NodeCniState } from '../cni/libcni.ts';
 import type { NetworkConfigList, PluginConf } from '../cni/types.ts';
 import { clusterConflist } from '../cni/conflist.ts';
 import { hasErrors } from '../cluster/cluster.ts';
 import { TopologyError } from '../cluster/problems.ts';
-import { portmapAdd, portmapDel } from '../cni/portmap.ts';
+import { portmapAdd, portmapDel, type PortMapEntry } from '../cni/portmap.ts';
 import { VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import { PeerTable } from '../netns/peers.ts';
 import type { Fault } from '../cluster/config.ts';
@@ -28,28 +28,128 @@ import { planPod } from './apps/select.ts';
 const UNDERLAY_PREFIX = 24;
 export const UNDERLAY_MTU = 1500;
 
+type Owner = { netns: Netns; dev: Device };
+
 export interface Sandbox {
   /** "namespace/name" */
   pod: string;
   node: string;
-  netns: Netns;
+  /** The pod's namespace (set up when first asked for: see PodSandbox). */
+  readonly netns: Netns;
+  /** Its name (cni-<uuid>), known without setting it up. */
+  readonly netnsName: string;
+  /** The namespace if anything asked for it yet (what was never used holds no state: no sockets, no conntrack). */
+  readonly loadedNetns: Netns | undefined;
   containerId: string;
   netnsPath: string;
   /** What CNI ADD returned. */
   result: Result;
 }
 
-type Owner = { netns: Netns; dev: Device };
+/**
+ * A pod's sandbox. Its namespace is made when first used (a trace, `kdp ip`, the runtime's sockets), by the
+ * same steps in the same order as at ADD: lo, then the bridge plugin's container half (eth0 with the ifindex,
+ * MAC and peer fixed at ADD), then the sockets the pod's plan opens. Every namespace of a pod network has this
+ * one shape, and a cluster of 100,000 pods uses a few of them; what the host holds is built at ADD, eagerly.
+ * The sockets come from the pod object ADD saw (its spec and annotations are replaced, never changed in place,
+ * as planPod's cache also takes).
+ */
+class PodSandbox implements Sandbox {
+  private ns?: Netns;
+  private owned?: Owner;
+  private shown?: string;
+
+  constructor(
+    readonly pod: string,
+    readonly node: string,
+    readonly netnsName: string,
+    readonly containerId: string,
+    readonly netnsPath: string,
+    readonly result: Result,
+    private readonly setup: { conf: BridgeConf; hostEnd: VethEnd; spec: Pod & KubeObject },
+  ) {}
+
+  get netns(): Netns {
+    return (this.ns ??= this.create());
+  }
+
+  get loadedNetns(): Netns | undefined {
+    return this.ns;
+  }
+
+  /** How traces name it: p/namespace/name. */
+  get label(): string {
+    return (this.shown ??= `p/${this.pod}`);
+  }
+
+  /** The pod's eth0 with its namespace, as the Fabric's owner index hands it out. */
+  get owner(): Owner {
+    return (this.owned ??= { netns: this.netns, dev: this.netns.device('eth0')! });
+  }
+
+  private create(): Netns {
+    const { conf, hostEnd, spec: p } = this.setup;
+    const netns = new Netns(this.netnsName, {}, true);
+    netns.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
+    netns.addAddress('lo', '127.0.0.1', 8, 'host', false);
+    netns.setUp('lo');
+    bridgeAddContainer(conf, 'eth0', netns, POD_ETH0_INDEX, this.result, hostEnd);
+    // TCP: what each container's app listens on (its image and arguments decide, as ./apps/select.ts says; the
+    // runtime's real listeners follow the same plan) and the kdp.dev/upstream relays. UDP: what is declared.
+    const plan = planPod(p);
+    for (const c of plan.containers) {
+      for (const port of c.fails ? [] : c.ports) netns.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port, owner: c.container });
+    }
+    for (const port of plan.upstreams.keys()) {
+      if (!netns.listeners.some((l) => l.protocol === 'tcp' && l.port === port)) netns.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port, owner: 'kdp.dev/upstream' });
+    }
+    for (const c of p.spec?.containers ?? []) {
+      for (const port of c.ports ?? []) {
+        if (port.protocol === 'UDP') netns.listeners.push({ protocol: 'udp', address: '0.0.0.0', port: port.containerPort, owner: c.name });
+      }
+    }
+    return netns;
+  }
+}
+
+/** A fresh sandbox holds lo (ifindex 1): the CNI's eth0 is the second device. */
+const POD_ETH0_INDEX = 2;
+
+
+const HEX_DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const DASH = '-'.charCodeAt(0);
+/** The words' suffixes ('0', '1', ...): made once, not per pod. */
+const WORD_SUFFIX = Array.from({ length: 8 }, (_, i) => String(i));
 
 /**
- * n hex digits derived from s, as one flat string: every pod keeps two, and a string built by += is a tree
- * of pieces the garbage collector walks for as long as the pod lives.
+ * n hex digits derived from kind + uid: FNV-32a of `${kind}${uid}#0`, `...#1`, ..., the shared prefix hashed
+ * once (FNV is a running state), after `lead` and with a dash before each digit at `dashes`. Written as
+ * character codes and made one flat string: every pod keeps two, and a string built by += or joined from
+ * slices is a tree of pieces the garbage collector walks for as long as the pod lives.
  */
-function hex(s: string, n: number): string {
-  const words: string[] = [];
-  for (let i = 0; i * 8 < n; i++) words.push(fnv32a(`${s}#${i}`).toString(16).padStart(8, '0'));
-  const out = words.join('');
-  return out.length > n ? out.slice(0, n) : out;
+function hexId(lead: string, kind: number, uid: string, n: number, dashes: readonly number[] = []): string {
+  const prefix = fnv32aContinue(fnv32aContinue(kind, uid), '#');
+  const codes: number[] = [];
+  for (let i = 0; i < lead.length; i++) codes.push(lead.charCodeAt(i));
+  let word = 0;
+  for (let i = 0; i < n; i++) {
+    if (i % 8 === 0) word = fnv32aContinue(prefix, WORD_SUFFIX[i / 8]);
+    if (dashes.includes(i)) codes.push(DASH);
+    codes.push(HEX_DIGITS[(word >>> (28 - 4 * (i % 8))) & 15]);
+  }
+  return String.fromCharCode.apply(null, codes);
+}
+
+const SANDBOX_SEED = fnv32a('sandbox/');
+const NETNS_SEED = fnv32a('netns/');
+const UUID_DASHES = [8, 12, 16, 20];
+
+/** Whether a registered kernel is this namespace (a sandbox's only once it was made). */
+const holds = (e: { kernel: Netns } | PodSandbox, ns: Netns) => (e instanceof PodSandbox ? e.loadedNetns === ns : e.kernel === ns);
+
+/** The Result's addresses of a pod's eth0 (its link-local one is found by its MAC: see podByLinkLocal). */
+function podEth0Addresses(result: Result): string[] {
+  return (result.ips ?? []).map((ip) => ip.address.slice(0, ip.address.indexOf('/')));
 }
 
 /** kubelet's own listener on every node (its API, for logs and exec). */
@@ -59,13 +159,13 @@ export class ClusterNetwork implements Fabric {
   readonly hosts = new Map<string, Netns>();
   readonly sandboxes = new Map<string, Sandbox>();
   /** Every namespace by name, with how traces name it and the node whose kernel it is. */
-  private readonly byName = new Map<string, { netns: Netns; label: string; node: string }>();
+  private readonly byName = new Map<string, { kernel: Netns; label: string; node: string } | PodSandbox>();
   /** The nodes' eth0, by address and by MAC. */
   private readonly underlayByIP = new Map<string, Owner>();
   private readonly underlayByMac = new Map<string, Owner>();
   /** Pods' eth0 and the nodes' bridges, by address and by MAC (two maps: no key strings made per lookup). */
-  private readonly ownerByIP = new Map<string, Owner>();
-  private readonly ownerByMac = new Map<string, Owner>();
+  private readonly ownerByIP = new Map<string, Owner | PodSandbox>();
+  private readonly ownerByMac = new Map<string, Owner | PodSandbox>();
   /** Per node, the bridge configuration flannel's CNI plugin hands the bridge plugin (the same for every pod there). */
   private readonly bridgeConfs = new Map<string, BridgeConf>();
   private readonly leases = new Map<string, Cidr>();
@@ -108,21 +208,18 @@ export class ClusterNetwork implements Fabric {
   // --- the Fabric the forwarding engine walks ----------------------------------------------------
 
   netns(name: string): Netns | undefined {
-    return this.byName.get(name)?.netns;
+    const e = this.byName.get(name);
+    return e instanceof PodSandbox ? e.netns : e?.kernel;
   }
 
   label(ns: Netns): string {
     const e = this.byName.get(ns.name);
-    return e?.netns === ns ? e.label : ns.name;
+    return e && holds(e, ns) ? e.label : ns.name;
   }
 
   nodeOf(ns: Netns): string {
     const e = this.byName.get(ns.name);
-    return e?.netns === ns ? e.node : '';
-  }
-
-  private register(netns: Netns, label: string, node: string): void {
-    this.byName.set(netns.name, { netns, label, node });
+    return e && holds(e, ns) ? e.node : '';
   }
 
   underlayFilter(from: Netns, to: Netns, p: IPv4Packet): string | undefined {
@@ -139,7 +236,15 @@ export class ClusterNetwork implements Fabric {
   }
 
   owner(by: { ip: string } | { mac: string }): Owner | undefined {
-    return ('ip' in by ? this.ownerByIP.get(by.ip) : this.ownerByMac.get(by.mac)) ?? this.underlayHost(by);
+    const o = 'ip' in by ? this.ownerByIP.get(by.ip) ?? this.podByLinkLocal(by.ip) : this.ownerByMac.get(by.mac);
+    return (o instanceof PodSandbox ? o.owner : o) ?? this.underlayHost(by);
+  }
+
+  /** A pod's eth0 by its link-local address, which is its MAC's EUI-64: found by the MAC, not kept as a key per pod. */
+  private podByLinkLocal(ip: string): PodSandbox | undefined {
+    const mac = macOfLinkLocal(ip);
+    const o = mac && this.ownerByMac.get(mac);
+    return o instanceof PodSandbox ? o : undefined;
   }
 
   private indexOwner(netns: Netns, dev: Device): void {
@@ -155,7 +260,7 @@ export class ClusterNetwork implements Fabric {
 
   /** The namespaces a node's `ip` shows by name: its pods' sandboxes. */
   namedNamespaces(): Set<string> {
-    return new Set([...this.sandboxes.values()].map((s) => s.netns.name));
+    return new Set([...this.sandboxes.values()].map((s) => s.netnsName));
   }
 
   host(node: string): Netns | undefined {
@@ -222,7 +327,7 @@ export class ClusterNetwork implements Fabric {
       this.underlayByMac.set(eth0.dev.mac, eth0);
       if (ip) this.underlayByIP.set(ip, eth0);
       this.hosts.set(name, host);
-      this.register(host, `node/${name}`, name);
+      this.byName.set(name, { kernel: host, label: `node/${name}`, node: name });
     }
     const cidr = n.spec?.podCIDRs?.[0] ?? n.spec?.podCIDR;
     const lease = cidr ? parseCIDR(cidr, false) : undefined;
@@ -291,40 +396,30 @@ export class ClusterNetwork implements Fabric {
     const host = this.hosts.get(p.spec.nodeName);
     const conf = host && this.bridgeConf(p.spec.nodeName);
     if (!host || !conf) return;
-    const containerId = hex(`sandbox/${p.metadata.uid}`, 64);
+    const containerId = hexId('', SANDBOX_SEED, String(p.metadata.uid), 64);
     // containerd names pod namespaces cni-<uuid>.
-    const u = hex(`netns/${p.metadata.uid}`, 32);
-    const name = [`cni-${u.slice(0, 8)}`, u.slice(8, 12), u.slice(12, 16), u.slice(16, 20), u.slice(20)].join('-');
+    const name = hexId('cni-', NETNS_SEED, String(p.metadata.uid), 32, UUID_DASHES);
     const netnsPath = `/var/run/netns/${name}`;
-    const netns = new Netns(name, {}, true);
-    netns.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
-    netns.addAddress('lo', '127.0.0.1', 8, 'host', false);
-    netns.setUp('lo');
-    const ips = (p.status.podIPs ?? [{ ip: p.status.podIP }]).map((x) => x.ip).filter(Boolean).join(',');
+    const podIPs = p.status.podIPs;
+    const ips = !podIPs ? p.status.podIP : podIPs.length === 1 && podIPs[0].ip ? podIPs[0].ip : podIPs.map((x) => x.ip).filter(Boolean).join(',');
     // The conflist as libcni runs it (src/cni/libcni.ts; equal results, tested): flannel's delegate to the
     // bridge plugin, then portmap with the hostPorts kubelet passes as the portMappings capability.
-    const result = bridgeAdd(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, netns, this.conflist.cniVersion);
-    const mappings = this.portmap ? (p.spec.containers ?? []).flatMap((c) => (c.ports ?? []).filter((x) => x.hostPort)
-      .map((x) => ({ hostPort: x.hostPort!, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP }))) : [];
-    const opts = this.portmap && { snat: this.portmap.snat as boolean | undefined, markMasqBit: this.portmap.markMasqBit as number | undefined };
-    for (const ip of mappings.length ? result.ips ?? [] : []) portmapAdd(host, this.conflist.name, containerId, ip.address, mappings, opts);
-    // TCP: what each container's app listens on (its image and arguments decide, as ./apps/select.ts says; the
-    // runtime's real listeners follow the same plan) and the kdp.dev/upstream relays. UDP: what is declared.
-    const plan = planPod(p);
-    for (const c of plan.containers) {
-      for (const port of c.fails ? [] : c.ports) netns.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port, owner: c.container });
-    }
-    for (const port of plan.upstreams.keys()) {
-      if (!netns.listeners.some((l) => l.protocol === 'tcp' && l.port === port)) netns.listeners.push({ protocol: 'tcp', address: '0.0.0.0', port, owner: 'kdp.dev/upstream' });
-    }
+    const { result, hostEnd } = bridgeAddHost(conf, { containerId, netnsPath, ifName: 'eth0', args: { IP: ips } }, host, { netns: name, index: POD_ETH0_INDEX }, this.conflist.cniVersion);
+    const mappings: PortMapEntry[] = [];
     for (const c of p.spec.containers ?? []) {
-      for (const port of c.ports ?? []) {
-        if (port.protocol === 'UDP') netns.listeners.push({ protocol: 'udp', address: '0.0.0.0', port: port.containerPort, owner: c.name });
+      for (const x of c.ports ?? []) {
+        if (x.hostPort) mappings.push({ hostPort: x.hostPort, containerPort: x.containerPort, protocol: (x.protocol ?? 'TCP').toLowerCase(), hostIP: x.hostIP });
       }
     }
-    this.sandboxes.set(key, { pod: key, node: p.spec.nodeName, netns, containerId, netnsPath, result });
-    this.register(netns, `p/${key}`, p.spec.nodeName);
-    this.indexOwner(netns, netns.device('eth0')!);
+    if (mappings.length && this.portmap) {
+      const opts = { snat: this.portmap.snat as boolean | undefined, markMasqBit: this.portmap.markMasqBit as number | undefined };
+      for (const ip of result.ips ?? []) portmapAdd(host, this.conflist.name, containerId, ip.address, mappings, opts);
+    }
+    const sandbox = new PodSandbox(key, p.spec.nodeName, name, containerId, netnsPath, result, { conf, hostEnd, spec: p });
+    this.sandboxes.set(key, sandbox);
+    this.byName.set(name, sandbox);
+    this.ownerByMac.set(result.interfaces![2].mac, sandbox);
+    for (const ip of podEth0Addresses(result)) this.ownerByIP.set(ip, sandbox);
     // The bridge is indexed once, when the first pod brings it (and its gateway address) to life.
     const cni0 = host.device('cni0')!;
     if (!this.ownerByMac.has(cni0.mac)) this.indexOwner(host, cni0);
@@ -334,14 +429,11 @@ export class ClusterNetwork implements Fabric {
     const s = this.sandboxes.get(key);
     if (!s) return;
     const host = this.hosts.get(s.node);
-    const eth0 = s.netns.device('eth0');
-    if (eth0) {
-      this.ownerByMac.delete(eth0.mac);
-      for (const a of s.netns.addressesOf('eth0')) this.ownerByIP.delete(a.ip);
-    }
+    this.ownerByMac.delete(s.result.interfaces![2].mac);
+    for (const ip of podEth0Addresses(s.result)) this.ownerByIP.delete(ip);
     if (host && this.portmap) portmapDel(host, this.conflist.name, s.containerId);
-    if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.netns);
+    if (host) bridgeDel({ containerId: s.containerId, netnsPath: s.netnsPath, ifName: 'eth0', args: {} }, host, s.loadedNetns);
     this.sandboxes.delete(key);
-    this.byName.delete(s.netns.name);
+    this.byName.delete(s.netnsName);
   }
 }

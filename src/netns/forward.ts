@@ -222,7 +222,7 @@ function transmit(leg: Leg, ns: Netns, dev: Device, nexthop: string, pkt: Packet
       return;
     }
     if (!owner) {
-      const router = dev.kind === 'ether' ? ns.routes.find((r) => r.table === 'main' && !r.dst && r.dev === dev.name)?.via : undefined;
+      const router = dev.kind === 'ether' ? ns.defaultRoute(dev.name)?.via : undefined;
       if (router && nexthop === router) {
         leg.hop(ns, 'neigh', `${nexthop} dev ${dev.name}: the underlay's router`);
         // The router joins the nodes' subnets: another node's address is routed on to it.

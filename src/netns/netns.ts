@@ -1,9 +1,9 @@
 // A network namespace: its devices, addresses, routing tables, neighbours and bridge/vxlan forwarding
 // databases. Adding an address does what the kernel does (a local route, an IPv4 broadcast route, and the
 // connected prefix route once the device is up), so what `ip route` shows follows from how it was wired.
-import { cidrContains, formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
+import { formatIP, parseIP, type Cidr, type Family } from '../cluster/net.ts';
 import type { PeerEntries, PeerTable } from './peers.ts';
-import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, Scope } from './types.ts';
+import type { Device, FdbEntry, InterfaceAddress, Listener, Neighbour, Route, RouteTable, Scope } from './types.ts';
 import { Netfilter } from './netfilter/netfilter.ts';
 import { Ipvs } from './ipvs.ts';
 import { Ipsets } from './ipset.ts';
@@ -37,40 +37,51 @@ for (const family of ['IPv4', 'IPv6'] as const) {
  * Networks (not host routes) by family, prefix and base. Every pod on a node has the same connected network
  * and every device the same fe80::/64, so each is one object, not one per address (Cidrs are never changed).
  */
-const NETWORKS = new Map<string, Map<bigint, Cidr>>();
+const NETWORKS: Record<Family, Map<bigint, Cidr>[]> = { IPv4: [], IPv6: [] };
 
 /** The same from a parsed address; a host route's text is the address itself (no formatting needed). */
 function networkOfValue(family: Family, value: bigint, prefix: number, ip: string): Cidr {
   if (prefix === BITS[family]) return { family, base: value, prefix, size: SIZES[family][prefix], text: `${ip}/${prefix}` };
   const host = HOST_BITS[family][prefix];
   const base = (value >> host) << host;
-  const key = `${family}/${prefix}`;
-  let byBase = NETWORKS.get(key);
-  if (!byBase) NETWORKS.set(key, (byBase = new Map()));
+  const byBase = (NETWORKS[family][prefix] ??= new Map());
   let net = byBase.get(base);
   if (!net) byBase.set(base, (net = { family, base, prefix, size: SIZES[family][prefix], text: `${formatIP(family, base)}/${prefix}` }));
   return net;
 }
 
-/** The interface identifier of a MAC's EUI-64: ff:fe in the middle, the universal/local bit flipped. */
-function eui64(mac: string): number[] {
-  const b = mac.split(':').map((x) => parseInt(x, 16));
-  return [b[0] ^ 2, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]];
+/** A MAC's six bytes. */
+function macBytes(mac: string): number[] {
+  const b: number[] = [];
+  for (let i = 0; i < 17; i += 3) b.push(parseInt(mac.slice(i, i + 2), 16));
+  return b;
+}
+
+/** The four 16-bit groups of a MAC's EUI-64 interface identifier: ff:fe in the middle, the universal/local bit flipped. */
+function eui64Groups(mac: string): [number, number, number, number] {
+  const b = macBytes(mac);
+  return [((b[0] ^ 2) << 8) | b[1], (b[2] << 8) | 0xff, 0xfe00 | b[3], (b[4] << 8) | b[5]];
 }
 
 // Joined in one piece: a flat string (every device keeps one) rather than a prefix and a tail.
-const linkLocalText = (e: number[]) => ['fe80:', ...[e[0] * 256 + e[1], e[2] * 256 + e[3], e[4] * 256 + e[5], e[6] * 256 + e[7]].map((g) => g.toString(16))].join(':');
+const linkLocalText = (g: number[]) => `fe80::${g[0].toString(16)}:${g[1].toString(16)}:${g[2].toString(16)}:${g[3].toString(16)}`;
 
 /** The EUI-64 link-local address of a MAC: fe80:: with ff:fe in the middle and the universal/local bit flipped. */
 export function linkLocal(mac: string): string {
-  return linkLocalText(eui64(mac));
+  return linkLocalText(eui64Groups(mac));
 }
 
-/** Its text and value, the value from the MAC's bytes (parsing the text back costs more: every device has one). */
-function linkLocalAddress(mac: string): { ip: string; value: bigint } {
-  const e = eui64(mac);
-  return { ip: linkLocalText(e), value: BigInt(`0xfe80000000000000${e.map((x) => x.toString(16).padStart(2, '0')).join('')}`) };
+/** The MAC whose EUI-64 link-local address this is, if it is one (written as linkLocal writes it). */
+export function macOfLinkLocal(ip: string): string | undefined {
+  if (!ip.startsWith('fe80::')) return undefined;
+  const g = ip.slice(6).split(':').map((x) => parseInt(x, 16));
+  if (g.length !== 4 || (g[1] & 0xff) !== 0xff || g[2] >> 8 !== 0xfe) return undefined;
+  const mac = [(g[0] >> 8) ^ 2, g[0] & 0xff, g[1] >> 8, g[2] & 0xff, g[3] >> 8, g[3] & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  return linkLocal(mac) === ip ? mac : undefined;
 }
+
+/** The network of every link-local address (a device's own needs no parsing to know it). */
+const LINK_LOCAL = networkOfValue('IPv6', 0xfe80n << 112n, 64, 'fe80::');
 
 export type RouteSpec = Omit<Route, 'table' | 'type' | 'scope'> & Partial<Pick<Route, 'table' | 'type' | 'scope'>>;
 
@@ -103,6 +114,46 @@ function loopbackCopy<T extends InterfaceAddress | Route>(key: string, made: T):
 }
 const routeKey = (r: Route) => `${r.table} ${r.type} ${r.dst?.text} ${r.via} ${r.dev} ${r.proto} ${r.scope} ${r.src} ${r.onlink}`;
 
+const LOCAL_ROUTE = 1;
+const BROADCAST_ROUTE = 2;
+const PREFIX_ROUTE = 4;
+
+/**
+ * Routes the kernel adds for an address (fib_add_ifaddr: its local route, the IPv4 broadcast route, the
+ * connected prefix route once the device is up), kept as the address and made into Route objects when first
+ * read — as the kernel's own are derived from its ifaddrs. A node holds one address a pod (its veth's
+ * link-local one), whose routes few ever read. `kinds`: which of the three, in that order.
+ */
+class AddressRoutes {
+  private made?: Route[];
+  constructor(readonly a: InterfaceAddress, readonly kinds: number) {}
+
+  get routes(): Route[] {
+    if (this.made) return this.made;
+    const { a, kinds } = this;
+    const p = parseIP(a.ip)!;
+    const out: Route[] = [];
+    if (kinds & LOCAL_ROUTE) out.push({ table: 'local', type: 'local', dst: networkOfValue(p.family, p.value, BITS[p.family], a.ip), dev: a.dev, proto: 'kernel', scope: 'host', src: a.ip });
+    const net = networkOfValue(p.family, p.value, a.prefix, a.ip);
+    if (kinds & BROADCAST_ROUTE) {
+      const b = net.base + net.size - 1n;
+      const text = formatIP('IPv4', b);
+      out.push({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', b, 32, text), dev: a.dev, proto: 'kernel', scope: 'link', src: a.ip });
+    }
+    if (kinds & PREFIX_ROUTE) out.push({ table: 'main', type: 'unicast', dst: net, dev: a.dev, proto: 'kernel', scope: 'link', src: a.ip });
+    return (this.made = out);
+  }
+}
+
+/** A family's longest-prefix-match index, by table, and the peer table's version it was built with. */
+interface RouteIndex {
+  tables: Map<RouteTable, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>>; peers: boolean }>;
+  version: number;
+}
+
+/** No index built yet (shared, never written to: routes change at every address a node's pods bring). */
+const NO_INDEX: Partial<Record<Family, RouteIndex>> = Object.freeze({});
+
 /** The empty table a namespace reads until it writes one of its own (never written to itself). */
 const NONE = new Map<string, never>();
 
@@ -113,15 +164,15 @@ export class Netns {
   readonly devices = new Map<string, Device>();
   readonly addresses: InterfaceAddress[] = [];
   /** The routes this namespace added itself, with marks where peer routes come (only while peers are attached). */
-  private readonly ownRoutes: (Route | PeerMark)[] = [];
+  private readonly ownRoutes: (Route | PeerMark | AddressRoutes)[] = [];
+  /** Whether ownRoutes holds an address's routes not yet made into Route objects. */
+  private addressRoutes = false;
   /** ip|dev -> entry, in the order learned or added (as `ip neigh` lists them). */
   private neighbourTable: Map<string, Neighbour | PeerMark> = NONE;
   /** A bridge's entries by mac|@bridge (one port per MAC); a device's own (self) entries by mac|dev|self. */
   private fdbTable: Map<string, FdbEntry | PeerMark> = NONE;
   /** Longest-prefix-match index over the routes, rebuilt when they change. */
-  private routeIndex?: Map<string, { prefixes: number[]; byPrefix: Map<number, Map<bigint, Route>>; peers: boolean }>;
-  /** The peer table's version the index was built with. */
-  private routeIndexVersion = 0;
+  private routeIndex: Partial<Record<Family, RouteIndex>> = NO_INDEX;
   /** `routes` with the peers' merged in, made when first asked for, and the peer table's version then. */
   private routeList?: Route[];
   private routeListVersion = 0;
@@ -133,8 +184,11 @@ export class Netns {
   readonly listeners: Listener[] = [];
   /** The addresses of each device (a node has hundreds of devices: no scans of them all). */
   private readonly byDevice = new Map<string, InterfaceAddress[]>();
-  /** table|dev|network of the connected routes present, so adding one is not a scan of the table. */
-  private readonly connected = new Set<string>();
+  /**
+   * The devices with a connected route to each network (by table and network), so adding one is not a scan
+   * of the table: one set per network, not a key per device (a node's veths all have fe80::/64).
+   */
+  private readonly connected: Record<RouteTable, Map<string, Set<string>>> = { main: new Map(), local: new Map() };
   readonly sysctls: Sysctls;
   private nf?: Netfilter;
   private ipvsTable?: Ipvs;
@@ -196,6 +250,10 @@ export class Netns {
     return this.devices.get(name);
   }
 
+  /** The ifindex the next device added gets (dev_new_index: one past the highest handed out). */
+  get nextIfindex(): number {
+    return this.nextIndex;
+  }
 
   /** Adds a device; its ifindex is the next free one, as the kernel hands them out. */
   addDevice(d: Omit<Device, 'index'> & { index?: number }): Device {
@@ -216,7 +274,7 @@ export class Netns {
     this.addresses.length = 0;
     this.addresses.push(...kept);
     this.byDevice.delete(name);
-    for (const key of this.connected) if (key.split('|')[1] === name) this.connected.delete(key);
+    for (const byNetwork of [this.connected.main, this.connected.local]) for (const devs of byNetwork.values()) devs.delete(name);
     this.removeRoutes((r) => r.dev === name);
     for (const [k, n] of this.neighbourTable) if (!(n instanceof PeerMark) && n.dev === name) this.neighbourTable.delete(k);
     for (const [k, e] of this.fdbTable) if (!(e instanceof PeerMark) && e.dev === name) this.fdbTable.delete(k);
@@ -293,6 +351,14 @@ export class Netns {
     this.routesChanged();
   }
 
+  /** The namespace's own routes, an address's made into Route objects, with the peer marks in their places. */
+  private *ownEntries(): Iterable<Route | PeerMark> {
+    for (const r of this.ownRoutes) {
+      if (r instanceof AddressRoutes) yield* r.routes;
+      else yield r;
+    }
+  }
+
   /** The table is let go with its entries (their device is gone). */
   private dropPeers(): void {
     this.peerView = undefined;
@@ -308,12 +374,23 @@ export class Netns {
 
   /** Every route of every table, in the order added. */
   get routes(): Route[] {
-    if (!this.peerView) return this.ownRoutes as Route[];
+    if (!this.peerView) return this.addressRoutes ? (this.routeList ??= [...this.ownEntries()] as Route[]) : (this.ownRoutes as Route[]);
     if (!this.routeList || this.routeListVersion !== this.peerView.table.version) {
-      this.routeList = this.merged(this.ownRoutes, (e) => e.route);
+      this.routeList = this.merged(this.ownEntries(), (e) => e.route);
       this.routeListVersion = this.peerView.table.version;
     }
     return this.routeList;
+  }
+
+  /**
+   * The first default route of the main table through a device (`ip route show default dev DEV`), found
+   * without listing every route: peers' routes and an address's routes always have a destination.
+   */
+  defaultRoute(dev: string): Route | undefined {
+    for (const r of this.ownRoutes) {
+      if (!(r instanceof PeerMark) && !(r instanceof AddressRoutes) && r.table === 'main' && !r.dst && r.dev === dev) return r;
+    }
+    return undefined;
   }
 
   get neighbours(): Neighbour[] {
@@ -342,22 +419,38 @@ export class Netns {
     const v = this.peerView;
     // Removing a peer's route here (not in the table) leaves this namespace its own copy of the rest.
     if (v && [...v.table.inOrder()].some((s) => s.peer !== v.self && s.entries.route && match(s.entries.route))) this.copyPeers();
-    const kept = this.ownRoutes.filter((r) => r instanceof PeerMark || !match(r));
-    if (kept.length === this.ownRoutes.length) return;
-    for (const r of this.ownRoutes) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected.delete(`${r.table}|${r.dev}|${r.dst.text}`);
+    if (this.addressRoutes) {
+      // What is removed may be one of an address's routes and not the others: all become Route objects.
+      const entries = [...this.ownEntries()];
+      this.ownRoutes.length = 0;
+      this.ownRoutes.push(...entries);
+      this.addressRoutes = false;
+    }
+    const own = this.ownRoutes as (Route | PeerMark)[];
+    const kept = own.filter((r) => r instanceof PeerMark || !match(r));
+    if (kept.length === own.length) return;
+    for (const r of own) if (!(r instanceof PeerMark) && r.proto === 'kernel' && r.dst && match(r)) this.connected[r.table].get(r.dst.text)?.delete(r.dev);
     this.ownRoutes.length = 0;
     this.ownRoutes.push(...kept);
     this.routesChanged();
   }
 
   private routesChanged(): void {
-    this.routeIndex = undefined;
+    this.routeIndex = NO_INDEX;
     this.routeList = undefined;
   }
 
   private pushRoute(r: Route): void {
     this.markPeers('route');
     this.ownRoutes.push(this.devices.get(r.dev)?.kind === 'loopback' ? loopbackCopy(routeKey(r), r) : r);
+    this.routesChanged();
+  }
+
+  /** An address's kernel routes, made into Route objects when read. */
+  private pushAddressRoutes(a: InterfaceAddress, kinds: number): void {
+    this.markPeers('route');
+    this.ownRoutes.push(new AddressRoutes(a, kinds));
+    this.addressRoutes = true;
     this.routesChanged();
   }
 
@@ -371,11 +464,8 @@ export class Netns {
     for (const a of own) this.addPrefixRoute(a, networkOf(a.ip, a.prefix));
     // With IPv6 enabled (the kernel default) a device coming up gets its link-local address (addrgenmode eui64).
     if (!own.some((a) => a.family === 'IPv6')) {
-      if (d.kind === 'loopback') this.addParsedAddress(name, 'IPv6', 1n, '::1', 128, 'host', false);
-      else {
-        const ll = linkLocalAddress(d.mac);
-        this.addParsedAddress(name, 'IPv6', ll.value, ll.ip, 64, 'link', false);
-      }
+      if (d.kind === 'loopback') this.addParsedAddress(name, 'IPv6', '::1', 128, 'host', false, networkOfValue('IPv6', 1n, 128, '::1'), 1n);
+      else this.addParsedAddress(name, 'IPv6', linkLocal(d.mac), 64, 'link', false, LINK_LOCAL);
     }
   }
 
@@ -387,11 +477,11 @@ export class Netns {
   addAddress(dev: string, ip: string, prefix: number, scope: Scope = 'global', withBroadcast = true): InterfaceAddress {
     const p = parseIP(ip);
     if (!p) throw new Error(`${this.name}: "${ip}" is not an IP address`);
-    return this.addParsedAddress(dev, p.family, p.value, ip, prefix, scope, withBroadcast);
+    return this.addParsedAddress(dev, p.family, ip, prefix, scope, withBroadcast, networkOfValue(p.family, p.value, prefix, ip), p.value);
   }
 
-  private addParsedAddress(dev: string, family: Family, value: bigint, ip: string, prefix: number, scope: Scope, withBroadcast: boolean): InterfaceAddress {
-    const net = networkOfValue(family, value, prefix, ip);
+  /** `net`: the address's network; `value`: the address's own, needed for a loopback's (whose routes are made at once). */
+  private addParsedAddress(dev: string, family: Family, ip: string, prefix: number, scope: Scope, withBroadcast: boolean, net: Cidr, value?: bigint): InterfaceAddress {
     const broadcastValue = family === 'IPv4' && prefix < 31 ? net.base + net.size - 1n : undefined;
     const broadcast = broadcastValue !== undefined ? formatIP('IPv4', broadcastValue) : undefined;
     let a: InterfaceAddress = { family, ip, prefix, scope, dev };
@@ -401,7 +491,12 @@ export class Netns {
     let own = this.byDevice.get(dev);
     if (!own) this.byDevice.set(dev, (own = []));
     own.push(a);
-    this.pushRoute({ table: 'local', type: 'local', dst: networkOfValue(family, value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
+    if (this.devices.get(dev)?.kind !== 'loopback') {
+      const prefixRoute = this.devices.get(dev)?.up && this.claimConnected('main', a, net);
+      this.pushAddressRoutes(a, LOCAL_ROUTE | (broadcast ? BROADCAST_ROUTE : 0) | (prefixRoute ? PREFIX_ROUTE : 0));
+      return a;
+    }
+    this.pushRoute({ table: 'local', type: 'local', dst: networkOfValue(family, value ?? parseIP(ip)!.value, BITS[family], ip), dev, proto: 'kernel', scope: 'host', src: ip });
     if (broadcast) this.pushRoute({ table: 'local', type: 'broadcast', dst: networkOfValue('IPv4', broadcastValue!, 32, broadcast), dev, proto: 'kernel', scope: 'link', src: ip });
     if (this.devices.get(dev)?.up) this.addPrefixRoute(a, net);
     return a;
@@ -420,13 +515,22 @@ export class Netns {
   }
 
   private addPrefixRoute(a: InterfaceAddress, dst: Cidr): void {
-    if (a.prefix === BITS[a.family]) return; // a /32 has no connected network
     // On a loopback device the whole prefix is the host's own (local 127.0.0.0/8 dev lo), not a network.
     const table = this.devices.get(a.dev)?.kind === 'loopback' ? 'local' : 'main';
-    const key = `${table}|${a.dev}|${dst.text}`;
-    if (this.connected.has(key)) return;
-    this.connected.add(key);
-    this.pushRoute({ table, type: table === 'local' ? 'local' : 'unicast', dst, dev: a.dev, proto: 'kernel', scope: table === 'local' ? 'host' : 'link', src: a.ip });
+    if (!this.claimConnected(table, a, dst)) return;
+    if (table === 'main') this.pushAddressRoutes(a, PREFIX_ROUTE);
+    else this.pushRoute({ table, type: 'local', dst, dev: a.dev, proto: 'kernel', scope: 'host', src: a.ip });
+  }
+
+  /** Whether an address brings a connected route to its network on its device (none yet, and not a /32), noting it if so. */
+  private claimConnected(table: RouteTable, a: InterfaceAddress, dst: Cidr): boolean {
+    if (a.prefix === BITS[a.family]) return false; // a /32 has no connected network
+    // By the network's text: the same string every time (networks are shared), its hash made once.
+    let devs = this.connected[table].get(dst.text);
+    if (!devs) this.connected[table].set(dst.text, (devs = new Set()));
+    if (devs.has(a.dev)) return false;
+    devs.add(a.dev);
+    return true;
   }
 
   addRoute(r: RouteSpec): Route {
@@ -471,10 +575,11 @@ export class Netns {
     const p = parseIP(dst);
     if (!p) return undefined;
     const v = this.peerView;
-    const index = this.routeIndex && (!v || this.routeIndexVersion === v.table.version) ? this.routeIndex : this.buildRouteIndex();
+    const built = this.routeIndex[p.family];
+    const index = built && (!v || built.version === v.table.version) ? built : this.buildRouteIndex(p.family);
     const hostBits = HOST_BITS[p.family];
     for (const table of ['local', 'main'] as const) {
-      const t = index.get(`${table}|${p.family}`);
+      const t = index.tables.get(table);
       if (!t) continue;
       for (const prefix of t.prefixes) {
         const host = hostBits[prefix];
@@ -486,20 +591,24 @@ export class Netns {
     return undefined;
   }
 
-  /** Per table and family: the prefix lengths present, longest first, and the routes by network. */
-  private buildRouteIndex(): NonNullable<Netns['routeIndex']> {
-    const index: NonNullable<Netns['routeIndex']> = new Map();
-    const tableOf = (key: string) => {
-      let t = index.get(key);
-      if (!t) index.set(key, (t = { prefixes: [], byPrefix: new Map(), peers: false }));
+  /**
+   * One family's index (per table: the prefix lengths present, longest first, and the routes by network).
+   * An address of the other family is passed over without making its routes (a node's veths' link-local
+   * addresses, for an IPv4 lookup).
+   */
+  private buildRouteIndex(family: Family): RouteIndex {
+    const tables: RouteIndex['tables'] = new Map();
+    const tableOf = (table: RouteTable) => {
+      let t = tables.get(table);
+      if (!t) tables.set(table, (t = { prefixes: [], byPrefix: new Map(), peers: false }));
       return t;
     };
-    for (const r of this.ownRoutes) {
+    const add = (r: Route) => {
       // A down device's routes are unusable, except its addresses' local routes: the kernel still delivers
       // to an address on a down device (kube-ipvs0 is a dummy that stays down and takes the VIPs' traffic).
-      if (r instanceof PeerMark || (r.table !== 'local' && !this.devices.get(r.dev)?.up)) continue;
-      const family = r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4';
-      const t = tableOf(`${r.table}|${family}`);
+      if (r.table !== 'local' && !this.devices.get(r.dev)?.up) return;
+      if ((r.dst?.family ?? (r.via ? parseIP(r.via)?.family : 'IPv4') ?? 'IPv4') !== family) return;
+      const t = tableOf(r.table);
       const prefix = r.dst?.prefix ?? 0;
       let m = t.byPrefix.get(prefix);
       if (!m) {
@@ -509,22 +618,25 @@ export class Netns {
       // The first route for a destination wins, as the first one added does in the kernel.
       const base = r.dst?.base ?? 0n;
       if (!m.has(base)) m.set(base, r);
+    };
+    for (const r of this.ownRoutes) {
+      if (r instanceof PeerMark) continue;
+      if (!(r instanceof AddressRoutes)) add(r);
+      else if (r.a.family === family) for (const x of r.routes) add(x);
     }
     // The peers' routes (all in the main table) are looked up at their prefix lengths too.
     const v = this.peerView;
     if (v && this.devices.get(v.table.dev)?.up) {
-      for (const family of ['IPv4', 'IPv6'] as const) {
-        const prefixes = v.table.prefixes(family);
-        if (!prefixes.length) continue;
-        const t = tableOf(`main|${family}`);
+      const prefixes = v.table.prefixes(family);
+      if (prefixes.length) {
+        const t = tableOf('main');
         t.peers = true;
         for (const prefix of prefixes) if (!t.prefixes.includes(prefix)) t.prefixes.push(prefix);
       }
     }
-    for (const t of index.values()) t.prefixes.sort((a, b) => b - a);
-    this.routeIndex = index;
-    this.routeIndexVersion = v?.table.version ?? 0;
-    return index;
+    for (const t of tables.values()) t.prefixes.sort((a, b) => b - a);
+    if (this.routeIndex === NO_INDEX) this.routeIndex = {};
+    return (this.routeIndex[family] = { tables, version: v?.table.version ?? 0 });
   }
 
   /** The source address the kernel would pick for a route: its src, else the first global address on its device. */
