@@ -340,7 +340,7 @@ export class IngressController {
     req.url = d.uri;
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const attempt = (tried: string[]): void => {
-      void this.opts.dialer.dial({ service: { namespace: d.backend.namespace, name: d.backend.name }, port: d.backend.port, clientIP: x.clientIP, exclude: tried }).then((r: DialResult) => {
+      void this.opts.dialer.dial({ service: { namespace: d.backend.namespace, name: d.backend.name }, port: d.backend.port, clientIP: x.clientIP, exclude: tried, connection: req.socket }).then((r: DialResult) => {
         if (!r.ok) {
           // nginx logs a refused attempt with length 0 and the time it took (here: none).
           if (r.endpoint) x.upstreams.push({ addr: r.endpoint, status: 502, responseLength: 0, responseTimeMs: 0 });

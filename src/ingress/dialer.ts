@@ -14,6 +14,8 @@ export interface DialRequest {
   clientIP: string;
   /** Endpoints already tried for this request (ingress-nginx's proxy_next_upstream moves on to the next). */
   exclude?: readonly string[];
+  /** The client's connection the request came on: a Dialer may keep what it decided for it for its next requests. */
+  connection?: object;
 }
 
 export type DialFailure = 'no-endpoints' | 'no-service' | 'refused' | 'timeout' | 'unreachable';
@@ -115,7 +117,8 @@ export class StoreDialer implements Dialer {
     return { endpoints: out };
   }
 
-  private pick(req: DialRequest): DialResult {
+  /** The next ready endpoint, round robin, as a DialResult. */
+  pick(req: DialRequest): DialResult {
     const { namespace, name } = req.service;
     const found = this.endpoints(namespace, name, req.port);
     if ('reason' in found) return { ok: false, reason: found.reason, detail: found.detail };
