@@ -48,3 +48,20 @@ export function formatAccessLog(r: AccessRecord): string {
     r.requestId,
   ].join(' ');
 }
+
+/**
+ * Access-log lines gathered and written once per turn of the event loop (as nginx's `access_log ... buffer=`
+ * gathers them): one write for all the requests a turn served instead of one write each.
+ */
+export function bufferedLines(write: (text: string) => void): (line: string) => void {
+  let pending = '';
+  const flush = () => {
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  return (line) => {
+    if (pending === '') setImmediate(flush);
+    pending += line + '\n';
+  };
+}
