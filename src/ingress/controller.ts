@@ -92,7 +92,11 @@ export class IngressController {
   private certs?: CertificateStore;
   private readonly stopWatches: (() => void)[] = [];
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
-  private readonly proxy = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ws: true });
+  /**
+   * selfHandleResponse: the 'proxyRes' hook writes the response head in one writeHead, where http-proxy's
+   * web-outgoing passes would res.setHeader every header one by one.
+   */
+  private readonly proxy = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ws: true, selfHandleResponse: true });
   private http?: HttpServer;
   private https?: HttpServer;
   private readonly sockets = new Set<Socket>();
@@ -135,25 +139,30 @@ export class IngressController {
       });
     });
     this.proxy.on('proxyRes', (pres, req, res) => {
-      const f = this.flights.get(req);
-      if (!f) return;
+      const h = pres.headers;
       // Hop-by-hop headers describe the upstream connection, not the client's: nginx never passes them on.
-      // Setting Connection here also stops http-proxy from echoing the client's (removed) request header.
-      if (pres.headers['keep-alive'] !== undefined) delete pres.headers['keep-alive'];
+      if (h['keep-alive'] !== undefined) delete h['keep-alive'];
+      // An HTTP/1.0 client cannot read chunks: the body is then delimited by the connection's close.
+      if (req.httpVersion === '1.0' && h['transfer-encoding'] !== undefined) delete h['transfer-encoding'];
       // nginx hides the upstream's Server header and sends its own (server-tokens false: no version).
-      pres.headers.server = SERVER;
-      pres.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
-      f.up.status = pres.statusCode;
-      if (f.hsts) pres.headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
-      // Counting chunks costs a listener per chunk; a Content-Length says the same for free.
-      const declared = Number(pres.headers['content-length']);
-      let length = Number.isFinite(declared) ? declared : 0;
-      if (!Number.isFinite(declared)) pres.on('data', (c: Buffer) => (length += c.length));
-      pres.once('end', () => {
-        f.onBytes(length);
-        f.up.responseLength = length;
-        f.up.responseTimeMs = performance.now() - f.started;
-      });
+      h.server = SERVER;
+      h.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+      const f = this.flights.get(req);
+      if (f) {
+        f.up.status = pres.statusCode;
+        if (f.hsts) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
+        // Counting chunks costs a listener per chunk; a Content-Length says the same for free.
+        const declared = Number(h['content-length']);
+        let length = Number.isFinite(declared) ? declared : 0;
+        if (!Number.isFinite(declared)) pres.on('data', (c: Buffer) => (length += c.length));
+        pres.once('end', () => {
+          f.onBytes(length);
+          f.up.responseLength = length;
+          f.up.responseTimeMs = performance.now() - f.started;
+        });
+      }
+      res.writeHead(pres.statusCode!, pres.statusMessage, h);
+      pres.pipe(res);
     });
     // An idle upgraded connection dies after proxy-read-timeout, as nginx's does.
     this.proxy.on('proxyReqWs', (proxyReq, req, socket) => {
