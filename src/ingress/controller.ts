@@ -83,6 +83,29 @@ function requestId(): string {
   return idPool.toString('hex', idOffset - 16, idOffset);
 }
 
+/**
+ * The upstream's body to the client with backpressure, as pipe() relays it but with three listeners instead of
+ * its eight a request; counts the bytes ($upstream_response_length). A client that hangs up mid-body closes the
+ * upstream connection too, as nginx does.
+ */
+function relay(from: IncomingMessage, to: ServerResponse, done: (bytes: number) => void): void {
+  let bytes = 0;
+  from.on('data', (c: Buffer) => {
+    bytes += c.length;
+    if (!to.write(c)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.once('end', () => {
+    to.end();
+    done(bytes);
+  });
+  to.once('close', () => {
+    if (!from.complete) from.destroy();
+  });
+}
+
 type Decision =
   | { answer: number; headers?: Record<string, string> }
   | { location: Location; backend: Backend; canary: boolean; uri: string };
@@ -151,18 +174,14 @@ export class IngressController {
       if (f) {
         f.up.status = pres.statusCode;
         if (f.hsts) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
-        // Counting chunks costs a listener per chunk; a Content-Length says the same for free.
-        const declared = Number(h['content-length']);
-        let length = Number.isFinite(declared) ? declared : 0;
-        if (!Number.isFinite(declared)) pres.on('data', (c: Buffer) => (length += c.length));
-        pres.once('end', () => {
-          f.onBytes(length);
-          f.up.responseLength = length;
-          f.up.responseTimeMs = performance.now() - f.started;
-        });
       }
       res.writeHead(pres.statusCode!, pres.statusMessage, h);
-      pres.pipe(res);
+      relay(pres, res, (length) => {
+        if (!f) return;
+        f.onBytes(length);
+        f.up.responseLength = length;
+        f.up.responseTimeMs = performance.now() - f.started;
+      });
     });
     // An idle upgraded connection dies after proxy-read-timeout, as nginx's does.
     this.proxy.on('proxyReqWs', (proxyReq, req, socket) => {

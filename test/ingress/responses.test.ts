@@ -20,12 +20,26 @@ spec:
 `;
 
 let backend: Server;
+/** Resolves when the streaming backend's response is closed under it. */
+let streamClosed: Promise<void>;
 let ctl: IngressController;
 
 beforeAll(async () => {
   const c = cluster(NODES3 + NO_COREDNS + appPod('w1', 'node1', 'web') + serviceDoc('web', 'web') + INGRESS);
   // No Content-Length: the body goes out in chunks; hop-by-hop and Server headers nginx would not pass on.
-  backend = createServer((_req, res) => {
+  let closed!: () => void;
+  streamClosed = new Promise((r) => (closed = r));
+  backend = createServer((req, res) => {
+    if (req.url === '/stream') {
+      // A download that never ends by itself.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const t = setInterval(() => res.write(Buffer.alloc(1024)), 5);
+      res.on('close', () => {
+        clearInterval(t);
+        closed();
+      });
+      return;
+    }
     res.writeHead(201, 'Made It', { 'content-type': 'text/plain', 'keep-alive': 'timeout=5', server: 'backend/1.0', 'x-app': 'yes' });
     res.write('hello ');
     setTimeout(() => res.end('world'), 5);
@@ -78,5 +92,12 @@ describe('the response the client gets', () => {
     expect(lines.some((l) => /^transfer-encoding:/i.test(l))).toBe(false);
     expect(lines).toContain('connection: close');
     expect(a.slice(a.indexOf('\r\n\r\n') + 4)).toBe('hello world');
+  });
+
+  it('a client hanging up mid-body closes the upstream connection too', async () => {
+    const s = connect(ctl.httpPort!, '127.0.0.1', () => s.write('GET /stream HTTP/1.1\r\nHost: web.example\r\n\r\n'));
+    await new Promise((r) => s.once('data', r));
+    s.destroy();
+    await streamClosed;
   });
 });
