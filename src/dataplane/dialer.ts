@@ -95,19 +95,19 @@ export class DataPlaneDialer implements Dialer {
     return m ? this.listeners.resolve(m[1], Number(m[2]), 'tcp') : undefined;
   }
 
-  dial(req: DialRequest): Promise<DialResult> {
+  dial(req: DialRequest): DialResult {
     const conn = req.connection as Connection | undefined;
-    if (!conn) return Promise.resolve(this.decide(req));
+    if (!conn) return this.decide(req);
     let flows = conn[FLOWS];
     if (flows?.generation !== this.generation) conn[FLOWS] = flows = { generation: this.generation, byPort: new Map() };
     const key = `${req.service.namespace}/${req.service.name}:${req.port}`;
     const kept = flows.byPort.get(key);
     // A retry (the kept endpoint refused) is a new connection: the rules decide again.
-    if (kept && !req.exclude?.includes(kept.endpoint)) return Promise.resolve(kept);
+    if (kept && !req.exclude?.includes(kept.endpoint)) return kept;
     const r = this.decide(req);
     if (r.ok && r.agent) flows.byPort.set(key, r);
     else flows.byPort.delete(key);
-    return Promise.resolve(r);
+    return r;
   }
 
   /** One new flow from the controller to the Service port, traced through the node's rules. */

@@ -13,7 +13,7 @@ import type { Store } from '../cluster/store.ts';
 import { formatAccessLog, type AccessRecord } from './accesslog.ts';
 import { allowed, parseAnnotations, type LocationConfig } from './annotations.ts';
 import { cookieValue, useCanary } from './canary.ts';
-import type { Dialer, DialResult } from './dialer.ts';
+import type { Dialer, DialRequest, DialResult } from './dialer.ts';
 import { setForwardedHeaders } from './headers.ts';
 import { errorPage, rawResponse } from './pages.ts';
 import { normalizeRequestPath } from './paths.ts';
@@ -368,7 +368,7 @@ export class IngressController {
     req.url = d.uri;
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const attempt = (tried: string[]): void => {
-      void this.opts.dialer.dial({ service: { namespace: d.backend.namespace, name: d.backend.name }, port: d.backend.port, clientIP: x.clientIP, exclude: tried, connection: req.socket }).then((r: DialResult) => {
+      this.dial({ service: d.backend, port: d.backend.port, clientIP: x.clientIP, exclude: tried, connection: req.socket }, (r: DialResult) => {
         if (!r.ok) {
           // nginx logs a refused attempt with length 0 and the time it took (here: none).
           if (r.endpoint) x.upstreams.push({ addr: r.endpoint, status: 502, responseLength: 0, responseTimeMs: 0 });
@@ -390,15 +390,25 @@ export class IngressController {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES && !hasBody) return attempt([...tried, r.endpoint]);
           this.answer(res, flight.timedOut ? 504 : 502);
         });
-      }, (e: Error) => this.dialerFailed(e, () => this.answer(res, 502)));
+      }, () => this.answer(res, 502));
     };
     attempt([]);
   }
 
-  /** A Dialer that throws is a bug elsewhere; the request gets 502 and the controller keeps serving. */
-  private dialerFailed(e: Error, answer: () => void): void {
-    this.opts.log?.(`dialer failed: ${e.message}`);
-    answer();
+  /** The Dialer's answer, at once when it has one. One that throws is a bug elsewhere: `failed`, and serve on. */
+  private dial(req: DialRequest, then: (r: DialResult) => void, failed: () => void): void {
+    const fail = (e: Error) => {
+      this.opts.log?.(`dialer failed: ${e.message}`);
+      failed();
+    };
+    let r: DialResult | Promise<DialResult>;
+    try {
+      r = this.opts.dialer.dial(req);
+    } catch (e) {
+      return fail(e as Error);
+    }
+    if ('then' in r) r.then(then, fail);
+    else then(r);
   }
 
   private answer(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
@@ -451,7 +461,7 @@ export class IngressController {
     setForwardedHeaders(req.headers, { clientIP: x.clientIP, scheme, serverPort: x.serverPort, requestId: x.requestId, requestURI: req.url ?? '/', upgrade: true });
     req.url = d.uri;
     const attempt = (tried: string[]): void => {
-      void this.opts.dialer.dial({ service: { namespace: d.backend.namespace, name: d.backend.name }, port: d.backend.port, clientIP: x.clientIP, exclude: tried }).then((r) => {
+      this.dial({ service: d.backend, port: d.backend.port, clientIP: x.clientIP, exclude: tried }, (r) => {
         if (!r.ok) {
           if (r.reason === 'refused' && r.endpoint && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           return refuse(r.reason === 'timeout' ? 504 : r.reason === 'no-service' || r.reason === 'no-endpoints' ? 503 : 502);
@@ -461,7 +471,7 @@ export class IngressController {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           refuse(502);
         });
-      }, (e: Error) => this.dialerFailed(e, () => refuse(502)));
+      }, () => refuse(502));
     };
     attempt([]);
   }
