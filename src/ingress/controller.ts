@@ -54,7 +54,8 @@ interface Flight {
   timedOut: boolean;
   config: LocationConfig;
   hsts: boolean;
-  onBytes(n: number): void;
+  /** The request's exchange, when its body bytes count for the access log. */
+  exchange?: Exchange;
 }
 
 interface Exchange {
@@ -68,6 +69,8 @@ interface Exchange {
   upstreamName: string;
   alternative?: string;
   upstreams: AccessRecord['upstreams'];
+  /** $body_bytes_sent of a proxied answer. */
+  bytes: number;
 }
 
 // $request_id: 16 random bytes in hex. Drawn from a pooled buffer: one getrandom call per 256 requests.
@@ -97,13 +100,25 @@ function relay(from: IncomingMessage, to: ServerResponse, done: (bytes: number) 
       to.once('drain', () => from.resume());
     }
   });
-  from.once('end', () => {
+  from.on('end', () => {
     to.end();
     done(bytes);
   });
-  to.once('close', () => {
+  to.on('close', () => {
     if (!from.complete) from.destroy();
   });
+}
+
+const PROXY_OPTIONS = Symbol('kdp.ingress.proxyOptions');
+type Delivered = Extract<DialResult, { ok: true }> & { [PROXY_OPTIONS]?: httpProxy.ServerOptions };
+
+/**
+ * http-proxy's options for a dial's target (and its connections, when the Dialer gives them), made once per
+ * result: a Dialer that keeps its decision for a client connection hands back the same result each request.
+ * Without an agent the controller's own keep-alive one stays in force.
+ */
+function proxyOptions(r: Delivered): httpProxy.ServerOptions {
+  return (r[PROXY_OPTIONS] ??= { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) });
 }
 
 type Decision =
@@ -178,7 +193,7 @@ export class IngressController {
       res.writeHead(pres.statusCode!, pres.statusMessage, h);
       relay(pres, res, (length) => {
         if (!f) return;
-        f.onBytes(length);
+        if (f.exchange) f.exchange.bytes += length;
         f.up.responseLength = length;
         f.up.responseTimeMs = performance.now() - f.started;
       });
@@ -348,13 +363,13 @@ export class IngressController {
       requestId: typeof incoming === 'string' && incoming ? incoming : requestId(),
       upstreamName: DEFAULT_BACKEND_UPSTREAM,
       upstreams: [],
+      bytes: 0,
     };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https'): void {
     const x = this.exchange(req, scheme);
-    let bytes = 0;
-    if (this.opts.accessLog) res.once('close', () => this.logRequest(req, res, x, bytes));
+    if (this.opts.accessLog) res.on('close', () => this.logRequest(req, res, x));
     const d = this.decide(req, x);
     if ('answer' in d) {
       this.answer(res, d.answer, d.headers);
@@ -377,9 +392,9 @@ export class IngressController {
         }
         const up: AccessRecord['upstreams'][number] = { addr: r.endpoint };
         x.upstreams.push(up);
-        const flight: Flight = { up, started: performance.now(), timedOut: false, config: d.location.config, hsts: scheme === 'https', onBytes: (n) => (bytes += n) };
+        const flight: Flight = { up, started: performance.now(), timedOut: false, config: d.location.config, hsts: scheme === 'https', exchange: x };
         this.flights.set(req, flight);
-        this.proxy.web(req, res, { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) }, (err: NodeJS.ErrnoException) => {
+        this.proxy.web(req, res, proxyOptions(r), (err: NodeJS.ErrnoException) => {
           up.responseTimeMs = performance.now() - flight.started;
           up.responseLength ??= 0;
           if (res.headersSent) {
@@ -423,7 +438,7 @@ export class IngressController {
     res.end(body);
   }
 
-  private logRequest(req: IncomingMessage, res: ServerResponse, x: Exchange, bytes: number): void {
+  private logRequest(req: IncomingMessage, res: ServerResponse, x: Exchange): void {
     let requestLength = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
     for (let i = 0; i < req.rawHeaders.length; i += 2) requestLength += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
     requestLength += Number(req.headers['content-length'] ?? 0) || 0;
@@ -436,7 +451,7 @@ export class IngressController {
       httpVersion: req.httpVersion,
       // nginx's 499: the client went away before the answer was complete.
       status: res.writableFinished ? res.statusCode : 499,
-      bodyBytesSent: bytes || Number(res.getHeader('content-length') ?? 0) || 0,
+      bodyBytesSent: x.bytes || Number(res.getHeader('content-length') ?? 0) || 0,
       referer: req.headers.referer,
       userAgent: ua,
       requestLength,
@@ -466,8 +481,8 @@ export class IngressController {
           if (r.reason === 'refused' && r.endpoint && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           return refuse(r.reason === 'timeout' ? 504 : r.reason === 'no-service' || r.reason === 'no-endpoints' ? 503 : 502);
         }
-        this.flights.set(req, { up: { addr: r.endpoint }, started: performance.now(), timedOut: false, config: d.location.config, hsts: false, onBytes: () => {} });
-        this.proxy.ws(req, socket, head, { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) }, (err: NodeJS.ErrnoException) => {
+        this.flights.set(req, { up: { addr: r.endpoint }, started: performance.now(), timedOut: false, config: d.location.config, hsts: false });
+        this.proxy.ws(req, socket, head, proxyOptions(r), (err: NodeJS.ErrnoException) => {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           refuse(502);
         });
