@@ -8,11 +8,14 @@
 // --pin: wrk on CPU 0, backend and proxy share CPU 1 (server-side budget of one core); default: unpinned.
 // --kdp: the kdp checkout whose `kdp up` to measure (default: this one), e.g. a worktree of an older commit
 // to A/B against, alternated in the same run as a fourth contender.
+// --http-proxy: adds a bare http-proxy server (keep-alive Agent, nothing else) to the same listener: the floor
+// of a Node proxy built on it, to tell kdp's own cost from the library's and Node's.
 // --node-options: flags for kdp up's node ('--cpu-prof --cpu-prof-dir=/tmp/prof': its profile, written as the
 // bench stops it).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const arg = (name: string, dflt: string) => {
@@ -24,6 +27,7 @@ const DURATION = Number(arg('duration', '10'));
 const PIN = process.argv.includes('--pin');
 const OTHER = arg('kdp', '');
 const NODE_OPTIONS = arg('node-options', '').split(' ').filter(Boolean);
+const BARE = process.argv.includes('--http-proxy');
 const taskset = (cpu: number, cmd: string[]) => (PIN ? ['taskset', '-c', String(cpu), ...cmd] : cmd);
 
 for (const tool of ['wrk', 'nginx']) {
@@ -64,6 +68,16 @@ const http = require('node:http');
 const body = Buffer.from('Hello, World!');
 const srv = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length }); res.end(body); });
 srv.keepAliveTimeout = 75000;
+srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
+`;
+
+const HTTP_PROXY = `
+const http = require('node:http');
+const httpProxy = require(process.argv[2]);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+const proxy = httpProxy.createProxyServer({ agent, target: 'http://127.0.0.1:' + process.argv[1] });
+proxy.on('error', () => {});
+const srv = http.createServer({ keepAliveTimeout: 75000 }, (req, res) => proxy.web(req, res));
 srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
 `;
 
@@ -190,11 +204,14 @@ children.push(nginx);
 await new Promise((r) => setTimeout(r, 500));
 const nginxWorker = Number(execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
 
+const bare = BARE ? await start(taskset(1, ['node', '-e', HTTP_PROXY, String(backendPort), createRequire(import.meta.url).resolve('http-proxy')]), /READY (\d+)/) : undefined;
+
 const contenders = [
   { name: 'direct', port: backendPort, host: undefined, proxy: undefined },
   { name: 'kdp ingress', port: kdp.port, host: 'bench.example', proxy: kdp.pid },
   ...(other ? [{ name: `kdp ingress (${OTHER})`, port: other.port, host: 'bench.example', proxy: other.pid }] : []),
   { name: 'nginx', port: nginxPort, host: undefined, proxy: nginxWorker },
+  ...(bare ? [{ name: 'bare http-proxy', port: Number(bare.match[1]), host: undefined, proxy: bare.proc.pid }] : []),
 ];
 // Warm up (JIT, keep-alive pools), then alternate, rotating the order each round.
 for (const c of contenders) execFileSync('wrk', ['-t1', '-c50', '-d2s', ...(c.host ? ['-H', `Host: ${c.host}`] : []), `http://127.0.0.1:${c.port}/`]);
