@@ -1,11 +1,21 @@
 // Ingress throughput: wrk (keep-alive, 50 connections) against a 13-byte answer, directly, through kdp's Ingress
 // controller, and through nginx as a reverse proxy to the same listener, alternated round by round in one run
 // (the method of /work/shared/reference/perf-baselines.md section 2). Needs wrk and nginx (Debian packages).
-//   npm run bench:ingress [-- --rounds 3 --duration 10 --pin]
+// The controller measured is `kdp up` itself, the product path: a one-pod Service whose port is the backend
+// (kdp.dev/upstream), dialled through the data plane, one access-log line per request (to a file, as a user's
+// `kdp up > log` writes it).
+//   npm run bench:ingress [-- --rounds 3 --duration 10 --pin --kdp DIR --node-options '--cpu-prof']
 // --pin: wrk on CPU 0, backend and proxy share CPU 1 (server-side budget of one core); default: unpinned.
+// --kdp: the kdp checkout whose `kdp up` to measure (default: this one), e.g. a worktree of an older commit
+// to A/B against, alternated in the same run as a fourth contender.
+// --http-proxy: adds a bare http-proxy server (keep-alive Agent, nothing else) to the same listener: the floor
+// of a Node proxy built on it, to tell kdp's own cost from the library's and Node's.
+// --node-options: flags for kdp up's node ('--cpu-prof --cpu-prof-dir=/tmp/prof': its profile, written as the
+// bench stops it).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const arg = (name: string, dflt: string) => {
@@ -15,6 +25,9 @@ const arg = (name: string, dflt: string) => {
 const ROUNDS = Number(arg('rounds', '3'));
 const DURATION = Number(arg('duration', '10'));
 const PIN = process.argv.includes('--pin');
+const OTHER = arg('kdp', '');
+const NODE_OPTIONS = arg('node-options', '').split(' ').filter(Boolean);
+const BARE = process.argv.includes('--http-proxy');
 const taskset = (cpu: number, cmd: string[]) => (PIN ? ['taskset', '-c', String(cpu), ...cmd] : cmd);
 
 for (const tool of ['wrk', 'nginx']) {
@@ -29,7 +42,8 @@ for (const tool of ['wrk', 'nginx']) {
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-ingress-'));
 function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  // SIGINT: kdp up stops cleanly on it (and writes a --cpu-prof profile).
+  for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
   rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
@@ -54,6 +68,16 @@ const http = require('node:http');
 const body = Buffer.from('Hello, World!');
 const srv = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length }); res.end(body); });
 srv.keepAliveTimeout = 75000;
+srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
+`;
+
+const HTTP_PROXY = `
+const http = require('node:http');
+const httpProxy = require(process.argv[2]);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+const proxy = httpProxy.createProxyServer({ agent, target: 'http://127.0.0.1:' + process.argv[1] });
+proxy.on('error', () => {});
+const srv = http.createServer({ keepAliveTimeout: 75000 }, (req, res) => proxy.web(req, res));
 srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
 `;
 
@@ -104,8 +128,54 @@ const median = (xs: number[]) => {
 
 const backend = await start(taskset(1, ['node', '-e', BACKEND]), /READY (\d+)/);
 const backendPort = Number(backend.match[1]);
-const ingress = await start(taskset(1, ['node', '--import', 'tsx', join(import.meta.dirname, 'ingress-controller.ts'), String(backendPort)]), /READY (\d+)/);
-const ingressPort = Number(ingress.match[1]);
+writeFileSync(join(dir, 'topology.yaml'), `
+apiVersion: kdp.dev/v1alpha1
+kind: Cluster
+metadata: {name: bench}
+spec: {nodes: [{name: node1, ip: 192.168.1.11}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hello, labels: {app: hello}, annotations: {kdp.dev/upstream.8080: "http://127.0.0.1:${backendPort}"}}
+spec: {nodeName: node1, containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.52, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: hello}
+spec: {selector: {app: hello}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: hello}
+spec:
+  rules:
+    - host: bench.example
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: hello, port: {number: 80}}}}]}
+`);
+/** `kdp up` of a checkout, its stdout (the banner, then the access log) to a file read back for its port. */
+async function kdpUp(checkout: string, name: string): Promise<{ pid: number; port: number }> {
+  const log = join(dir, `${name}.log`);
+  const cmd = taskset(1, ['node', ...NODE_OPTIONS, join(checkout, 'bin', 'kdp.js'), 'up', '-f', join(dir, 'topology.yaml')]);
+  const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', openSync(log, 'w'), 'inherit'], cwd: checkout });
+  children.push(proc);
+  const port = await new Promise<number>((resolve, reject) => {
+    const poll = setInterval(() => {
+      const out = readFileSync(log, 'utf8');
+      const m = /^Ingress controller on http:\/\/127\.0\.0\.1:(\d+) /m.exec(out);
+      if (m && out.includes('Press Ctrl-C to stop.')) {
+        clearInterval(poll);
+        resolve(Number(m[1]));
+      }
+    }, 100);
+    proc.once('exit', (code) => {
+      clearInterval(poll);
+      reject(new Error(`${cmd.join(' ')} exited with ${code} before it was ready: ${readFileSync(log, 'utf8')}`));
+    });
+  });
+  return { pid: proc.pid!, port };
+}
+const kdp = await kdpUp(join(import.meta.dirname, '..'), 'kdp');
+const other = OTHER ? await kdpUp(OTHER, 'other') : undefined;
 
 const nginxPort = 20000 + (process.pid % 20000);
 writeFileSync(join(dir, 'nginx.conf'), `
@@ -134,10 +204,14 @@ children.push(nginx);
 await new Promise((r) => setTimeout(r, 500));
 const nginxWorker = Number(execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
 
+const bare = BARE ? await start(taskset(1, ['node', '-e', HTTP_PROXY, String(backendPort), createRequire(import.meta.url).resolve('http-proxy')]), /READY (\d+)/) : undefined;
+
 const contenders = [
   { name: 'direct', port: backendPort, host: undefined, proxy: undefined },
-  { name: 'kdp ingress', port: ingressPort, host: 'bench.example', proxy: ingress.proc.pid },
+  { name: 'kdp ingress', port: kdp.port, host: 'bench.example', proxy: kdp.pid },
+  ...(other ? [{ name: `kdp ingress (${OTHER})`, port: other.port, host: 'bench.example', proxy: other.pid }] : []),
   { name: 'nginx', port: nginxPort, host: undefined, proxy: nginxWorker },
+  ...(bare ? [{ name: 'bare http-proxy', port: Number(bare.match[1]), host: undefined, proxy: bare.proc.pid }] : []),
 ];
 // Warm up (JIT, keep-alive pools), then alternate, rotating the order each round.
 for (const c of contenders) execFileSync('wrk', ['-t1', '-c50', '-d2s', ...(c.host ? ['-H', `Host: ${c.host}`] : []), `http://127.0.0.1:${c.port}/`]);

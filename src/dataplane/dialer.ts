@@ -3,6 +3,11 @@
 // connection it dials the Service's ClusterIP:port, kube-proxy's rules on that node pick the endpoint, and the
 // real listener behind the pod socket the trace ends at carries the bytes. So the backend in the access log is
 // the one `kdp trace` shows.
+//
+// A flow is decided once per client connection and Service port, as conntrack keeps a connection on the
+// endpoint its first packet was DNATed to: a new client connection (each curl) draws kube-proxy's choice anew,
+// the next requests on a kept-alive one go where its first did, at the cost of a Map lookup instead of a trace.
+// A change to anything a trace depends on (Services, EndpointSlices, Pods, Nodes) forgets every decision.
 import type { KubeObject, Pod, Service } from '../cluster/objects.ts';
 import { endpointKey, StoreDialer, type Dialer, type DialRequest, type DialResult } from '../ingress/dialer.ts';
 import type { ListenerRegistry } from '../kubelet/runtime.ts';
@@ -19,9 +24,26 @@ class PeerAgent extends Agent {
   }
 
   override createConnection(): Socket {
-    return this.open();
+    const s = this.open();
+    // What Agent's own createConnection gets from its noDelay default: no Nagle wait on a request's last bytes.
+    s.setNoDelay(true);
+    return s;
   }
 }
+
+type Delivered = Extract<DialResult, { ok: true }>;
+
+/** What was decided for one client connection, per Service port ("ns/name:port"), in one generation. */
+interface Flows {
+  generation: number;
+  byPort: Map<string, Delivered>;
+}
+
+const FLOWS = Symbol('kdp.dataplane.flows');
+type Connection = object & { [FLOWS]?: Flows };
+
+/** The kinds a trace from the controller depends on: kube-proxy's rules and the pod network follow them. */
+const DECIDING_KINDS = ['Service', 'EndpointSlice', 'Pod', 'Node'];
 
 const CONTROLLER_IMAGE = /(^|\/)ingress-nginx\/controller(:|@|$)/;
 
@@ -31,12 +53,22 @@ export class DataPlaneDialer implements Dialer {
   private readonly headless: StoreDialer;
   /** One pool per endpoint and client address the data plane delivered with. */
   private readonly agents = new Map<string, PeerAgent>();
+  /** Bumped by every change that can change a trace: decisions of an older generation are not reused. */
+  private generation = 0;
+  private source?: Netns;
+  private readonly unwatch: (() => void)[];
 
   constructor(private readonly dp: DataPlane, private readonly listeners: Pick<ListenerRegistry, 'resolve' | 'connect'>) {
     this.headless = new StoreDialer(dp.cluster.store, { get: (ep) => this.target(ep) });
+    const changed = () => {
+      this.generation++;
+      this.source = undefined;
+    };
+    this.unwatch = DECIDING_KINDS.map((kind) => dp.cluster.store.watch({ kind }, changed));
   }
 
   close(): void {
+    for (const u of this.unwatch.splice(0)) u();
     this.headless.close();
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
@@ -44,6 +76,10 @@ export class DataPlaneDialer implements Dialer {
 
   /** Where the controller's connections start: its pod's namespace, or the first node's host namespace. */
   from(): Netns | undefined {
+    return (this.source ??= this.findSource());
+  }
+
+  private findSource(): Netns | undefined {
     const net = this.dp.network;
     for (const p of this.dp.cluster.store.list<Pod & KubeObject>('Pod')) {
       if (!(p.spec?.containers ?? []).some((c) => CONTROLLER_IMAGE.test(c.image ?? ''))) continue;
@@ -59,7 +95,23 @@ export class DataPlaneDialer implements Dialer {
     return m ? this.listeners.resolve(m[1], Number(m[2]), 'tcp') : undefined;
   }
 
-  async dial(req: DialRequest): Promise<DialResult> {
+  dial(req: DialRequest): DialResult {
+    const conn = req.connection as Connection | undefined;
+    if (!conn) return this.decide(req);
+    let flows = conn[FLOWS];
+    if (flows?.generation !== this.generation) conn[FLOWS] = flows = { generation: this.generation, byPort: new Map() };
+    const key = `${req.service.namespace}/${req.service.name}:${req.port}`;
+    const kept = flows.byPort.get(key);
+    // A retry (the kept endpoint refused) is a new connection: the rules decide again.
+    if (kept && !req.exclude?.includes(kept.endpoint)) return kept;
+    const r = this.decide(req);
+    if (r.ok && r.agent) flows.byPort.set(key, r);
+    else flows.byPort.delete(key);
+    return r;
+  }
+
+  /** One new flow from the controller to the Service port, traced through the node's rules. */
+  private decide(req: DialRequest): DialResult {
     const { namespace, name } = req.service;
     const what = `service ${namespace}/${name}`;
     const svc = this.dp.cluster.store.get<Service & KubeObject>('Service', namespace, name);
@@ -67,7 +119,7 @@ export class DataPlaneDialer implements Dialer {
     const sp = (svc.spec?.ports ?? []).find((p) => (typeof req.port === 'number' ? p.port === req.port : p.name === req.port));
     if (!sp) return { ok: false, reason: 'no-endpoints', detail: `${what} has no port ${req.port}` };
     const clusterIP = svc.spec?.clusterIP;
-    if (!clusterIP || clusterIP === 'None') return this.headless.dial(req);
+    if (!clusterIP || clusterIP === 'None') return this.headless.pick(req);
     const from = this.from();
     if (!from) return { ok: false, reason: 'unreachable', detail: 'no node to run the controller on' };
     // Every connection is a new flow from a new ephemeral port, so kube-proxy's random choice is drawn anew.

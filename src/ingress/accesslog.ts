@@ -25,9 +25,18 @@ export interface AccessRecord {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number) => (n < 10 ? '0' + n : String(n));
 
+// The last second formatted: a busy controller logs thousands of lines in each.
+let formattedSecond = NaN;
+let formatted = '';
+
 /** nginx's $time_local in UTC: 01/Dec/2026:20:40:00 +0000. */
 export function timeLocal(d: Date): string {
-  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== formattedSecond) {
+    formattedSecond = second;
+    formatted = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  }
+  return formatted;
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(3);
@@ -47,4 +56,21 @@ export function formatAccessLog(r: AccessRecord): string {
     join(u.map((x) => (x.status === undefined ? undefined : String(x.status)))),
     r.requestId,
   ].join(' ');
+}
+
+/**
+ * Access-log lines gathered and written once per turn of the event loop (as nginx's `access_log ... buffer=`
+ * gathers them): one write for all the requests a turn served instead of one write each.
+ */
+export function bufferedLines(write: (text: string) => void): (line: string) => void {
+  let pending = '';
+  const flush = () => {
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  return (line) => {
+    if (pending === '') setImmediate(flush);
+    pending += line + '\n';
+  };
 }

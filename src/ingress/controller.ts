@@ -13,7 +13,7 @@ import type { Store } from '../cluster/store.ts';
 import { formatAccessLog, type AccessRecord } from './accesslog.ts';
 import { allowed, parseAnnotations, type LocationConfig } from './annotations.ts';
 import { cookieValue, useCanary } from './canary.ts';
-import type { Dialer, DialResult } from './dialer.ts';
+import type { Dialer, DialRequest, DialResult } from './dialer.ts';
 import { setForwardedHeaders } from './headers.ts';
 import { errorPage, rawResponse } from './pages.ts';
 import { normalizeRequestPath } from './paths.ts';
@@ -54,7 +54,8 @@ interface Flight {
   timedOut: boolean;
   config: LocationConfig;
   hsts: boolean;
-  onBytes(n: number): void;
+  /** The request's exchange, when its body bytes count for the access log. */
+  exchange?: Exchange;
 }
 
 interface Exchange {
@@ -68,6 +69,8 @@ interface Exchange {
   upstreamName: string;
   alternative?: string;
   upstreams: AccessRecord['upstreams'];
+  /** $body_bytes_sent of a proxied answer. */
+  bytes: number;
 }
 
 // $request_id: 16 random bytes in hex. Drawn from a pooled buffer: one getrandom call per 256 requests.
@@ -83,6 +86,41 @@ function requestId(): string {
   return idPool.toString('hex', idOffset - 16, idOffset);
 }
 
+/**
+ * The upstream's body to the client with backpressure, as pipe() relays it but with three listeners instead of
+ * its eight a request; counts the bytes ($upstream_response_length). A client that hangs up mid-body closes the
+ * upstream connection too, as nginx does.
+ */
+function relay(from: IncomingMessage, to: ServerResponse, done: (bytes: number) => void): void {
+  let bytes = 0;
+  from.on('data', (c: Buffer) => {
+    bytes += c.length;
+    if (!to.write(c)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.on('end', () => {
+    to.end();
+    done(bytes);
+  });
+  to.on('close', () => {
+    if (!from.complete) from.destroy();
+  });
+}
+
+const PROXY_OPTIONS = Symbol('kdp.ingress.proxyOptions');
+type Delivered = Extract<DialResult, { ok: true }> & { [PROXY_OPTIONS]?: httpProxy.ServerOptions };
+
+/**
+ * http-proxy's options for a dial's target (and its connections, when the Dialer gives them), made once per
+ * result: a Dialer that keeps its decision for a client connection hands back the same result each request.
+ * Without an agent the controller's own keep-alive one stays in force.
+ */
+function proxyOptions(r: Delivered): httpProxy.ServerOptions {
+  return (r[PROXY_OPTIONS] ??= { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) });
+}
+
 type Decision =
   | { answer: number; headers?: Record<string, string> }
   | { location: Location; backend: Backend; canary: boolean; uri: string };
@@ -92,7 +130,11 @@ export class IngressController {
   private certs?: CertificateStore;
   private readonly stopWatches: (() => void)[] = [];
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
-  private readonly proxy = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ws: true });
+  /**
+   * selfHandleResponse: the 'proxyRes' hook writes the response head in one writeHead, where http-proxy's
+   * web-outgoing passes would res.setHeader every header one by one.
+   */
+  private readonly proxy = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ws: true, selfHandleResponse: true });
   private http?: HttpServer;
   private https?: HttpServer;
   private readonly sockets = new Set<Socket>();
@@ -135,22 +177,23 @@ export class IngressController {
       });
     });
     this.proxy.on('proxyRes', (pres, req, res) => {
-      const f = this.flights.get(req);
-      if (!f) return;
+      const h = pres.headers;
       // Hop-by-hop headers describe the upstream connection, not the client's: nginx never passes them on.
-      // Setting Connection here also stops http-proxy from echoing the client's (removed) request header.
-      if (pres.headers['keep-alive'] !== undefined) delete pres.headers['keep-alive'];
+      if (h['keep-alive'] !== undefined) delete h['keep-alive'];
+      // An HTTP/1.0 client cannot read chunks: the body is then delimited by the connection's close.
+      if (req.httpVersion === '1.0' && h['transfer-encoding'] !== undefined) delete h['transfer-encoding'];
       // nginx hides the upstream's Server header and sends its own (server-tokens false: no version).
-      pres.headers.server = SERVER;
-      pres.headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
-      f.up.status = pres.statusCode;
-      if (f.hsts) pres.headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
-      // Counting chunks costs a listener per chunk; a Content-Length says the same for free.
-      const declared = Number(pres.headers['content-length']);
-      let length = Number.isFinite(declared) ? declared : 0;
-      if (!Number.isFinite(declared)) pres.on('data', (c: Buffer) => (length += c.length));
-      pres.once('end', () => {
-        f.onBytes(length);
+      h.server = SERVER;
+      h.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+      const f = this.flights.get(req);
+      if (f) {
+        f.up.status = pres.statusCode;
+        if (f.hsts) h['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
+      }
+      res.writeHead(pres.statusCode!, pres.statusMessage, h);
+      relay(pres, res, (length) => {
+        if (!f) return;
+        if (f.exchange) f.exchange.bytes += length;
         f.up.responseLength = length;
         f.up.responseTimeMs = performance.now() - f.started;
       });
@@ -320,13 +363,13 @@ export class IngressController {
       requestId: typeof incoming === 'string' && incoming ? incoming : requestId(),
       upstreamName: DEFAULT_BACKEND_UPSTREAM,
       upstreams: [],
+      bytes: 0,
     };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse, scheme: 'http' | 'https'): void {
     const x = this.exchange(req, scheme);
-    let bytes = 0;
-    if (this.opts.accessLog) res.once('close', () => this.logRequest(req, res, x, bytes));
+    if (this.opts.accessLog) res.on('close', () => this.logRequest(req, res, x));
     const d = this.decide(req, x);
     if ('answer' in d) {
       this.answer(res, d.answer, d.headers);
@@ -340,7 +383,7 @@ export class IngressController {
     req.url = d.uri;
     const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
     const attempt = (tried: string[]): void => {
-      void this.opts.dialer.dial({ service: { namespace: d.backend.namespace, name: d.backend.name }, port: d.backend.port, clientIP: x.clientIP, exclude: tried }).then((r: DialResult) => {
+      this.dial({ service: d.backend, port: d.backend.port, clientIP: x.clientIP, exclude: tried, connection: req.socket }, (r: DialResult) => {
         if (!r.ok) {
           // nginx logs a refused attempt with length 0 and the time it took (here: none).
           if (r.endpoint) x.upstreams.push({ addr: r.endpoint, status: 502, responseLength: 0, responseTimeMs: 0 });
@@ -349,9 +392,9 @@ export class IngressController {
         }
         const up: AccessRecord['upstreams'][number] = { addr: r.endpoint };
         x.upstreams.push(up);
-        const flight: Flight = { up, started: performance.now(), timedOut: false, config: d.location.config, hsts: scheme === 'https', onBytes: (n) => (bytes += n) };
+        const flight: Flight = { up, started: performance.now(), timedOut: false, config: d.location.config, hsts: scheme === 'https', exchange: x };
         this.flights.set(req, flight);
-        this.proxy.web(req, res, { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) }, (err: NodeJS.ErrnoException) => {
+        this.proxy.web(req, res, proxyOptions(r), (err: NodeJS.ErrnoException) => {
           up.responseTimeMs = performance.now() - flight.started;
           up.responseLength ??= 0;
           if (res.headersSent) {
@@ -362,15 +405,25 @@ export class IngressController {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES && !hasBody) return attempt([...tried, r.endpoint]);
           this.answer(res, flight.timedOut ? 504 : 502);
         });
-      }, (e: Error) => this.dialerFailed(e, () => this.answer(res, 502)));
+      }, () => this.answer(res, 502));
     };
     attempt([]);
   }
 
-  /** A Dialer that throws is a bug elsewhere; the request gets 502 and the controller keeps serving. */
-  private dialerFailed(e: Error, answer: () => void): void {
-    this.opts.log?.(`dialer failed: ${e.message}`);
-    answer();
+  /** The Dialer's answer, at once when it has one. One that throws is a bug elsewhere: `failed`, and serve on. */
+  private dial(req: DialRequest, then: (r: DialResult) => void, failed: () => void): void {
+    const fail = (e: Error) => {
+      this.opts.log?.(`dialer failed: ${e.message}`);
+      failed();
+    };
+    let r: DialResult | Promise<DialResult>;
+    try {
+      r = this.opts.dialer.dial(req);
+    } catch (e) {
+      return fail(e as Error);
+    }
+    if ('then' in r) r.then(then, fail);
+    else then(r);
   }
 
   private answer(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
@@ -385,7 +438,7 @@ export class IngressController {
     res.end(body);
   }
 
-  private logRequest(req: IncomingMessage, res: ServerResponse, x: Exchange, bytes: number): void {
+  private logRequest(req: IncomingMessage, res: ServerResponse, x: Exchange): void {
     let requestLength = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
     for (let i = 0; i < req.rawHeaders.length; i += 2) requestLength += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
     requestLength += Number(req.headers['content-length'] ?? 0) || 0;
@@ -398,7 +451,7 @@ export class IngressController {
       httpVersion: req.httpVersion,
       // nginx's 499: the client went away before the answer was complete.
       status: res.writableFinished ? res.statusCode : 499,
-      bodyBytesSent: bytes || Number(res.getHeader('content-length') ?? 0) || 0,
+      bodyBytesSent: x.bytes || Number(res.getHeader('content-length') ?? 0) || 0,
       referer: req.headers.referer,
       userAgent: ua,
       requestLength,
@@ -423,17 +476,17 @@ export class IngressController {
     setForwardedHeaders(req.headers, { clientIP: x.clientIP, scheme, serverPort: x.serverPort, requestId: x.requestId, requestURI: req.url ?? '/', upgrade: true });
     req.url = d.uri;
     const attempt = (tried: string[]): void => {
-      void this.opts.dialer.dial({ service: { namespace: d.backend.namespace, name: d.backend.name }, port: d.backend.port, clientIP: x.clientIP, exclude: tried }).then((r) => {
+      this.dial({ service: d.backend, port: d.backend.port, clientIP: x.clientIP, exclude: tried }, (r) => {
         if (!r.ok) {
           if (r.reason === 'refused' && r.endpoint && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           return refuse(r.reason === 'timeout' ? 504 : r.reason === 'no-service' || r.reason === 'no-endpoints' ? 503 : 502);
         }
-        this.flights.set(req, { up: { addr: r.endpoint }, started: performance.now(), timedOut: false, config: d.location.config, hsts: false, onBytes: () => {} });
-        this.proxy.ws(req, socket, head, { target: { host: r.target.host, port: r.target.port } as never, ...(r.agent ? { agent: r.agent } : {}) }, (err: NodeJS.ErrnoException) => {
+        this.flights.set(req, { up: { addr: r.endpoint }, started: performance.now(), timedOut: false, config: d.location.config, hsts: false });
+        this.proxy.ws(req, socket, head, proxyOptions(r), (err: NodeJS.ErrnoException) => {
           if (err.code === 'ECONNREFUSED' && tried.length + 1 < TRIES) return attempt([...tried, r.endpoint]);
           refuse(502);
         });
-      }, (e: Error) => this.dialerFailed(e, () => refuse(502)));
+      }, () => refuse(502));
     };
     attempt([]);
   }

@@ -14,6 +14,8 @@ export interface DialRequest {
   clientIP: string;
   /** Endpoints already tried for this request (ingress-nginx's proxy_next_upstream moves on to the next). */
   exclude?: readonly string[];
+  /** The client's connection the request came on: a Dialer may keep what it decided for it for its next requests. */
+  connection?: object;
 }
 
 export type DialFailure = 'no-endpoints' | 'no-service' | 'refused' | 'timeout' | 'unreachable';
@@ -30,7 +32,8 @@ export type DialResult =
   | { ok: false; reason: DialFailure; detail: string; endpoint?: string };
 
 export interface Dialer {
-  dial(req: DialRequest): Promise<DialResult>;
+  /** A Dialer that knows at once answers at once: no promise and microtask for every request. */
+  dial(req: DialRequest): DialResult | Promise<DialResult>;
 }
 
 export interface Target {
@@ -80,8 +83,8 @@ export class StoreDialer implements Dialer {
     for (const u of this.unwatch.splice(0)) u();
   }
 
-  dial(req: DialRequest): Promise<DialResult> {
-    return Promise.resolve(this.pick(req));
+  dial(req: DialRequest): DialResult {
+    return this.pick(req);
   }
 
   /** Ready endpoints of a Service port, in slice order. */
@@ -115,7 +118,8 @@ export class StoreDialer implements Dialer {
     return { endpoints: out };
   }
 
-  private pick(req: DialRequest): DialResult {
+  /** The next ready endpoint, round robin, as a DialResult. */
+  pick(req: DialRequest): DialResult {
     const { namespace, name } = req.service;
     const found = this.endpoints(namespace, name, req.port);
     if ('reason' in found) return { ok: false, reason: found.reason, detail: found.detail };

@@ -78,9 +78,15 @@ describe('proxy-connect-timeout against a port whose SYNs the real kernel drops 
 });
 
 describe('a Dialer that throws', () => {
-  it('gets the request a 502 and the controller keeps serving', async () => {
+  const rejecting: Dialer = { dial: () => Promise.reject(new Error('boom')) };
+  const throwing: Dialer = {
+    dial: () => {
+      throw new Error('boom');
+    },
+  };
+  it.each([['rejects', rejecting], ['throws at once', throwing]])('%s: gets the request a 502 and the controller keeps serving', async (_, dialer) => {
     const lines: string[] = [];
-    const broken = new IngressController({ store: cluster(TOPOLOGY).store, dialer: { dial: () => Promise.reject(new Error('boom')) }, httpPort: 0, log: (l) => lines.push(l) });
+    const broken = new IngressController({ store: cluster(TOPOLOGY).store, dialer, httpPort: 0, log: (l) => lines.push(l) });
     await broken.start();
     try {
       expect((await get(broken.httpPort!, 't.example', '/')).status).toBe(502);

@@ -1,6 +1,6 @@
 // The small pure pieces: Host parsing, the upstreaminfo line, the forwarded headers, request path normalization.
 import { describe, expect, it } from 'vitest';
-import { formatAccessLog, timeLocal } from '../../src/ingress/accesslog.ts';
+import { bufferedLines, formatAccessLog, timeLocal } from '../../src/ingress/accesslog.ts';
 import { setForwardedHeaders } from '../../src/ingress/headers.ts';
 import { normalizeRequestPath } from '../../src/ingress/paths.ts';
 import { hostMatchesPattern, hostName } from '../../src/ingress/routes.ts';
@@ -38,6 +38,20 @@ describe('the upstreaminfo log line', () => {
     const line = formatAccessLog({ remoteAddr: '1.2.3.4', time: new Date(0), method: 'GET', uri: '/', httpVersion: '1.1', status: 404, bodyBytesSent: 0, userAgent: 'a"b', requestLength: 1, requestTimeMs: 0, upstreamName: 'upstream-default-backend', upstreams: [], requestId: 'x' });
     expect(line).toContain('"a\\x22b"');
     expect(timeLocal(new Date(0))).toBe('01/Jan/1970:00:00:00 +0000');
+  });
+});
+
+describe('bufferedLines (kdp up\'s access log)', () => {
+  it('writes the lines of one event-loop turn in one write, in order, and the next turn\'s in the next', async () => {
+    const writes: string[] = [];
+    const log = bufferedLines((t) => writes.push(t));
+    log('a');
+    log('b');
+    expect(writes).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    log('c');
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual(['a\nb\n', 'c\n']);
   });
 });
 

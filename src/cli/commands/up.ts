@@ -8,6 +8,7 @@ import { startDns, CorefileProblems, type RunningDns } from '../../dns/service.t
 import { ContainerRuntime } from '../../kubelet/runtime.ts';
 import { IngressController } from '../../ingress/controller.ts';
 import { curlExamples } from '../../ingress/examples.ts';
+import { bufferedLines } from '../../ingress/accesslog.ts';
 import { DataPlane } from '../../dataplane/dataplane.ts';
 import { DataPlaneDialer } from '../../dataplane/dialer.ts';
 import { formatListeners } from '../printers/listeners.ts';
@@ -51,7 +52,7 @@ async function startIngress(cluster: Cluster, dp: DataPlane, runtime: ContainerR
     dialer,
     httpPort: opts.httpPort ?? 0,
     httpsPort: opts.httpsPort ?? 0,
-    accessLog: (line) => io.stdout(line + '\n'),
+    accessLog: bufferedLines(io.stdout),
     log: (line) => io.stderr(`ingress: ${line}\n`),
   });
   const stop = async () => {

@@ -1,0 +1,99 @@
+// The Ingress controller dialling through the data plane (what `kdp up` runs): kube-proxy's choice is made per
+// flow, so a new client connection draws anew, a kept-alive one stays on the endpoint its first request got,
+// and a change to the Service's endpoints is followed at once. The access log names the pod that answered.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KubeObject, Pod } from '../../src/cluster/objects.ts';
+import { DataPlaneDialer } from '../../src/dataplane/dialer.ts';
+import { IngressController } from '../../src/ingress/controller.ts';
+import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
+import { NODES3, NO_COREDNS } from '../helpers/cluster.ts';
+import { appPod, dataPlaneOf, serviceDoc } from '../helpers/dataplane.ts';
+
+const INGRESS = `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+    - host: web.example
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+`;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start() {
+  const { c, dp } = dataPlaneOf(NODES3 + NO_COREDNS + appPod('w1', 'node1', 'web') + appPod('w2', 'node2', 'web') + appPod('w3', 'node3', 'web') + serviceDoc('web', 'web') + INGRESS);
+  const rt = await ContainerRuntime.start(c, { network: dp.network });
+  cleanups.push(() => rt.close(), () => dp.close());
+  const dialer = new DataPlaneDialer(dp, rt);
+  const log: string[] = [];
+  const ctl = new IngressController({ store: c.store, dialer, httpPort: 0, accessLog: (l) => log.push(l) });
+  await ctl.start();
+  cleanups.push(async () => {
+    await ctl.stop();
+    dialer.close();
+  });
+  const podIP = (name: string) => c.store.get<Pod & KubeObject>('Pod', 'default', name)!.status!.podIP!;
+  return { c, log, port: ctl.httpPort!, podIP };
+}
+
+/** GET / through the controller; the echo app's JSON names the pod. */
+function get(port: number, agent: http.Agent): Promise<{ status: number; pod: string; podIP: string }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/', headers: { host: 'web.example' }, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        const j = res.statusCode === 200 ? JSON.parse(body) : {};
+        resolve({ status: res.statusCode!, pod: j.pod, podIP: j.podIP });
+      });
+    }).on('error', reject);
+  });
+}
+
+/** The upstream address of the access log's line for each request, in order ($upstream_addr). */
+const upstreams = (log: string[]) => log.map((l) => /\[default-web-80\] \[\] (\S+) /.exec(l)?.[1]);
+
+/** Waits until the access log has `n` lines (it is written when each response closes). */
+async function lines(log: string[], n: number): Promise<string[]> {
+  for (let i = 0; i < 200 && log.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  return log;
+}
+
+describe('the Ingress controller through the data plane', () => {
+  it('draws kube-proxy\'s choice for each new client connection, and the access log names the pod that answered', async () => {
+    const { log, port } = await start();
+    const fresh = new http.Agent({ keepAlive: false });
+    cleanups.push(() => fresh.destroy());
+    const answers = [];
+    for (let i = 0; i < 30; i++) answers.push(await get(port, fresh));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    // 30 draws over three equally likely endpoints: all three answer. (The draws are seeded by the dialer's
+    // count of flows, so every run sees the same ones.)
+    expect(new Set(answers.map((a) => a.pod))).toEqual(new Set(['w1', 'w2', 'w3']));
+    expect(upstreams(await lines(log, 30))).toEqual(answers.map((a) => `${a.podIP}:8080`));
+  });
+
+  it('keeps a kept-alive client connection on its flow\'s endpoint, and follows the Service when that pod goes', async () => {
+    const { c, log, port } = await start();
+    const one = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => one.destroy());
+    const first = await get(port, one);
+    const rest = [];
+    for (let i = 0; i < 10; i++) rest.push(await get(port, one));
+    expect(rest.map((a) => a.pod)).toEqual(Array(10).fill(first.pod));
+    // The pod behind the flow is deleted: its endpoint leaves the Service, and the same client connection's
+    // next requests are decided anew among the others.
+    c.store.delete('Pod', 'default', first.pod);
+    const after = [];
+    for (let i = 0; i < 5; i++) after.push(await get(port, one));
+    expect(after.every((a) => a.status === 200 && a.pod !== first.pod)).toBe(true);
+    expect(upstreams(await lines(log, 16)).slice(11)).toEqual(after.map((a) => `${a.podIP}:8080`));
+  });
+});
