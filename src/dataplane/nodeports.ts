@@ -264,8 +264,9 @@ export class ExternalEntrances {
    * Each entry's reply tuple, reversed, is the flow as the next kernel on the way saw it (after NAT).
    */
   private forget(first: Tuple): void {
-    const kernels = [...this.dp.network.hosts.values(), ...[...this.dp.network.sandboxes.values()].map((s) => s.netns)]
-      .map((ns) => ns.loadedNetfilter?.conntrack)
+    // A pod namespace nobody used was never made, and has no conntrack: only those made are looked at.
+    const kernels = [...this.dp.network.hosts.values(), ...[...this.dp.network.sandboxes.values()].map((s) => s.loadedNetns)]
+      .map((ns) => ns?.loadedNetfilter?.conntrack)
       .filter((ct): ct is NonNullable<typeof ct> => !!ct);
     const flows = new Set([tupleKey('tcp', first)]);
     for (let grew = true; grew; ) {
