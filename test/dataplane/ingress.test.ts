@@ -9,17 +9,9 @@ import { DataPlaneDialer } from '../../src/dataplane/dialer.ts';
 import { IngressController } from '../../src/ingress/controller.ts';
 import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
 import { NODES3, NO_COREDNS } from '../helpers/cluster.ts';
-import { appPod, dataPlaneOf, serviceDoc } from '../helpers/dataplane.ts';
+import { appPod, dataPlaneOf, ingressDoc, serviceDoc } from '../helpers/dataplane.ts';
 
-const INGRESS = `---
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web}
-spec:
-  rules:
-    - host: web.example
-      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
-`;
+const INGRESS = ingressDoc('web', 'web.example', 'web', 80);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -21,3 +21,16 @@ export function dataPlaneOf(topology: string) {
   const ip = (kind: 'Pod' | 'Service', name: string) => (kind === 'Pod' ? get<any>(c, 'Pod', 'default', name).status.podIP : get<any>(c, 'Service', 'default', name).spec.clusterIP) as string;
   return { c, dp, ip, client: dp.network.pod('default', 'client')?.netns as NonNullable<ReturnType<typeof dp.network.pod>>['netns'] };
 }
+
+/** An Ingress sending every path of one host to a Service port. */
+export function ingressDoc(name: string, host: string, service: string, port: number): string {
+  return `---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ${name}}
+spec:
+  rules:
+    - host: ${host}
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: ${service}, port: {number: ${port}}}}}]}
+`;
+}

@@ -7,17 +7,9 @@ import type { KubeObject, Pod } from '../../src/cluster/objects.ts';
 import { IngressController } from '../../src/ingress/controller.ts';
 import { endpointKey, StoreDialer, TargetRegistry } from '../../src/ingress/dialer.ts';
 import { cluster, NODES3, NO_COREDNS } from '../helpers/cluster.ts';
-import { appPod, serviceDoc } from '../helpers/dataplane.ts';
+import { appPod, ingressDoc, serviceDoc } from '../helpers/dataplane.ts';
 
-const INGRESS = `---
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web}
-spec:
-  rules:
-    - host: web.example
-      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
-`;
+const INGRESS = ingressDoc('web', 'web.example', 'web', 80);
 
 let backend: Server;
 /** Resolves when the streaming backend's response is closed under it. */
