@@ -55,7 +55,10 @@ function run(command: string): Promise<string> {
 }
 
 const background: ChildProcess[] = [];
+/** What each background `kdp up` has printed so far: a failing step shows it (a warning there often says why). */
+const backgroundOutput: string[] = [];
 afterEach(() => {
+  backgroundOutput.length = 0;
   for (const child of background.splice(0)) if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT');
 });
 
@@ -64,9 +67,11 @@ function start(step: Step): Promise<string> {
     const child = spawn('bash', ['-c', `exec ${step.command}`], { cwd: ROOT, env: ENV, detached: true });
     background.push(child);
     let output = '';
+    const slot = backgroundOutput.push('') - 1;
     const timer = setTimeout(() => reject(new Error(`line ${step.line}: not ready in 60 s:\n${output}`)), 60_000);
     const check = (d: Buffer) => {
       output += d;
+      backgroundOutput[slot] = output;
       if (missing(output, step.expect).length === 0) {
         clearTimeout(timer);
         resolve(output);
@@ -107,7 +112,8 @@ describe('docs/walkthroughs', () => {
     it(`${page}: every command prints what the page shows`, { timeout: 300_000 }, async () => {
       for (const step of steps(readFileSync(join(DIR, page), 'utf8'))) {
         const output = /(^|\s)kdp up\b/.test(step.command) ? await start(step) : await run(step.command);
-        expect(missing(output, step.expect), `${page}:${step.line}: $ ${step.command}\n${output}`).toEqual([]);
+        const running = backgroundOutput.map((o) => `\n--- meanwhile, in the background:\n${o}`).join('');
+        expect(missing(output, step.expect), `${page}:${step.line}: $ ${step.command}\n${output}${running}`).toEqual([]);
       }
     });
   }
