@@ -34,6 +34,8 @@ export interface Cluster {
   origins: Origins;
   /** Everything found while loading and reconciling, errors and warnings, in the order found. */
   problems: Problem[];
+  /** Each node's host-local IPAM, as the kubelet's CNI holds it: the addresses a new sandbox there would get. */
+  hostLocal: Pick<Kubelet, 'nextAddresses'>;
 }
 
 export interface BuildOptions {
@@ -94,6 +96,7 @@ export function buildCluster(topology: Topology, opts: BuildOptions = {}): Clust
   for (const s of services) api.claimWritten(s);
   for (const o of [...system, ...implicitNamespaces, ...nodes, ...topology.objects]) api.create(o);
 
+  const kubelet = new Kubelet();
   const controllers: Controller[] = [
     new GarbageCollector(),
     new NamespaceController(),
@@ -107,7 +110,7 @@ export function buildCluster(topology: Topology, opts: BuildOptions = {}): Clust
     // versions then die young instead of 100,000 of them outliving a whole pass (15 % less promoted to the old
     // generation). Pods written in the files are still placed, then scheduled, in file order by the first pass.
     new Scheduler(),
-    new Kubelet(),
+    kubelet,
     new DeploymentController(),
     new ReplicaSetController(),
     new StatefulSetController(),
@@ -130,5 +133,5 @@ export function buildCluster(topology: Topology, opts: BuildOptions = {}): Clust
     }
   });
   diagnose(store, report);
-  return { config, store, api, origins, problems };
+  return { config, store, api, origins, problems, hostLocal: kubelet };
 }

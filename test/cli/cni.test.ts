@@ -38,8 +38,8 @@ describe('kdp cni', () => {
     expect(result.cniVersion).toBe('0.3.1');
     expect(result.interfaces.map((i: { name: string }) => i.name)).toEqual(['cni0', expect.stringMatching(/^veth[0-9a-f]{8}$/), 'eth0']);
     expect(result.interfaces[2].sandbox).toBe('/var/run/netns/testing');
-    // node1 holds coredns pods and web: the next address is after the highest of theirs.
-    expect(result.ips).toEqual([{ version: '4', interface: 2, address: expect.stringMatching(/^10\.244\.0\.\d+\/24$/), gateway: '10.244.0.1' }]);
+    // node1's host-local gave web .2 and a coredns pod .3: the next sandbox gets .4.
+    expect(result.ips).toEqual([{ version: '4', interface: 2, address: '10.244.0.4/24', gateway: '10.244.0.1' }]);
     expect(result.routes).toEqual([{ dst: '10.244.0.0/16' }, { dst: '0.0.0.0/0', gw: '10.244.0.1' }]);
     const chosen = await kdp(['cni', 'add', 'cbr0', '/var/run/netns/other', '-f', file(TOPO), '--node', 'node2', '--args', 'IP=10.244.1.77']);
     expect(JSON.parse(chosen.stdout).ips[0].address).toBe('10.244.1.77/24');

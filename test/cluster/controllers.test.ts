@@ -186,6 +186,11 @@ spec: {nodeName: node3, hostNetwork: true, containers: [{name: c, ports: [{conta
     const host = get<any>(c, 'Pod', 'default', 'host');
     expect(host.status.podIP).toBe('192.168.1.13');
     expect(host.spec.containers[0].ports[0].hostPort).toBe(9100);
+    // What the next sandbox on a node would get: round-robin after the last reserved, a freed address not at once.
+    expect(c.hostLocal.nextAddresses('node2')).toEqual(['10.244.1.4']);
+    c.store.delete('Pod', 'default', 'a');
+    expect(c.hostLocal.nextAddresses('node2')).toEqual(['10.244.1.4']);
+    expect(c.hostLocal.nextAddresses('node9')).toEqual([]);
   });
 
   it('does not reuse a released address until the range wraps', () => {

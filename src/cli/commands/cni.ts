@@ -4,8 +4,6 @@
 // as `ip netns add` would make it.
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../../cluster/cluster.ts';
-import { cidrContains, nthAddress, parseIP, type Cidr } from '../../cluster/net.ts';
-import type { KubeObject, Pod } from '../../cluster/objects.ts';
 import { TopologyError } from '../../cluster/problems.ts';
 import { clusterConflist } from '../../cni/conflist.ts';
 import { addNetworkList, checkNetworkList, delNetworkList, printResult, type RuntimeConf } from '../../cni/libcni.ts';
@@ -33,23 +31,6 @@ function parseArgs(text: string): [string, string][] {
     if (i <= 0) throw new UserError(`CNI_ARGS: "${kv}" is not KEY=VALUE`);
     return [kv.slice(0, i), kv.slice(i + 1)];
   });
-}
-
-/** host-local's next address for the node: round-robin after the highest its pods hold, skipping the gateway (.1). */
-function nextFree(cluster: Cluster, node: string, lease: Cidr): string {
-  const used = new Set<bigint>();
-  for (const p of cluster.store.list<Pod & KubeObject>('Pod')) {
-    const ip = p.spec?.nodeName === node && !p.spec.hostNetwork ? p.status?.podIP : undefined;
-    const v = ip ? parseIP(ip) : undefined;
-    if (v && v.family === lease.family && cidrContains(lease, v)) used.add(v.value - lease.base);
-  }
-  const last = lease.size - (lease.family === 'IPv4' ? 2n : 1n);
-  const start = used.size ? [...used].reduce((a, b) => (a > b ? a : b)) : 1n;
-  for (let k = 1n; k <= last - 1n; k++) {
-    const o = 2n + ((start - 2n + k) % (last - 1n));
-    if (!used.has(o)) return nthAddress(lease, o);
-  }
-  throw new UserError(`no IP addresses available in range set: ${lease.text}`);
 }
 
 export function cni(cluster: Cluster, verb: string, network: string, netnsArg: string, o: CniOptions, io: IO): number {
@@ -89,9 +70,13 @@ export function cni(cluster: Cluster, verb: string, network: string, netnsArg: s
     pod.addDevice({ name: 'lo', kind: 'loopback', mtu: 65536, mac: '00:00:00:00:00:00', up: false });
     pod.addAddress('lo', '127.0.0.1', 8, 'host', false);
   }
-  // host-local, as kdp runs it, is handed the address (kubelet's model allocates pods'); for a new namespace
-  // it takes the next one free in the node's range after those its pods hold.
-  if (verb === 'add' && !rt.args.some(([k]) => k === 'IP') && node.subnetEnv) rt.args.push(['IP', nextFree(cluster, nodeName, node.subnetEnv.lease)]);
+  // host-local, as kdp runs it, is handed the address (the model's IPAM allocates pods'); a new namespace gets
+  // the one the node's next pod would.
+  if (verb === 'add' && !rt.args.some(([k]) => k === 'IP')) {
+    const next = cluster.hostLocal.nextAddresses(nodeName);
+    if (next.length === 0) throw new UserError(`no IP addresses available on node ${nodeName}`);
+    rt.args.push(['IP', next.join(',')]);
+  }
   const pluginEnv = { ...node, pod };
   try {
     if (verb === 'add') io.stdout(`${printResult(addNetworkList(conflist.list, rt, pluginEnv), conflist.list.cniVersion)}\n`);

@@ -47,17 +47,32 @@ class HostLocalRange {
     return undefined;
   }
 
-  allocate(pod: string): string | undefined {
+  /** The offset the next allocation takes, or undefined when the range is full. */
+  private nextFree(): number | undefined {
     const n = this.last - this.first + 1;
     for (let k = 1; k <= n; k++) {
       const o = this.first + ((this.cursor - this.first + k) % n + n) % n;
-      if (!this.used.has(o)) {
-        this.used.set(o, pod);
-        this.cursor = o;
-        return this.ipv4Base !== undefined ? formatIPv4(this.ipv4Base + o) : formatIP(this.cidr.family, this.cidr.base + BigInt(o));
-      }
+      if (!this.used.has(o)) return o;
     }
     return undefined;
+  }
+
+  private format(o: number): string {
+    return this.ipv4Base !== undefined ? formatIPv4(this.ipv4Base + o) : formatIP(this.cidr.family, this.cidr.base + BigInt(o));
+  }
+
+  allocate(pod: string): string | undefined {
+    const o = this.nextFree();
+    if (o === undefined) return undefined;
+    this.used.set(o, pod);
+    this.cursor = o;
+    return this.format(o);
+  }
+
+  /** The address the next allocation would take, without taking it. */
+  peek(): string | undefined {
+    const o = this.nextFree();
+    return o === undefined ? undefined : this.format(o);
   }
 
   release(offset: number, pod: string): void {
@@ -104,6 +119,11 @@ export class Kubelet implements Controller {
         for (const p of ctx.store.list<P>('Pod')) if (p.spec?.nodeName === n.metadata.name) this.syncPod(ctx, p);
       }
     });
+  }
+
+  /** host-local's next address on a node, per family, as the next pod there would get it (nothing is reserved). */
+  nextAddresses(node: string): string[] {
+    return (this.ranges.get(node) ?? []).map((r) => r.peek()).filter((a): a is string => a !== undefined);
   }
 
   private nodeRanges(n: N): HostLocalRange[] {
