@@ -28,17 +28,30 @@ export function parseUpstream(text: string): Upstream | undefined {
   return { host: t, port };
 }
 
-function udpExchange(to: Upstream, query: Buffer, timeoutMs: number): Promise<Buffer> {
+/**
+ * One exchange on a socket of its own: settled once — by the answer, an error or the timeout — and the socket
+ * closed whichever comes first.
+ */
+function exchange<S>(to: Upstream, timeoutMs: number, open: () => S, close: (s: S) => void, run: (s: S, done: (err: Error | undefined, msg?: Buffer) => void) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket(net.isIPv6(to.host) ? 'udp6' : 'udp4');
-    const id = query.readUInt16BE(0);
+    const sock = open();
     const timer = setTimeout(() => done(new Error(`${to.host}:${to.port}: i/o timeout`)), timeoutMs);
+    let settled = false;
     const done = (err: Error | undefined, msg?: Buffer) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      sock.close();
+      close(sock);
       if (err) reject(err);
       else resolve(msg!);
     };
+    run(sock, done);
+  });
+}
+
+function udpExchange(to: Upstream, query: Buffer, timeoutMs: number): Promise<Buffer> {
+  const id = query.readUInt16BE(0);
+  return exchange(to, timeoutMs, () => dgram.createSocket(net.isIPv6(to.host) ? 'udp6' : 'udp4'), (s) => s.close(), (sock, done) => {
     sock.on('error', (e) => done(e));
     sock.on('message', (msg) => {
       // Only the answer to this query; anything else on the socket is ignored.
@@ -49,16 +62,8 @@ function udpExchange(to: Upstream, query: Buffer, timeoutMs: number): Promise<Bu
 }
 
 function tcpExchange(to: Upstream, query: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(to.port, to.host);
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => done(new Error(`${to.host}:${to.port}: i/o timeout`)), timeoutMs);
-    const done = (err: Error | undefined, msg?: Buffer) => {
-      clearTimeout(timer);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(msg!);
-    };
+  let buf = Buffer.alloc(0);
+  return exchange(to, timeoutMs, () => net.connect(to.port, to.host), (s) => s.destroy(), (sock, done) => {
     sock.on('error', (e) => done(e));
     sock.on('connect', () => sock.write(dnsPacket.streamEncode(dnsPacket.decode(query))));
     sock.on('data', (d) => {
