@@ -151,8 +151,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('-f, --file <file>', FILES_HELP, collect)
     .requiredOption('--from <pod>', 'the pod asking: NAMESPACE/NAME or NAME')
     .action((name: string, type: string | undefined, o: { file?: string[]; from: string }) => {
-      const cluster = loadOrReport(o.file ?? [], io, { warnings: false });
-      result.code = cluster ? dig(cluster, name, type, o, io) : 1;
+      withCluster(o.file, (cluster) => dig(cluster, name, type, o, io));
     });
 
   p.command('curl')
