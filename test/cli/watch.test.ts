@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { main } from '../../src/cli/main.ts';
+import { kdpUp } from '../helpers/cli.ts';
 import type { IO } from '../../src/cli/io.ts';
 import { loadCluster, loadClusterFromText } from '../../src/cluster/cluster.ts';
 import { watchTopology } from '../../src/cli/watch.ts';
@@ -166,18 +166,13 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
     // The walkthrough's Service is a NodePort, so a real curl from outside sees its endpoints.
     writeFileSync(file, WALKTHROUGH);
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    let stdout = '';
-    let stderr = '';
-    let interrupt!: () => void;
-    const interrupted = new Promise<void>((r) => (interrupt = r));
-    const io: IO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => '', now: () => NOW, interrupted: () => interrupted };
-    const code = main(['up', file, '--loopback', '127.31', '--dns-port', '0'], io);
+    const up = kdpUp([file, '--loopback', '127.31', '--dns-port', '0']);
     cleanups.push(async () => {
-      interrupt();
-      await code;
+      up.interrupt();
+      await up.code;
     });
-    await until(() => stdout.includes('Press Ctrl-C'));
-    const port = Number(/dig @127\.0\.0\.1 -p (\d+) /.exec(stdout)![1]);
+    await until(() => up.stdout.includes('Press Ctrl-C'));
+    const port = Number(/dig @127\.0\.0\.1 -p (\d+) /.exec(up.stdout)![1]);
     const name = 'logstor.default.svc.cluster.local';
     expect((await dig(port, [name, 'A'])).answer).toHaveLength(1);
     // Before: no endpoints, so kube-proxy refuses the connection.
@@ -186,26 +181,26 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
     // Saved the way many editors do: a new file renamed over the old one.
     writeFileSync(join(dir, '.topo.yaml.swp'), FIXED);
     renameSync(join(dir, '.topo.yaml.swp'), file);
-    await until(() => stdout.includes('deployment.apps/logstor configured\n'));
+    await until(() => up.stdout.includes('deployment.apps/logstor configured\n'));
     // The startup's warning about the missing endpoints, said once and not again.
-    expect(stderr.match(/matches no pod/g)).toHaveLength(1);
+    expect(up.stderr.match(/matches no pod/g)).toHaveLength(1);
     const body = await curl('http://127.31.1.1:30081/');
     expect(body).toContain('Welcome to nginx!');
 
     // A bad edit: reported with file:line as validate does, and nothing changes.
-    const printed = stdout;
+    const printed = up.stdout;
     writeFileSync(file, FIXED.replace('replicas: 2', 'replicas: -1'));
-    await until(() => stderr.includes('topology not applied'));
-    expect(stderr).toContain(`error: ${file}:17: Deployment default/logstor: spec.replicas: Invalid value: -1: must be greater than or equal to 0\n`);
-    expect(stdout).toBe(printed);
+    await until(() => up.stderr.includes('topology not applied'));
+    expect(up.stderr).toContain(`error: ${file}:17: Deployment default/logstor: spec.replicas: Invalid value: -1: must be greater than or equal to 0\n`);
+    expect(up.stdout).toBe(printed);
 
     // The Service removed from the file: deleted, and its name no longer resolves.
     writeFileSync(file, FIXED.replace(SERVICE_DOC, ''));
-    await until(() => stdout.includes('service/logstor deleted\n'));
+    await until(() => up.stdout.includes('service/logstor deleted\n'));
     expect((await dig(port, [name, 'A'])).status).toBe('NXDOMAIN');
 
-    interrupt();
-    expect(await code).toBe(0);
+    up.interrupt();
+    expect(await up.code).toBe(0);
   }, 30_000);
 });
 

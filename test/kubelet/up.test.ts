@@ -2,9 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { main } from '../../src/cli/main.ts';
-import type { IO } from '../../src/cli/io.ts';
-import { NOW } from '../helpers/cluster.ts';
+import { kdpUp } from '../helpers/cli.ts';
 import { until } from './helpers.ts';
 import { formatListeners } from '../../src/cli/printers/listeners.ts';
 
@@ -12,25 +10,20 @@ const run = promisify(execFile);
 
 describe('kdp up', () => {
   it('prints a real address per pod port; curl gets the pod\'s app there; Ctrl-C closes them', async () => {
-    let stdout = '';
-    let stderr = '';
-    let interrupt!: () => void;
-    const interrupted = new Promise<void>((r) => (interrupt = r));
-    const io: IO = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => '', now: () => NOW, interrupted: () => interrupted };
-    const code = main(['up', 'topologies/default.yaml', '--loopback', '127.21'], io);
-    await until(() => stdout.includes('Press Ctrl-C'), 20_000);
-    expect(stdout).toContain('Pod ports (');
-    const m = /^  (default\/web-[a-z0-9-]+) +10\.244\.\d+\.\d+:8080 +agnhost netexec +(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout);
-    expect(m, stdout).not.toBeNull();
+    const up = kdpUp(['topologies/default.yaml', '--loopback', '127.21']);
+    await until(() => up.stdout.includes('Press Ctrl-C'), 20_000);
+    expect(up.stdout).toContain('Pod ports (');
+    const m = /^  (default\/web-[a-z0-9-]+) +10\.244\.\d+\.\d+:8080 +agnhost netexec +(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(up.stdout);
+    expect(m, up.stdout).not.toBeNull();
     const { stdout: hostname } = await run('curl', ['-s', `${m![2]}hostname`]);
     expect(hostname).toBe(m![1].split('/')[1]);
     // The postgres pods run no HTTP app kdp knows: kdp's echo answers on their declared port.
-    expect(stdout).toMatch(/^  default\/db-0 +10\.244\.\d+\.\d+:5432 +echo +http:/m);
+    expect(up.stdout).toMatch(/^  default\/db-0 +10\.244\.\d+\.\d+:5432 +echo +http:/m);
     // The client pod runs agnhost pause: nothing listens, nothing is listed.
-    expect(stdout).not.toMatch(/^  default\/client /m);
-    interrupt();
-    expect(await code).toBe(0);
-    expect(stderr).toBe('');
+    expect(up.stdout).not.toMatch(/^  default\/client /m);
+    up.interrupt();
+    expect(await up.code).toBe(0);
+    expect(up.stderr).toBe('');
     await expect(run('curl', ['-s', '--max-time', '2', `${m![2]}hostname`])).rejects.toThrow();
   }, 60_000);
 
