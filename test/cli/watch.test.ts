@@ -16,6 +16,7 @@ import { applyTopology, declaredObjects } from '../../src/cluster/apply.ts';
 import type { KubeObject, Service } from '../../src/cluster/objects.ts';
 import { dig, hasDig } from '../dns/dig.ts';
 import { NOW } from '../helpers/cluster.ts';
+import { until } from '../helpers/until.ts';
 
 const run = promisify(execFile);
 const WALKTHROUGH = readFileSync(fileURLToPath(new URL('../../topologies/walkthroughs/no-endpoints.yaml', import.meta.url)), 'utf8');
@@ -151,14 +152,6 @@ async function curl(url: string): Promise<string> {
   }
 }
 
-async function until(what: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe.skipIf(!haveDig)('kdp up watching its files', () => {
   it('a saved fix is applied live and dig answers; a bad edit changes nothing; a removed Service is deleted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
@@ -171,7 +164,7 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
       up.interrupt();
       await up.code;
     });
-    await until(() => up.stdout.includes('Press Ctrl-C'));
+    await until(() => up.stdout.includes('Press Ctrl-C'), 10_000);
     const port = Number(/dig @127\.0\.0\.1 -p (\d+) /.exec(up.stdout)![1]);
     const name = 'logstor.default.svc.cluster.local';
     expect((await dig(port, [name, 'A'])).answer).toHaveLength(1);
@@ -181,7 +174,7 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
     // Saved the way many editors do: a new file renamed over the old one.
     writeFileSync(join(dir, '.topo.yaml.swp'), FIXED);
     renameSync(join(dir, '.topo.yaml.swp'), file);
-    await until(() => up.stdout.includes('deployment.apps/logstor configured\n'));
+    await until(() => up.stdout.includes('deployment.apps/logstor configured\n'), 10_000);
     // The startup's warning about the missing endpoints, said once and not again.
     expect(up.stderr.match(/matches no pod/g)).toHaveLength(1);
     const body = await curl('http://127.31.1.1:30081/');
@@ -190,13 +183,13 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
     // A bad edit: reported with file:line as validate does, and nothing changes.
     const printed = up.stdout;
     writeFileSync(file, FIXED.replace('replicas: 2', 'replicas: -1'));
-    await until(() => up.stderr.includes('topology not applied'));
+    await until(() => up.stderr.includes('topology not applied'), 10_000);
     expect(up.stderr).toContain(`error: ${file}:17: Deployment default/logstor: spec.replicas: Invalid value: -1: must be greater than or equal to 0\n`);
     expect(up.stdout).toBe(printed);
 
     // The Service removed from the file: deleted, and its name no longer resolves.
     writeFileSync(file, FIXED.replace(SERVICE_DOC, ''));
-    await until(() => up.stdout.includes('service/logstor deleted\n'));
+    await until(() => up.stdout.includes('service/logstor deleted\n'), 10_000);
     expect((await dig(port, [name, 'A'])).status).toBe('NXDOMAIN');
 
     up.interrupt();
@@ -218,14 +211,14 @@ describe('watchTopology', () => {
     writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
     writeFileSync(join(dir, 'b.yaml'), '');
     for (const replicas of [3, 4, 5]) writeFileSync(join(dir, 'b.yaml'), `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: ${replicas}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: nginx}]}\n`);
-    await until(() => stdout.includes('\n'));
+    await until(() => stdout.includes('\n'), 10_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(stdout).toBe('deployment.apps/web created\n');
     expect(stderr).toBe('');
     expect(c.store.list('Pod').filter((p) => p.metadata.name.startsWith('web-'))).toHaveLength(5);
     // A save's new warnings are printed (kdp up printed the ones it started with).
     writeFileSync(join(dir, 'c.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: lonely}\nspec: {selector: {app: nothing}, ports: [{port: 80}]}\n');
-    await until(() => stdout.includes('service/lonely created\n'));
+    await until(() => stdout.includes('service/lonely created\n'), 10_000);
     expect(stderr).toContain(`warning: ${join(dir, 'c.yaml')}:4: Service default/lonely: spec.selector: selector app=nothing matches no pod in namespace default; the Service has no endpoints\n`);
     expect(stderr).not.toContain('role=logstor');
     w.close();

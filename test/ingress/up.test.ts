@@ -2,35 +2,18 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { IO } from '../../src/cli/io.ts';
-import { main } from '../../src/cli/main.ts';
-import { kdp } from '../helpers/cli.ts';
-import { NOW } from '../helpers/cluster.ts';
+import { kdp, kdpUp } from '../helpers/cli.ts';
+import { until } from '../helpers/until.ts';
 
 const run = promisify(execFile);
 
 describe('kdp up with the Ingress controller', () => {
   it('listens on the ports asked for (0: free ones), prints ready-to-paste curl lines, and serves them', async () => {
-    let out = '';
-    let stop!: () => void;
-    const stopped = new Promise<void>((r) => (stop = r));
-    let printed!: () => void;
-    const ready = new Promise<void>((r) => (printed = r));
-    const io: IO = {
-      stdout: (t) => {
-        out += t;
-        if (out.includes('Press Ctrl-C')) printed();
-      },
-      stderr: () => {},
-      stdin: () => '',
-      now: () => NOW,
-      interrupted: () => stopped,
-    };
-    const code = main(['up', 'topologies/default.yaml', '--http-port', '0', '--https-port', '0', '--loopback', '127.22'], io);
-    await ready;
-    const line = out.split('\n').find((l) => l.includes("curl -H 'Host: web.example.com'"));
+    const up = kdpUp(['topologies/default.yaml', '--http-port', '0', '--https-port', '0', '--loopback', '127.22']);
+    await until(() => up.stdout.includes('Press Ctrl-C'), 20_000);
+    const line = up.stdout.split('\n').find((l) => l.includes("curl -H 'Host: web.example.com'"));
     expect(line).toMatch(/^ {2}curl -H 'Host: web\.example\.com' http:\/\/127\.0\.0\.1:\d+\/$/);
-    expect(out).toMatch(/^Ingress controller on http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+:$/m);
+    expect(up.stdout).toMatch(/^Ingress controller on http:\/\/127\.0\.0\.1:\d+ and https:\/\/127\.0\.0\.1:\d+:$/m);
     // Through the data plane to the web pods' real listeners; the access log names the endpoint kube-proxy chose.
     const url = /http:\/\/\S+/.exec(line!)![0];
     const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: web.example.com', url]);
@@ -41,10 +24,10 @@ describe('kdp up with the Ingress controller', () => {
     expect(client).toMatch(/^10\.244\.0\.[01]:\d+$/);
     const { stdout: notFound } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: nobody.example', url]);
     expect(notFound).toBe('404');
-    stop();
-    expect(await code).toBe(0);
-    expect(out).toMatch(/"GET \/ HTTP\/1\.1" 404 .*\[upstream-default-backend\]/);
-    expect(out).toMatch(/"GET \/ HTTP\/1\.1" 200 .* \[default-web-http\] \[\] 10\.244\.\d+\.\d+:8080 /);
+    up.interrupt();
+    expect(await up.code).toBe(0);
+    expect(up.stdout).toMatch(/"GET \/ HTTP\/1\.1" 404 .*\[upstream-default-backend\]/);
+    expect(up.stdout).toMatch(/"GET \/ HTTP\/1\.1" 200 .* \[default-web-http\] \[\] 10\.244\.\d+\.\d+:8080 /);
   });
 
   it('rejects a bad port with a clear message', async () => {

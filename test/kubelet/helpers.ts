@@ -36,11 +36,3 @@ export function tcpOutcome(sock: net.Socket): Promise<string> {
     sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }
-
-export async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -4,7 +4,8 @@ import net from 'node:net';
 import { cluster, get, NODES3, NO_COREDNS } from '../helpers/cluster.ts';
 import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
 import type { EndpointSlice, KubeObject, Pod } from '../../src/cluster/objects.ts';
-import { CLIENT, request, tcpOutcome, until } from './helpers.ts';
+import { CLIENT, request, tcpOutcome } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 const pod = (name: string, policy: string) => `---

@@ -9,7 +9,8 @@ import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
 import { httpProbe, probePort, tcpProbe } from '../../src/kubelet/prober.ts';
 import type { Cluster } from '../../src/cluster/cluster.ts';
 import type { EndpointSlice, KubeObject, Pod } from '../../src/cluster/objects.ts';
-import { request, until } from './helpers.ts';
+import { request } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 const pod = (name: string, container: string, annotations: Record<string, string> = {}) => `---

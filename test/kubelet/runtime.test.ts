@@ -10,7 +10,8 @@ import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
 import type { Cluster } from '../../src/cluster/cluster.ts';
 import type { EndpointSlice, KubeObject, Pod } from '../../src/cluster/objects.ts';
-import { CLIENT, request, tcpOutcome, until } from './helpers.ts';
+import { CLIENT, request, tcpOutcome } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const run = promisify(execFile);
 

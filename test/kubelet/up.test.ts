@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { kdpUp } from '../helpers/cli.ts';
-import { until } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 import { formatListeners } from '../../src/cli/printers/listeners.ts';
 
 const run = promisify(execFile);
