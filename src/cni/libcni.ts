@@ -172,7 +172,8 @@ function buildOneConfig(list: NetworkConfigList, plugin: PluginConf, prevResult:
   return conf;
 }
 
-const cacheKey = (list: NetworkConfigList, rt: RuntimeConf) => `${list.name}-${rt.containerId}-${rt.ifName}`;
+/** libcni's cache file name: results/<network>-<container id>-<ifname>. */
+const cacheKey = (list: NetworkConfigList, rt: Pick<RuntimeConf, 'containerId' | 'ifName'>) => `${list.name}-${rt.containerId}-${rt.ifName}`;
 
 /** What a failing plugin's error reads like once libcni wrapped it. */
 function wrap(e: unknown, plugin: PluginConf, verb: 'add' | 'delete'): never {
@@ -216,6 +217,11 @@ export function delNetworkList(list: NetworkConfigList, rt: RuntimeConf, env: Pl
 
 /** The cached result of an attachment (GetNetworkListCachedResult). */
 export const cachedResult = (list: NetworkConfigList, rt: RuntimeConf, env: PluginEnv): Result | undefined => env.state.results.get(cacheKey(list, rt));
+
+/** An attachment made outside this runner (kubelet's pods) written into a node's cache, as cacheAdd would have. */
+export function cacheAttachment(state: NodeCniState, list: NetworkConfigList, rt: Pick<RuntimeConf, 'containerId' | 'ifName'>, result: Result): void {
+  state.results.set(cacheKey(list, rt), result);
+}
 
 /**
  * A Result as a plugin prints it for a configuration version (types.PrintResult): Go's field order, 4-space

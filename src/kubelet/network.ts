@@ -9,7 +9,7 @@ import { internalIPs } from '../cluster/controllers/nodes.ts';
 import { macFor } from '../netns/mac.ts';
 import { macOfLinkLocal, Netns, networkOf } from '../netns/netns.ts';
 import { bridgeAddContainer, bridgeAddHost, bridgeDel, type BridgeConf, type VethEnd } from '../cni/bridge.ts';
-import { newNodeCniState, type NodeCniState } from '../cni/libcni.ts';
+import { cacheAttachment, newNodeCniState, type NodeCniState } from '../cni/libcni.ts';
 import type { NetworkConfigList, PluginConf } from '../cni/types.ts';
 import { clusterConflist } from '../cni/conflist.ts';
 import { hasErrors } from '../cluster/cluster.ts';
@@ -285,7 +285,7 @@ export class ClusterNetwork implements Fabric {
     const node = this.cniNode(s.node);
     const conf = this.bridgeConf(s.node);
     if (!node || !conf) return;
-    node.state.results.set(`${list.name}-${s.containerId}-eth0`, s.result);
+    cacheAttachment(node.state, list, { containerId: s.containerId, ifName: 'eth0' }, s.result);
     node.state.flannelScratch.set(s.containerId, conf);
   }
 
