@@ -7,7 +7,7 @@ import type { Cluster } from '../cluster/cluster.ts';
 import type { ConfigMap, KubeObject } from '../cluster/objects.ts';
 import type { Problem } from '../cluster/problems.ts';
 import { problemAt } from '../cluster/topology/load.ts';
-import { FLANNEL_CONFLIST } from './flannel.ts';
+import { delegateProblems, FLANNEL_CONFLIST } from './flannel.ts';
 import { PLUGINS } from './libcni.ts';
 import type { NetworkConfigList, PluginConf } from './types.ts';
 
@@ -74,10 +74,9 @@ export function clusterConflist(cluster: Cluster): Conflist {
         errors.push({ message: `plugins[${i}]: kdp wires pods as flannel's conflist does — flannel first (delegating to bridge), then portmap or loopback; got "${p.type}" here` });
       }
       const d = p.type === 'flannel' ? (p.delegate as Record<string, unknown> | undefined) : undefined;
-      // What flannel's ADD refuses (flannel.go cmdAdd), and delegates other than the bridge kdp has.
-      if (d && 'name' in d) errors.push({ message: `plugins[${i}].delegate: 'delegate' dictionary must not have 'name' field, it'll be set by flannel` });
-      if (d && 'ipam' in d) errors.push({ message: `plugins[${i}].delegate: 'delegate' dictionary must not have 'ipam' field, it'll be set by flannel` });
-      if (d && 'type' in d && d.type !== 'bridge') errors.push({ message: `plugins[${i}].delegate.type: failed to find plugin "${String(d.type)}" in path [/opt/cni/bin] (flannel delegates to bridge on kdp's nodes)` });
+      // What flannel's ADD refuses, and delegates other than the bridge kdp has.
+      for (const m of delegateProblems(d)) errors.push({ message: `plugins[${i}].delegate: ${m}` });
+      if (d && typeof d.type === 'string' && d.type !== 'bridge') errors.push({ message: `plugins[${i}].delegate.type: failed to find plugin "${String(d.type)}" in path [/opt/cni/bin] (flannel delegates to bridge on kdp's nodes)` });
     });
     const origin = cluster.origins.get('ConfigMap', ns, FLANNEL_CONFIGMAP);
     const problems = errors.map((e) => {

@@ -47,6 +47,16 @@ export function subnetEnvText(env: SubnetEnv): string {
   ].join('\n');
 }
 
+/** What flannel's ADD refuses in its `delegate` block (flannel.go cmdAdd), in its words. */
+export function delegateProblems(delegate: Record<string, unknown> | undefined): string[] {
+  if (!delegate) return [];
+  const out: string[] = [];
+  if ('type' in delegate && typeof delegate.type !== 'string') out.push("'delegate' dictionary, if present, must have (string) 'type' field");
+  if ('name' in delegate) out.push("'delegate' dictionary must not have 'name' field, it'll be set by flannel");
+  if ('ipam' in delegate) out.push("'delegate' dictionary must not have 'ipam' field, it'll be set by flannel");
+  return out;
+}
+
 /**
  * The flannel CNI plugin's delegate (flannel-io/cni-plugin doCmdAdd): its `delegate` block with the network's
  * name, type bridge unless given, ipMasq the opposite of flanneld's, subnet.env's MTU and, for a bridge,

@@ -6,7 +6,7 @@
 // prevResult, and a runtimeConfig holding only the capability arguments the plugin declares.
 import type { Netns } from '../netns/netns.ts';
 import { bridgeAdd, bridgeCheck, bridgeDel, type BridgeConf } from './bridge.ts';
-import { flannelDelegate, type SubnetEnv } from './flannel.ts';
+import { delegateProblems, flannelDelegate, type SubnetEnv } from './flannel.ts';
 import { portmapAdd, portmapDel, type PortMapEntry } from './portmap.ts';
 import { CniError, type Invocation, type NetworkConfigList, type PluginConf, type Result } from './types.ts';
 
@@ -69,12 +69,8 @@ const bridge: Plugin = {
 /** flannel-io/cni-plugin: the delegate built from subnet.env (flannel_linux.go doCmdAdd), saved for DEL, run. */
 const flannel: Plugin = {
   add(conf, rt, env) {
-    const delegate = conf.delegate as Record<string, unknown> | undefined;
-    if (delegate) {
-      if ('type' in delegate && typeof delegate.type !== 'string') throw new CniError(100, "'delegate' dictionary, if present, must have (string) 'type' field");
-      if ('name' in delegate) throw new CniError(100, "'delegate' dictionary must not have 'name' field, it'll be set by flannel");
-      if ('ipam' in delegate) throw new CniError(100, "'delegate' dictionary must not have 'ipam' field, it'll be set by flannel");
-    }
+    const [refused] = delegateProblems(conf.delegate as Record<string, unknown> | undefined);
+    if (refused) throw new CniError(100, refused);
     const subnetFile = typeof conf.subnetFile === 'string' ? conf.subnetFile : '/run/flannel/subnet.env';
     if (!env.subnetEnv) throw new CniError(100, `open ${subnetFile}: no such file or directory`);
     const d: PluginConf = flannelDelegate({ name: conf.name, cniVersion: conf.cniVersion, plugins: [conf] }, env.subnetEnv);
