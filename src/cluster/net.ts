@@ -1,7 +1,7 @@
 // Addresses and CIDRs, family-neutral, on ip-num. Kubernetes prints IPv6 in RFC 5952 form (Go's net.IP),
 // so every address leaving this module is canonical.
 import { isIP } from 'node:net';
-import { IPv6, IPv4CidrRange, IPv6CidrRange, collapseIPv6Number } from 'ip-num';
+import { IPv4CidrRange, IPv6CidrRange, collapseIPv6Number } from 'ip-num';
 
 export type Family = 'IPv4' | 'IPv6';
 

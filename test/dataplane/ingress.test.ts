@@ -2,7 +2,6 @@
 // flow, so a new client connection draws anew, a kept-alive one stays on the endpoint its first request got,
 // and a change to the Service's endpoints is followed at once. The access log names the pod that answered.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeObject, Pod } from '../../src/cluster/objects.ts';
 import { DataPlaneDialer } from '../../src/dataplane/dialer.ts';

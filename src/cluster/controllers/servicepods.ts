@@ -26,7 +26,7 @@ class SelectorIndex {
   private readonly buckets = new Map<string, Map<string, Set<string>>>();
   private readonly bucketOf = new Map<string, string>();
 
-  constructor(private readonly store: Store) {
+  constructor(store: Store) {
     for (const s of store.list<Svc>('Service')) this.add(s);
     store.watch({ kind: 'Service' }, (e) => {
       this.remove(e.old ?? e.object);

@@ -110,7 +110,7 @@ function candidates(idx: ChainIndex, dst: bigint, start: number): number[] {
 export const evaluation = { indexed: true };
 
 /** Traverses `table` from its built-in chain `hook`. The packet's mark is changed in place by MARK. */
-export function traverse(table: Table, hook: string, p: NfPacket, env: NfEnv, family: Family): TableResult {
+export function traverse(table: Table, hook: string, p: NfPacket, env: NfEnv): TableResult {
   const hits: Hit[] = [];
   const base = table.chains.get(hook)!;
   const stack: { chain: Chain; pos: number }[] = [];

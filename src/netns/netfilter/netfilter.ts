@@ -155,7 +155,7 @@ export class Netfilter {
           if (!nf || nf.dstText !== p.dst || nf.srcText !== p.src || nf.dport !== p.dport || nf.sport !== p.sport) nf = this.nfPacket(p, io);
           nf.mark = io.mark;
           env ??= this.env(name, ct, io);
-          const r = traverse(table!, name, nf, env, family);
+          const r = traverse(table!, name, nf, env);
           io.mark = nf.mark;
           const pol = 'policy' in r.verdict.by ? r.verdict.by : undefined;
           this.hitLines(lines, r.hits, family, pol && r.hits.length ? pol : undefined);
@@ -179,7 +179,7 @@ export class Netfilter {
       if (!nf || nf.dstText !== p.dst || nf.srcText !== p.src || nf.dport !== p.dport || nf.sport !== p.sport) nf = this.nfPacket(p, io);
       nf.mark = io.mark;
       env ??= this.env(name, ct, io);
-      const r = traverse(table!, name, nf, env, family);
+      const r = traverse(table!, name, nf, env);
       io.mark = nf.mark;
       const v = r.verdict;
       const pol = 'policy' in v.by ? v.by : undefined;

@@ -51,7 +51,7 @@ function decide(ipt: Iptables, pk: Pk, indexed: boolean) {
     hook: 'FORWARD', recent: new RecentTables(), nfacct: new Map(), random: seeded(pk.seed), now: 0,
     host: { addrType: (_f, ip) => (ip === '192.168.1.11' ? 'LOCAL' : 'UNICAST'), primaryAddress: () => undefined },
   };
-  const r = traverse(ipt.tables.get('filter')!, 'FORWARD', p, env, 'IPv4');
+  const r = traverse(ipt.tables.get('filter')!, 'FORWARD', p, env);
   return { verdict: r.verdict.kind, hits: r.hits.map((h) => `${h.chain}#${h.num}`), mark: p.mark };
 }
 
