@@ -6,7 +6,7 @@ import { parse as parseJSON, printParseErrorCode, type ParseError } from 'jsonc-
 import type { Cluster } from '../cluster/cluster.ts';
 import type { ConfigMap, KubeObject } from '../cluster/objects.ts';
 import type { Problem } from '../cluster/problems.ts';
-import { problemAt } from '../cluster/topology/load.ts';
+import { problemInBlock } from '../cluster/topology/load.ts';
 import { delegateProblems, FLANNEL_CONFLIST } from './flannel.ts';
 import { PLUGINS } from './libcni.ts';
 import type { NetworkConfigList, PluginConf } from './types.ts';
@@ -76,14 +76,10 @@ export function clusterConflist(cluster: Cluster): Conflist {
       const d = p.type === 'flannel' ? (p.delegate as Record<string, unknown> | undefined) : undefined;
       // What flannel's ADD refuses, and delegates other than the bridge kdp has.
       for (const m of delegateProblems(d)) errors.push({ message: `plugins[${i}].delegate: ${m}` });
-      if (d && typeof d.type === 'string' && d.type !== 'bridge') errors.push({ message: `plugins[${i}].delegate.type: failed to find plugin "${String(d.type)}" in path [/opt/cni/bin] (flannel delegates to bridge on kdp's nodes)` });
+      if (d && typeof d.type === 'string' && d.type !== 'bridge') errors.push({ message: `plugins[${i}].delegate.type: failed to find plugin "${d.type}" in path [/opt/cni/bin] (flannel delegates to bridge on kdp's nodes)` });
     });
     const origin = cluster.origins.get('ConfigMap', ns, FLANNEL_CONFIGMAP);
-    const problems = errors.map((e) => {
-      const p = problemAt(origin, object, ['data', CNI_CONF_KEY], e.message);
-      // A block scalar's line N is N lines below its key.
-      return e.line !== undefined && p.line !== undefined ? { ...p, line: p.line + e.line } : p;
-    });
+    const problems = errors.map((e) => problemInBlock(origin, object, ['data', CNI_CONF_KEY], e.line, e.message));
     return { list: list && errors.length === 0 ? list : FLANNEL_CONFLIST, source: `${object} data.${CNI_CONF_KEY}`, problems };
   }
   return { list: FLANNEL_CONFLIST, source: "kube-flannel.yml's 10-flannel.conflist", problems: [] };

@@ -12,7 +12,7 @@ import { DnsMetrics } from './metrics.ts';
 import { DnsServer } from './server.ts';
 import { startDnsHttp } from './http.ts';
 import { socketExchange, type Exchange } from './forward.ts';
-import { problemAt } from '../cluster/topology/load.ts';
+import { problemInBlock } from '../cluster/topology/load.ts';
 import { formatProblem } from '../cluster/problems.ts';
 
 export interface DnsServiceOptions {
@@ -77,8 +77,7 @@ export function corefileProblems(cluster: Cluster, chain: DnsChain, severity: 'e
   const origin = cluster.origins.get('ConfigMap', 'kube-system', 'coredns');
   return chain.problems.filter((p) => p.severity === severity).map((p) => {
     if (!origin) return `${severity}: ${chain.source}:${p.line}: ${p.message}`;
-    const at = problemAt(origin, 'ConfigMap kube-system/coredns', ['data', 'Corefile'], `Corefile line ${p.line}: ${p.message}`, severity);
-    return formatProblem({ ...at, line: at.line !== undefined ? at.line + p.line : undefined });
+    return formatProblem(problemInBlock(origin, 'ConfigMap kube-system/coredns', ['data', 'Corefile'], p.line, `Corefile line ${p.line}: ${p.message}`, severity));
   });
 }
 

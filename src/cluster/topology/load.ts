@@ -29,6 +29,17 @@ export class Origins {
 }
 
 /** A problem about a field of an object, placed on the field's line when the object came from a file. */
+/**
+ * A problem on line `lineInValue` of a field holding a block scalar (a ConfigMap's Corefile, its cni-conf.json):
+ * that line is as many lines below the field's key.
+ */
+export function problemInBlock(
+  origin: Origin | undefined, object: string | undefined, path: Path, lineInValue: number | undefined, message: string, severity: Severity = 'error',
+): Problem {
+  const p = problemAt(origin, object, path, message, severity);
+  return lineInValue !== undefined && p.line !== undefined ? { ...p, line: p.line + lineInValue } : p;
+}
+
 export function problemAt(
   origin: Origin | undefined, object: string | undefined, path: Path, message: string, severity: Severity = 'error',
 ): Problem {
