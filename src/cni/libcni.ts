@@ -7,7 +7,7 @@
 import type { Netns } from '../netns/netns.ts';
 import { bridgeAdd, bridgeCheck, bridgeDel, type BridgeConf } from './bridge.ts';
 import { delegateProblems, flannelDelegate, type SubnetEnv } from './flannel.ts';
-import { portmapAdd, portmapDel, type PortMapEntry } from './portmap.ts';
+import { portmapAdd, portmapDel, portmapOptions, type PortMapEntry } from './portmap.ts';
 import { CniError, type Invocation, type NetworkConfigList, type PluginConf, type Result } from './types.ts';
 
 /** RuntimeConf: one attachment's CNI_* arguments and the runtime's capability arguments. */
@@ -106,8 +106,7 @@ const portmap: Plugin = {
   add(conf, rt, env) {
     if (!conf.prevResult) throw new CniError(100, 'must be called as chained plugin');
     const mappings = (conf.runtimeConfig?.portMappings ?? []) as PortMapEntry[];
-    const opts = { snat: conf.snat as boolean | undefined, markMasqBit: conf.markMasqBit as number | undefined };
-    if (mappings.length > 0) for (const net of containerNets(conf.prevResult)) portmapAdd(env.host, conf.name, rt.containerId, net, mappings, opts);
+    if (mappings.length > 0) for (const net of containerNets(conf.prevResult)) portmapAdd(env.host, conf.name, rt.containerId, net, mappings, portmapOptions(conf));
     return conf.prevResult;
   },
   check(conf) {

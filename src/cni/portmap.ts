@@ -19,6 +19,9 @@ export interface PortMapOptions {
   markMasqBit?: number;
 }
 
+/** The options of a portmap entry in a conflist. */
+export const portmapOptions = (conf: Record<string, unknown>): PortMapOptions => ({ snat: conf.snat as boolean | undefined, markMasqBit: conf.markMasqBit as number | undefined });
+
 const TOP = 'CNI-HOSTPORT-DNAT';
 const SETMARK = 'CNI-HOSTPORT-SETMARK';
 const MASQ = 'CNI-HOSTPORT-MASQ';

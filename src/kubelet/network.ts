@@ -14,7 +14,7 @@ import type { NetworkConfigList, PluginConf } from '../cni/types.ts';
 import { clusterConflist } from '../cni/conflist.ts';
 import { hasErrors } from '../cluster/cluster.ts';
 import { TopologyError } from '../cluster/problems.ts';
-import { portmapAdd, portmapDel, type PortMapEntry } from '../cni/portmap.ts';
+import { portmapAdd, portmapDel, portmapOptions, type PortMapEntry } from '../cni/portmap.ts';
 import { VXLAN_PORT, flannelDelegate, hostGwPeer, peerDevice, programHostGw, programMasquerade, programVxlan, vtepMac, vxlanPeer, type Peer, type SubnetEnv } from '../cni/flannel.ts';
 import { PeerTable } from '../netns/peers.ts';
 import type { Fault } from '../cluster/config.ts';
@@ -412,8 +412,7 @@ export class ClusterNetwork implements Fabric {
       }
     }
     if (mappings.length && this.portmap) {
-      const opts = { snat: this.portmap.snat as boolean | undefined, markMasqBit: this.portmap.markMasqBit as number | undefined };
-      for (const ip of result.ips ?? []) portmapAdd(host, this.conflist.name, containerId, ip.address, mappings, opts);
+      for (const ip of result.ips ?? []) portmapAdd(host, this.conflist.name, containerId, ip.address, mappings, portmapOptions(this.portmap));
     }
     const sandbox = new PodSandbox(key, p.spec.nodeName, name, containerId, netnsPath, result, { conf, hostEnd, spec: p });
     this.sandboxes.set(key, sandbox);
