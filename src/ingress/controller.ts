@@ -21,10 +21,26 @@ import { upstreamURI } from './rewrite.ts';
 import { compile, hostName, matchLocation, serverFor, upstreamName, type Backend, type Location, type RoutingTable, type Server } from './routes.ts';
 import { CertificateStore, fakeCertificate, type KeyPair } from './tls.ts';
 
+/** What the controller reads from the store: the routing table and the certificates follow these. */
+export const CONTROLLER_KINDS = ['Ingress', 'IngressClass', 'Secret'];
+
+/**
+ * 'all': routing, status and listeners in this process. 'control': the routing table, the Ingresses' status and
+ * the controller's notes, no sockets (worker processes serve: src/ingress/workers.ts). 'serve': a worker, fed the
+ * connections another process accepted (accept()); it writes no status and no notes.
+ */
+export type ControllerRole = 'all' | 'control' | 'serve';
+
 export interface IngressControllerOptions {
   store: Store;
-  dialer: Dialer;
-  /** Listen for HTTP here (0: any free port); undefined: no HTTP listener. */
+  /** How requests reach their backends; a 'control' controller, which serves none, needs none. */
+  dialer?: Dialer;
+  /** 'all' unless told otherwise. */
+  role?: ControllerRole;
+  /**
+   * Listen for HTTP here (0: any free port); undefined: no HTTP listener. A 'serve' controller listens nowhere:
+   * its ports are where its connections were accepted.
+   */
   httpPort?: number;
   httpsPort?: number;
   /** 127.0.0.1 unless told otherwise. */
@@ -150,8 +166,11 @@ export class IngressController {
   };
   private readonly random: () => number;
   private readonly now: () => Date;
+  private readonly role: ControllerRole;
 
   constructor(private readonly opts: IngressControllerOptions) {
+    this.role = opts.role ?? 'all';
+    if (!opts.dialer && this.role !== 'control') throw new Error(`an Ingress controller that serves (role ${this.role}) needs a dialer`);
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? (() => new Date());
     this.table = this.compile();
@@ -215,23 +234,25 @@ export class IngressController {
   }
 
   get httpPort(): number | undefined {
-    return (this.http?.address() as AddressInfo | null)?.port;
+    return this.role === 'serve' ? this.opts.httpPort : (this.http?.address() as AddressInfo | null)?.port;
   }
 
   get httpsPort(): number | undefined {
-    return (this.https?.address() as AddressInfo | null)?.port;
+    return this.role === 'serve' ? this.opts.httpsPort : (this.https?.address() as AddressInfo | null)?.port;
   }
 
   async start(): Promise<void> {
     const s = this.opts.store;
-    for (const kind of ['Ingress', 'IngressClass', 'Secret']) this.stopWatches.push(s.watch({ kind }, () => this.refresh()));
+    for (const kind of CONTROLLER_KINDS) this.stopWatches.push(s.watch({ kind }, () => this.refresh()));
     const address = this.opts.address ?? '127.0.0.1';
-    if (this.opts.httpPort !== undefined) {
+    const serving = this.role !== 'control';
+    if (this.opts.httpPort !== undefined && serving) {
       this.http = createHttpServer({ keepAliveTimeout: 75_000 }, (req, res) => this.onRequest(req, res, 'http'));
       this.http.on('upgrade', (req, sock, head) => this.onUpgrade(req, sock as Socket, head, 'http'));
-      await this.listen(this.http, this.opts.httpPort, address);
+      this.prepare(this.http);
+      if (this.role === 'all') await this.listen(this.http, this.opts.httpPort, address);
     }
-    if (this.opts.httpsPort !== undefined) {
+    if (this.opts.httpsPort !== undefined && serving) {
       const fake = this.opts.defaultCertificate ?? (await fakeCertificate());
       this.certs = new CertificateStore(s, this.table, fake, (line) => this.opts.log?.(line));
       const certs = this.certs;
@@ -240,10 +261,24 @@ export class IngressController {
         (req, res) => this.onRequest(req, res, 'https'),
       );
       this.https.on('upgrade', (req, sock, head) => this.onUpgrade(req, sock as Socket, head, 'https'));
-      await this.listen(this.https, this.opts.httpsPort, address);
+      this.prepare(this.https);
+      if (this.role === 'all') await this.listen(this.https, this.opts.httpsPort, address);
     }
+    if (this.role === 'serve') return;
     for (const n of this.table.notes) this.opts.log?.(n);
     this.publishStatus();
+  }
+
+  /** A 'serve' controller's connection, accepted by another process. */
+  accept(socket: Socket, scheme: 'http' | 'https'): void {
+    const srv = scheme === 'https' ? this.https : this.http;
+    if (!srv) {
+      socket.destroy();
+      return;
+    }
+    srv.emit('connection', socket);
+    // A socket handed over arrives paused (it was accepted with pauseOnConnect); TLS reads through its own wrap.
+    if (scheme === 'http') socket.resume();
   }
 
   /**
@@ -268,7 +303,8 @@ export class IngressController {
     this.agent.destroy();
   }
 
-  private listen(srv: HttpServer, port: number, address: string): Promise<void> {
+  /** What every accepted connection gets, wherever it was accepted. */
+  private prepare(srv: HttpServer): void {
     srv.on('connection', (sock: Socket) => {
       this.sockets.add(sock);
       sock.on('close', () => this.sockets.delete(sock));
@@ -278,6 +314,9 @@ export class IngressController {
       if (sock.writable) sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else sock.destroy();
     });
+  }
+
+  private listen(srv: HttpServer, port: number, address: string): Promise<void> {
     return new Promise((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(port, address, () => {
@@ -296,8 +335,9 @@ export class IngressController {
     const before = new Set(this.table.notes);
     this.table = this.compile();
     this.certs?.setTable(this.table);
+    if (this.role === 'serve') return;
     for (const n of this.table.notes) if (!before.has(n)) this.opts.log?.(n);
-    if (this.http || this.https) this.publishStatus();
+    if (this.http || this.https || this.role === 'control') this.publishStatus();
   }
 
   /** Routing and every answer the controller gives without an upstream. */
@@ -418,7 +458,8 @@ export class IngressController {
     };
     let r: DialResult | Promise<DialResult>;
     try {
-      r = this.opts.dialer.dial(req);
+      // Serving roles have one (the constructor checks).
+      r = this.opts.dialer!.dial(req);
     } catch (e) {
       return fail(e as Error);
     }

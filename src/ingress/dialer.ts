@@ -25,7 +25,6 @@ export type DialResult =
     ok: true;
     endpoint: string /* podIP:port */;
     target: { host: string; port: number };
-    trace?: unknown;
     /** The connections to use instead of plain ones to `target`: they carry the client the data plane delivered. */
     agent?: Agent;
   }

@@ -29,6 +29,22 @@ export interface ListenerRegistry {
   resolve(podIP: string, port: number, protocol: 'tcp'): RealAddress | undefined;
   /** A real connection to a pod's port; the app reports `emulatedClient` as the peer. Refused ports error with ECONNREFUSED. */
   connect(podIP: string, port: number, emulatedClient: Peer): net.Socket;
+  /** What connect() does, as data another process can follow; undefined when nothing listens there. */
+  realConnection(podIP: string, port: number, emulatedClient: Peer): RealConnection | undefined;
+}
+
+/** Where a connection to a pod's port really goes, and the line it must say first (naming the emulated client). */
+export interface RealConnection {
+  host: string;
+  port: number;
+  preface?: string;
+}
+
+/** Opens a RealConnection: a plain socket, its preface already written. */
+export function openRealConnection(c: RealConnection): net.Socket {
+  const s = net.connect(c.port, c.host);
+  if (c.preface) s.write(c.preface);
+  return s;
 }
 
 export interface RuntimeOptions {
@@ -144,13 +160,16 @@ export class ContainerRuntime implements ListenerRegistry {
   }
 
   connect(podIP: string, port: number, emulatedClient: Peer): net.Socket {
+    const c = this.realConnection(podIP, port, emulatedClient);
+    return c ? openRealConnection(c) : refused(podIP, port);
+  }
+
+  realConnection(podIP: string, port: number, emulatedClient: Peer): RealConnection | undefined {
     const server = this.byAddress.get(`${podIP}:${port}`);
-    if (this.closed || !server) return refused(podIP, port);
+    if (this.closed || !server) return undefined;
     // The user's own process: the bytes go straight to it (it would not understand the PROXY line).
-    if (server instanceof RelayPortServer) return net.connect(server.upstream.port, server.upstream.host);
-    const s = net.connect(this.front.realPort!, '127.0.0.1');
-    s.write(proxyLine(emulatedClient, { ip: podIP, port }));
-    return s;
+    if (server instanceof RelayPortServer) return { host: server.upstream.host, port: server.upstream.port };
+    return { host: '127.0.0.1', port: this.front.realPort!, preface: proxyLine(emulatedClient, { ip: podIP, port }) };
   }
 
   /** Every pod port served now, for `kdp up` to print. */

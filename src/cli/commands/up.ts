@@ -6,11 +6,16 @@ import type { KubeObject, Pod, Service } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
 import { startDns, CorefileProblems, type RunningDns } from '../../dns/service.ts';
 import { ContainerRuntime } from '../../kubelet/runtime.ts';
+import { availableParallelism } from 'node:os';
 import { IngressController } from '../../ingress/controller.ts';
+import { FlowDialer } from '../../ingress/flows.ts';
+import { IngressWorkers } from '../../ingress/workers.ts';
+import { fakeCertificate } from '../../ingress/tls.ts';
+import type { RoutingTable } from '../../ingress/routes.ts';
 import { curlExamples } from '../../ingress/examples.ts';
 import { bufferedLines } from '../../ingress/accesslog.ts';
 import { DataPlane } from '../../dataplane/dataplane.ts';
-import { DataPlaneDialer } from '../../dataplane/dialer.ts';
+import { DataPlaneRouter } from '../../dataplane/dialer.ts';
 import { formatListeners } from '../printers/listeners.ts';
 import { LB_POOL_TEXT } from '../../cluster/controllers/loadbalancer.ts';
 import { ExternalEntrances } from '../../dataplane/nodeports.ts';
@@ -24,6 +29,8 @@ export interface UpOptions {
   /** The Ingress controller's ports; 0 picks a free one. */
   httpPort?: number;
   httpsPort?: number;
+  /** Worker processes serving the Ingress controller's connections; 0: this process serves them. */
+  ingressWorkers?: number;
   /** X of the NodePort, LoadBalancer and externalIP listeners' 127.X.1.N, 127.X.2.K, 127.X.3.K (default 0). */
   loopback?: number;
 }
@@ -44,27 +51,64 @@ function webName(cluster: Cluster): string | undefined {
   return `${svc.metadata.name}.${svc.metadata.namespace}${port === 80 ? '' : `:${port}`}`;
 }
 
-/** The Ingress controller, its backends dialled through the data plane; undefined (the reason printed) if a port is taken. */
-async function startIngress(cluster: Cluster, dp: DataPlane, runtime: ContainerRuntime, opts: UpOptions, io: IO): Promise<{ ctl: IngressController; stop(): Promise<void> } | undefined> {
-  const dialer = new DataPlaneDialer(dp, runtime);
+/** As nginx's `worker_processes auto`, up to four: one process does it all on a machine with one CPU. */
+export function defaultIngressWorkers(): number {
+  const cpus = availableParallelism();
+  return cpus > 1 ? Math.min(cpus, 4) : 0;
+}
+
+interface RunningIngress {
+  routingTable: RoutingTable;
+  httpPort: number;
+  httpsPort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Ingress controller, its backends dialled through the data plane: in this process, or its connections served
+ * by worker processes while this one keeps the routing table, the Ingresses' status and every decision. Undefined
+ * (the reason printed) if it cannot start.
+ */
+async function startIngress(cluster: Cluster, dp: DataPlane, runtime: ContainerRuntime, opts: UpOptions, io: IO): Promise<RunningIngress | undefined> {
+  const router = new DataPlaneRouter(dp, runtime);
+  const log = (line: string) => io.stderr(`ingress: ${line}\n`);
+  const httpPort = opts.httpPort ?? 0;
+  const httpsPort = opts.httpsPort ?? 0;
+  const count = opts.ingressWorkers ?? defaultIngressWorkers();
+  const dialer = count === 0 ? new FlowDialer((req) => router.decide(req), () => router.generation) : undefined;
   const ctl = new IngressController({
-    store: cluster.store,
-    dialer,
-    httpPort: opts.httpPort ?? 0,
-    httpsPort: opts.httpsPort ?? 0,
+    store: cluster.store, dialer, log,
+    role: count === 0 ? 'all' : 'control',
+    httpPort, httpsPort,
     accessLog: bufferedLines(io.stdout),
-    log: (line) => io.stderr(`ingress: ${line}\n`),
   });
+  let workers: IngressWorkers | undefined;
   const stop = async () => {
-    await ctl.stop();
-    dialer.close();
+    await Promise.all([ctl.stop(), workers?.stop()]);
+    dialer?.close();
+    router.close();
   };
   try {
     await ctl.start();
-    return { ctl, stop };
+    if (count > 0) {
+      workers = await IngressWorkers.start({
+        store: cluster.store, decider: router, count, httpPort, httpsPort,
+        defaultCertificate: await fakeCertificate(), accessLog: io.stdout, log,
+      });
+    }
+    const w = workers;
+    return {
+      routingTable: ctl.routingTable,
+      httpPort: w ? w.httpPort : ctl.httpPort!,
+      httpsPort: w ? w.httpsPort : ctl.httpsPort!,
+      stop,
+    };
   } catch (e) {
     await stop();
-    io.stderr(`error: the Ingress controller cannot listen on 127.0.0.1 (--http-port ${opts.httpPort ?? 0}, --https-port ${opts.httpsPort ?? 0}): ${(e as Error).message}\n`);
+    const listening = (e as NodeJS.ErrnoException).syscall === 'listen';
+    io.stderr(listening
+      ? `error: the Ingress controller cannot listen on 127.0.0.1 (--http-port ${httpPort}, --https-port ${httpsPort}): ${(e as Error).message}\n`
+      : `error: the Ingress controller's worker processes did not start (--ingress-workers ${count}): ${(e as Error).message}\n`);
     return undefined;
   }
 }
@@ -120,7 +164,7 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
     return 1;
   }
   const external = await ExternalEntrances.start(dp, runtime, { loopback: opts.loopback, warn: (m) => io.stderr(`${m}\n`) });
-  const curls = curlExamples(ingress.ctl.routingTable, '127.0.0.1', { http: ingress.ctl.httpPort, https: ingress.ctl.httpsPort });
+  const curls = curlExamples(ingress.routingTable, '127.0.0.1', { http: ingress.httpPort, https: ingress.httpsPort });
   const listeners = formatListeners(runtime.listening());
   const entrances = formatEntrances(external.list(), external.client, LB_POOL_TEXT);
   const s = cluster.store;
@@ -147,7 +191,7 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
       (dns.metricsPort !== undefined ? `; /health, /ready, /metrics on http://${dns.host}:${dns.metricsPort}` : ''),
     `  dig @${dns.host} -p ${dns.port} ${digExample(cluster)}`,
     '',
-    `Ingress controller on http://127.0.0.1:${ingress.ctl.httpPort} and https://127.0.0.1:${ingress.ctl.httpsPort}:`,
+    `Ingress controller on http://127.0.0.1:${ingress.httpPort} and https://127.0.0.1:${ingress.httpsPort}:`,
     ...(curls.length ? curls.map((x) => `  ${x}`) : ['  (no Ingress rules yet)']),
     '',
     ...(listeners.length ? [...listeners, ''] : []),
