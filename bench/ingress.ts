@@ -8,6 +8,7 @@
 // --pin: wrk on CPU 0, backend and proxy share CPU 1 (server-side budget of one core); default: unpinned.
 // --kdp: the kdp checkout whose `kdp up` to measure (default: this one), e.g. a worktree of an older commit
 // to A/B against, alternated in the same run as a fourth contender.
+// --workers 0,2: a `kdp up --ingress-workers N` for each N, each a contender (default: one kdp up, its default).
 // --http-proxy: adds a bare http-proxy server (keep-alive Agent, nothing else) to the same listener: the floor
 // of a Node proxy built on it, to tell kdp's own cost from the library's and Node's.
 // --node-options: flags for kdp up's node ('--cpu-prof --cpu-prof-dir=/tmp/prof': its profile, written as the
@@ -26,6 +27,8 @@ const ROUNDS = Number(arg('rounds', '3'));
 const DURATION = Number(arg('duration', '10'));
 const PIN = process.argv.includes('--pin');
 const OTHER = arg('kdp', '');
+/** --workers 0,2: one `kdp up` per --ingress-workers value, each a contender; default: kdp up's own default. */
+const WORKERS = arg('workers', '').split(',').filter(Boolean).map(Number);
 const NODE_OPTIONS = arg('node-options', '').split(' ').filter(Boolean);
 const BARE = process.argv.includes('--http-proxy');
 const taskset = (cpu: number, cmd: string[]) => (PIN ? ['taskset', '-c', String(cpu), ...cmd] : cmd);
@@ -82,10 +85,21 @@ srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
 `;
 
 /** CPU seconds a process has used (utime + stime from /proc/PID/stat). */
-function cpuSeconds(pid: number): number {
+function ownCpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A process's CPU seconds with its children's (kdp up's Ingress worker processes). */
+function cpuSeconds(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    // pgrep exits 1 when there are none.
+  }
+  return children.reduce((sum, c) => sum + ownCpuSeconds(c), ownCpuSeconds(pid));
 }
 
 interface Sample {
@@ -153,9 +167,9 @@ spec:
       http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: hello, port: {number: 80}}}}]}
 `);
 /** `kdp up` of a checkout, its stdout (the banner, then the access log) to a file read back for its port. */
-async function kdpUp(checkout: string, name: string): Promise<{ pid: number; port: number }> {
+async function kdpUp(checkout: string, name: string, workers?: number): Promise<{ pid: number; port: number }> {
   const log = join(dir, `${name}.log`);
-  const cmd = taskset(1, ['node', ...NODE_OPTIONS, join(checkout, 'bin', 'kdp.js'), 'up', '-f', join(dir, 'topology.yaml')]);
+  const cmd = taskset(1, ['node', ...NODE_OPTIONS, join(checkout, 'bin', 'kdp.js'), 'up', '-f', join(dir, 'topology.yaml'), ...(workers === undefined ? [] : ['--ingress-workers', String(workers)])]);
   const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', openSync(log, 'w'), 'inherit'], cwd: checkout });
   children.push(proc);
   const port = await new Promise<number>((resolve, reject) => {
@@ -174,7 +188,9 @@ async function kdpUp(checkout: string, name: string): Promise<{ pid: number; por
   });
   return { pid: proc.pid!, port };
 }
-const kdp = await kdpUp(join(import.meta.dirname, '..'), 'kdp');
+const kdps = WORKERS.length
+  ? await Promise.all(WORKERS.map(async (n) => ({ name: `kdp ingress (${n} workers)`, ...(await kdpUp(join(import.meta.dirname, '..'), `kdp-${n}`, n)) })))
+  : [{ name: 'kdp ingress', ...(await kdpUp(join(import.meta.dirname, '..'), 'kdp')) }];
 const other = OTHER ? await kdpUp(OTHER, 'other') : undefined;
 
 const nginxPort = 20000 + (process.pid % 20000);
@@ -208,7 +224,7 @@ const bare = BARE ? await start(taskset(1, ['node', '-e', HTTP_PROXY, String(bac
 
 const contenders = [
   { name: 'direct', port: backendPort, host: undefined, proxy: undefined },
-  { name: 'kdp ingress', port: kdp.port, host: 'bench.example', proxy: kdp.pid },
+  ...kdps.map((k) => ({ name: k.name, port: k.port, host: 'bench.example', proxy: k.pid })),
   ...(other ? [{ name: `kdp ingress (${OTHER})`, port: other.port, host: 'bench.example', proxy: other.pid }] : []),
   { name: 'nginx', port: nginxPort, host: undefined, proxy: nginxWorker },
   ...(bare ? [{ name: 'bare http-proxy', port: Number(bare.match[1]), host: undefined, proxy: bare.proc.pid }] : []),
