@@ -6,16 +6,9 @@ import type { KubeObject, Pod, Service } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
 import { startDns, CorefileProblems, type RunningDns } from '../../dns/service.ts';
 import { ContainerRuntime } from '../../kubelet/runtime.ts';
-import { availableParallelism } from 'node:os';
-import { IngressController } from '../../ingress/controller.ts';
-import { FlowDialer } from '../../ingress/flows.ts';
-import { IngressWorkers } from '../../ingress/workers.ts';
-import { fakeCertificate } from '../../ingress/tls.ts';
-import type { RoutingTable } from '../../ingress/routes.ts';
 import { curlExamples } from '../../ingress/examples.ts';
-import { bufferedLines } from '../../ingress/accesslog.ts';
 import { DataPlane } from '../../dataplane/dataplane.ts';
-import { DataPlaneRouter } from '../../dataplane/dialer.ts';
+import { defaultIngressWorkers, startIngress, type RunningIngress } from '../../dataplane/ingress.ts';
 import { formatListeners } from '../printers/listeners.ts';
 import { LB_POOL_TEXT } from '../../cluster/controllers/loadbalancer.ts';
 import { ExternalEntrances } from '../../dataplane/nodeports.ts';
@@ -51,64 +44,20 @@ function webName(cluster: Cluster): string | undefined {
   return `${svc.metadata.name}.${svc.metadata.namespace}${port === 80 ? '' : `:${port}`}`;
 }
 
-/** As nginx's `worker_processes auto`, up to four: one process does it all on a machine with one CPU. */
-export function defaultIngressWorkers(): number {
-  const cpus = availableParallelism();
-  return cpus > 1 ? Math.min(cpus, 4) : 0;
-}
-
-interface RunningIngress {
-  routingTable: RoutingTable;
-  httpPort: number;
-  httpsPort: number;
-  stop(): Promise<void>;
-}
-
-/**
- * The Ingress controller, its backends dialled through the data plane: in this process, or its connections served
- * by worker processes while this one keeps the routing table, the Ingresses' status and every decision. Undefined
- * (the reason printed) if it cannot start.
- */
-async function startIngress(cluster: Cluster, dp: DataPlane, runtime: ContainerRuntime, opts: UpOptions, io: IO): Promise<RunningIngress | undefined> {
-  const router = new DataPlaneRouter(dp, runtime);
-  const log = (line: string) => io.stderr(`ingress: ${line}\n`);
+/** The Ingress controller; undefined (the reason printed) if it cannot start. */
+async function startIngressController(cluster: Cluster, dp: DataPlane, runtime: ContainerRuntime, opts: UpOptions, io: IO): Promise<RunningIngress | undefined> {
   const httpPort = opts.httpPort ?? 0;
   const httpsPort = opts.httpsPort ?? 0;
-  const count = opts.ingressWorkers ?? defaultIngressWorkers();
-  const dialer = count === 0 ? new FlowDialer((req) => router.decide(req), () => router.generation) : undefined;
-  const ctl = new IngressController({
-    store: cluster.store, dialer, log,
-    role: count === 0 ? 'all' : 'control',
-    httpPort, httpsPort,
-    accessLog: bufferedLines(io.stdout),
-  });
-  let workers: IngressWorkers | undefined;
-  const stop = async () => {
-    await Promise.all([ctl.stop(), workers?.stop()]);
-    dialer?.close();
-    router.close();
-  };
+  const workers = opts.ingressWorkers ?? defaultIngressWorkers();
   try {
-    await ctl.start();
-    if (count > 0) {
-      workers = await IngressWorkers.start({
-        store: cluster.store, decider: router, count, httpPort, httpsPort,
-        defaultCertificate: await fakeCertificate(), accessLog: io.stdout, log,
-      });
-    }
-    const w = workers;
-    return {
-      routingTable: ctl.routingTable,
-      httpPort: w ? w.httpPort : ctl.httpPort!,
-      httpsPort: w ? w.httpsPort : ctl.httpsPort!,
-      stop,
-    };
+    return await startIngress(cluster, dp, runtime, {
+      httpPort, httpsPort, workers, accessLog: io.stdout, log: (line) => io.stderr(`ingress: ${line}\n`),
+    });
   } catch (e) {
-    await stop();
     const listening = (e as NodeJS.ErrnoException).syscall === 'listen';
     io.stderr(listening
       ? `error: the Ingress controller cannot listen on 127.0.0.1 (--http-port ${httpPort}, --https-port ${httpsPort}): ${(e as Error).message}\n`
-      : `error: the Ingress controller's worker processes did not start (--ingress-workers ${count}): ${(e as Error).message}\n`);
+      : `error: the Ingress controller's worker processes did not start (--ingress-workers ${workers}): ${(e as Error).message}\n`);
     return undefined;
   }
 }
@@ -157,7 +106,7 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
   }
   // The pods' containers: their apps on real loopback listeners, probes, restarts.
   const runtime = await ContainerRuntime.start(cluster, { network: dp.network, warn: (m) => io.stderr(`${m}\n`) });
-  const ingress = await startIngress(cluster, dp, runtime, opts, io);
+  const ingress = await startIngressController(cluster, dp, runtime, opts, io);
   if (!ingress) {
     await Promise.all([dns.close(), runtime.close()]);
     dp.close();
