@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { startIngress, type RunningIngress } from '../../src/dataplane/ingress.ts';
 import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
@@ -85,6 +86,16 @@ describe('the Ingress controller\'s worker processes', () => {
     // New connections reach both workers again, the restarted one included.
     const fresh = await Promise.all(Array.from({ length: 4 }, () => status(ingress, 'web.example')));
     expect(fresh).toEqual([200, 200, 200, 200]);
+  });
+
+  it('relays a WebSocket from a worker to the pod and back', async () => {
+    const { ingress } = await start();
+    const ws = new WebSocket(`ws://127.0.0.1:${ingress.httpPort}/chat`, { headers: { host: 'web.example' } });
+    cleanups.push(() => ws.terminate());
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+    ws.send('hello through a worker');
+    expect(await echoed).toBe('hello through a worker');
   });
 
   it('follows every change to the Ingresses in every worker', async () => {
