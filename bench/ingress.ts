@@ -1,6 +1,9 @@
 // Ingress throughput: wrk (keep-alive, 50 connections) against a 13-byte answer, directly, through kdp's Ingress
-// controller, and through nginx as a reverse proxy to the same listener, alternated round by round in one run
-// (the method of /work/shared/reference/perf-baselines.md section 2). Needs wrk and nginx (Debian packages).
+// controller, and through nginx as a reverse proxy to the same listener — with one worker process (what the
+// target is set against) and with `worker_processes auto` (a worker per CPU, as kdp's Ingress workers) —
+// alternated round by round in one run (the method of /work/shared/reference/perf-baselines.md section 2).
+// Needs wrk and nginx (Debian packages). A proxy's CPU is its process's and its children's (kdp's Ingress
+// workers, nginx's workers).
 // The controller measured is `kdp up` itself, the product path: a one-pod Service whose port is the backend
 // (kdp.dev/upstream), dialled through the data plane, one access-log line per request (to a file, as a user's
 // `kdp up > log` writes it).
@@ -14,7 +17,7 @@
 // --node-options: flags for kdp up's node ('--cpu-prof --cpu-prof-dir=/tmp/prof': its profile, written as the
 // bench stops it).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -193,32 +196,40 @@ const kdps = WORKERS.length
   : [{ name: 'kdp ingress', ...(await kdpUp(join(import.meta.dirname, '..'), 'kdp')) }];
 const other = OTHER ? await kdpUp(OTHER, 'other') : undefined;
 
-const nginxPort = 20000 + (process.pid % 20000);
-writeFileSync(join(dir, 'nginx.conf'), `
-worker_processes 1;
+/** nginx as the reverse proxy, its master's pid (its CPU counted with its workers'). */
+async function startNginx(name: string, workers: string, port: number): Promise<number> {
+  const d = join(dir, name);
+  mkdirSync(d);
+  writeFileSync(join(d, 'nginx.conf'), `
+worker_processes ${workers};
 daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  client_body_temp_path ${d}/body;
+  proxy_temp_path ${d}/proxy;
+  fastcgi_temp_path ${d}/fastcgi;
+  uwsgi_temp_path ${d}/uwsgi;
+  scgi_temp_path ${d}/scgi;
   upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
   server {
-    listen 127.0.0.1:${nginxPort};
+    listen 127.0.0.1:${port};
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
 `);
-const nginxCmd = taskset(1, ['nginx', '-c', join(dir, 'nginx.conf'), '-p', dir]);
-const nginx = spawn(nginxCmd[0], nginxCmd.slice(1), { stdio: 'inherit' });
-children.push(nginx);
-await new Promise((r) => setTimeout(r, 500));
-const nginxWorker = Number(execFileSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+  const cmd = taskset(1, ['nginx', '-c', join(d, 'nginx.conf'), '-p', d]);
+  const nginx = spawn(cmd[0], cmd.slice(1), { stdio: 'inherit' });
+  children.push(nginx);
+  await new Promise((r) => setTimeout(r, 500));
+  return nginx.pid!;
+}
+const nginxPort = 20000 + (process.pid % 20000);
+const nginx = await startNginx('nginx', '1', nginxPort);
+// What Debian's nginx.conf says and ingress-nginx does: a worker per CPU, the fair match for kdp's workers.
+const nginxAuto = await startNginx('nginx-auto', 'auto', nginxPort + 1);
 
 const bare = BARE ? await start(taskset(1, ['node', '-e', HTTP_PROXY, String(backendPort), createRequire(import.meta.url).resolve('http-proxy')]), /READY (\d+)/) : undefined;
 
@@ -226,7 +237,8 @@ const contenders = [
   { name: 'direct', port: backendPort, host: undefined, proxy: undefined },
   ...kdps.map((k) => ({ name: k.name, port: k.port, host: 'bench.example', proxy: k.pid })),
   ...(other ? [{ name: `kdp ingress (${OTHER})`, port: other.port, host: 'bench.example', proxy: other.pid }] : []),
-  { name: 'nginx', port: nginxPort, host: undefined, proxy: nginxWorker },
+  { name: 'nginx', port: nginxPort, host: undefined, proxy: nginx },
+  { name: 'nginx (worker_processes auto)', port: nginxPort + 1, host: undefined, proxy: nginxAuto },
   ...(bare ? [{ name: 'bare http-proxy', port: Number(bare.match[1]), host: undefined, proxy: bare.proc.pid }] : []),
 ];
 // Warm up (JIT, keep-alive pools), then alternate, rotating the order each round.
@@ -242,14 +254,15 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 
 const nginxRps = median(samples.get('nginx')!.map((s) => s.rps));
+const nginxAutoRps = median(samples.get('nginx (worker_processes auto)')!.map((s) => s.rps));
 const directRps = median(samples.get('direct')!.map((s) => s.rps));
 console.log(`\n${new Date().toISOString()} rounds ${ROUNDS} x ${DURATION}s, ${PIN ? 'pinned: wrk CPU0, backend+proxy CPU1' : 'unpinned'}; load average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
-console.log('| contender | req/s median [min–max] | vs direct | vs nginx | p50 ms | p99 ms | backend CPU % | proxy CPU % | proxy CPU µs/req | non-2xx |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| contender | req/s median [min–max] | vs direct | vs nginx | vs nginx auto | p50 ms | p99 ms | backend CPU % | proxy CPU % | proxy CPU µs/req | non-2xx |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const [name, ss] of samples) {
   const rps = ss.map((s) => s.rps);
   const m = median(rps);
   const proxyCpu = ss[0].proxyCpu === undefined ? undefined : median(ss.map((s) => s.proxyCpu!));
-  console.log(`| ${name} | ${m.toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}] | ${(m / directRps).toFixed(3)} | ${(m / nginxRps).toFixed(3)} | ${median(ss.map((s) => s.p50)).toFixed(2)} | ${median(ss.map((s) => s.p99)).toFixed(2)} | ${(median(ss.map((s) => s.backendCpu)) * 100).toFixed(0)} | ${proxyCpu === undefined ? '-' : (proxyCpu * 100).toFixed(0)} | ${proxyCpu === undefined ? '-' : ((proxyCpu / m) * 1e6).toFixed(0)} | ${ss.reduce((a, s) => a + s.non2xx, 0)} |`);
+  console.log(`| ${name} | ${m.toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}] | ${(m / directRps).toFixed(3)} | ${(m / nginxRps).toFixed(3)} | ${(m / nginxAutoRps).toFixed(3)} | ${median(ss.map((s) => s.p50)).toFixed(2)} | ${median(ss.map((s) => s.p99)).toFixed(2)} | ${(median(ss.map((s) => s.backendCpu)) * 100).toFixed(0)} | ${proxyCpu === undefined ? '-' : (proxyCpu * 100).toFixed(0)} | ${proxyCpu === undefined ? '-' : ((proxyCpu / m) * 1e6).toFixed(0)} | ${ss.reduce((a, s) => a + s.non2xx, 0)} |`);
 }
 process.exit(0);

@@ -58,19 +58,30 @@ export function formatAccessLog(r: AccessRecord): string {
   ].join(' ');
 }
 
+export interface LineBuffer {
+  (line: string): void;
+  /** Writes what is gathered now. */
+  flush(): void;
+}
+
 /**
- * Access-log lines gathered and written once per turn of the event loop (as nginx's `access_log ... buffer=`
- * gathers them): one write for all the requests a turn served instead of one write each.
+ * Access-log lines gathered and written once per turn of the event loop, or at most every `flushMs` (as nginx's
+ * `access_log ... buffer= flush=` gathers them): one write for many requests instead of one write each.
  */
-export function bufferedLines(write: (text: string) => void): (line: string) => void {
+export function bufferedLines(write: (text: string) => void, flushMs?: number): LineBuffer {
   let pending = '';
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   const flush = () => {
+    if (timer) (flushMs === undefined ? clearImmediate(timer as NodeJS.Immediate) : clearTimeout(timer as NodeJS.Timeout));
+    timer = undefined;
+    if (pending === '') return;
     const text = pending;
     pending = '';
     write(text);
   };
-  return (line) => {
-    if (pending === '') setImmediate(flush);
+  const log = (line: string) => {
+    if (pending === '') timer = flushMs === undefined ? setImmediate(flush) : setTimeout(flush, flushMs);
     pending += line + '\n';
   };
+  return Object.assign(log, { flush });
 }

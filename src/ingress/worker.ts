@@ -10,9 +10,13 @@ import { IngressController } from './controller.ts';
 import { FlowDialer, type FlowDecision } from './flows.ts';
 import type { FromWorker, Scheme, ToWorker } from './workers.ts';
 
-const send = (m: FromWorker) => {
-  if (process.connected) process.send!(m);
+const send = (m: FromWorker, then?: () => void) => {
+  if (!process.connected) then?.();
+  else if (then) process.send!(m, () => then());
+  else process.send!(m);
 };
+/** The access log crosses to the main process in batches: one message for many requests. */
+const ACCESS_LOG_FLUSH_MS = 20;
 
 const store = new Store();
 let generation = 0;
@@ -26,6 +30,7 @@ const dialer = new FlowDialer(
   }),
   () => generation,
 );
+const accessLog = bufferedLines((text) => send({ t: 'access', text }), ACCESS_LOG_FLUSH_MS);
 let controller: IngressController | undefined;
 /** Connections handed over before the controller serves. */
 const early: [Socket, Scheme][] = [];
@@ -49,7 +54,7 @@ async function init(m: Extract<ToWorker, { t: 'init' }>): Promise<void> {
     httpPort: m.httpPort,
     httpsPort: m.httpsPort,
     defaultCertificate: m.certificate,
-    accessLog: bufferedLines((text) => send({ t: 'access', text })),
+    accessLog,
     log: (line) => send({ t: 'log', line }),
   });
   await ctl.start();
@@ -65,6 +70,11 @@ process.on('message', (m: ToWorker, handle?: Socket) => {
       return;
     case 'event':
       apply(m.type, m.object);
+      return;
+    case 'stop':
+      // The last lines go out before the worker does.
+      accessLog.flush();
+      send({ t: 'stopped' }, () => process.exit(0));
       return;
     case 'generation':
       generation = m.generation;

@@ -24,6 +24,7 @@ export type ToWorker =
   | { t: 'event'; type: EventType; object: KubeObject }
   | { t: 'generation'; generation: number }
   | { t: 'conn'; scheme: Scheme }
+  | { t: 'stop' }
   | { t: 'flow'; id: number; flow: FlowDecision }
   | { t: 'flow'; id: number; error: string };
 
@@ -32,7 +33,9 @@ export type FromWorker =
   | { t: 'ready' }
   | { t: 'dial'; id: number; req: Omit<DialRequest, 'connection'> }
   | { t: 'access'; text: string }
-  | { t: 'log'; line: string };
+  | { t: 'log'; line: string }
+  /** Sent last, after the access log's last lines: the worker exits once it is out. */
+  | { t: 'stopped' };
 
 export interface IngressWorkersOptions {
   store: Store;
@@ -71,6 +74,7 @@ export class IngressWorkers {
   private readonly servers = new Map<Scheme, net.Server>();
   private next = 0;
   private stopping = false;
+  private stopped?: Promise<void>;
   private generationQueued = false;
   private restarts = 0;
   private readonly logged = new Set<string>();
@@ -108,11 +112,17 @@ export class IngressWorkers {
     return this.workers.flatMap((w) => (w?.proc.pid ? [w.proc.pid] : []));
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopped ??= this.end();
+    return this.stopped;
+  }
+
+  private async end(): Promise<void> {
     this.stopping = true;
     for (const stop of this.stopWatches.splice(0)) stop();
-    await Promise.all([...this.servers.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    await Promise.all(this.workers.map((w) => w && this.end(w)));
+    // Not waiting for 'close': a server counts the connections it handed to workers as its own until they end.
+    for (const s of this.servers.values()) s.close();
+    await Promise.all(this.workers.map((w) => w && this.endWorker(w)));
   }
 
   private listen(scheme: Scheme, port: number): Promise<void> {
@@ -206,6 +216,7 @@ export class IngressWorkers {
       }
       if (w.proc.connected) w.proc.send(reply);
     } else if (m.t === 'access') this.opts.accessLog(m.text);
+    else if (m.t === 'stopped') return;
     else if (m.t === 'log' && !this.logged.has(m.line)) {
       // Every worker meets the same unusable Secret: the person running kdp reads it once.
       if (this.logged.size >= 1000) this.logged.clear();
@@ -214,7 +225,7 @@ export class IngressWorkers {
     }
   }
 
-  private end(w: Worker): Promise<void> {
+  private endWorker(w: Worker): Promise<void> {
     if (w.proc.exitCode !== null || w.proc.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       const kill = setTimeout(() => w.proc.kill('SIGKILL'), STOP_MS);
@@ -222,8 +233,8 @@ export class IngressWorkers {
         clearTimeout(kill);
         resolve();
       });
-      // A worker stops when its channel closes.
-      if (w.proc.connected) w.proc.disconnect();
+      // Told to stop, a worker writes out its access log first; without a channel it stops on its own.
+      if (w.proc.connected) w.proc.send({ t: 'stop' } satisfies ToWorker);
       else w.proc.kill('SIGTERM');
     });
   }

@@ -53,6 +53,23 @@ describe('bufferedLines (kdp up\'s access log)', () => {
     await new Promise((r) => setImmediate(r));
     expect(writes).toEqual(['a\nb\n', 'c\n']);
   });
+
+  it('with a flush time, gathers the lines of many turns into one write, and writes what it has when told', async () => {
+    const writes: string[] = [];
+    const log = bufferedLines((t) => writes.push(t), 30);
+    log('a');
+    await new Promise((r) => setImmediate(r));
+    log('b');
+    expect(writes).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(writes).toEqual(['a\nb\n']);
+    log('c');
+    log.flush();
+    expect(writes).toEqual(['a\nb\n', 'c\n']);
+    // Nothing more is written later for what flush() wrote.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(writes).toEqual(['a\nb\n', 'c\n']);
+  });
 });
 
 describe('forwarded headers', () => {

@@ -23,9 +23,10 @@ async function start(extra = '') {
   const rt = await ContainerRuntime.start(c, { network: dp.network });
   cleanups.push(() => rt.close(), () => dp.close());
   const log: string[] = [];
-  const ingress = await startIngress(c, dp, rt, { httpPort: 0, httpsPort: 0, workers: 2, accessLog: () => {}, log: (l) => log.push(l) });
+  const access: string[] = [];
+  const ingress = await startIngress(c, dp, rt, { httpPort: 0, httpsPort: 0, workers: 2, accessLog: (t) => access.push(t), log: (l) => log.push(l) });
   cleanups.push(() => ingress.stop());
-  return { c, ingress, log };
+  return { c, ingress, log, access };
 }
 
 /** The status of GET / for `host` on a fresh connection. */
@@ -53,7 +54,9 @@ async function connection(port: number) {
       sock.once('data', (d: Buffer) => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString('latin1'))?.[1])));
       sock.write('GET / HTTP/1.1\r\nHost: web.example\r\n\r\n');
     }),
-    end: () => sock.destroy(),
+    end: () => {
+      sock.destroy();
+    },
   };
 }
 
@@ -144,11 +147,16 @@ spec:
     expect(log.filter((l) => l.startsWith('Secret default/bad: '))).toHaveLength(1);
   });
 
-  it('ends every worker when it stops', async () => {
-    const { ingress } = await start();
+  it('ends every worker when it stops, a client still connected, their last access-log lines written first', async () => {
+    const { ingress, access } = await start();
     const pids = ingress.workerPids;
     expect(pids.every(alive)).toBe(true);
+    const open = await connection(ingress.httpPort);
+    cleanups.push(() => open.end());
+    expect(await open.ask()).toBe(200);
     await ingress.stop();
     expect(pids.some(alive)).toBe(false);
+    await until(() => open.closed);
+    expect(access.join('')).toMatch(/"GET \/ HTTP\/1\.1" 200 .*\[default-web-80\]/);
   });
 });
