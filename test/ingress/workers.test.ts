@@ -116,7 +116,7 @@ describe('the Ingress controller\'s worker processes', () => {
     expect(await both()).toEqual([404, 404]);
   });
 
-  it('says once what every worker meets (a tls Secret it cannot use)', async () => {
+  it('says once what every worker meets (a tls Secret it cannot use), and redirects to the HTTPS port kdp listens on', async () => {
     const bad = `---
 apiVersion: v1
 kind: Secret
@@ -145,6 +145,14 @@ spec:
     await until(() => log.some((l) => l.startsWith('Secret default/bad: ')));
     await new Promise((r) => setTimeout(r, 50));
     expect(log.filter((l) => l.startsWith('Secret default/bad: '))).toHaveLength(1);
+    // A host with TLS: plain HTTP is sent to HTTPS, at the port the workers' connections come from.
+    const location = await new Promise<string | undefined>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: ingress.httpPort, path: '/a', headers: { host: 'secure.example' }, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 308 ? res.headers.location : `status ${res.statusCode}`);
+      }).on('error', reject);
+    });
+    expect(location).toBe(`https://secure.example:${ingress.httpsPort}/a`);
   });
 
   it('ends every worker when it stops, a client still connected, their last access-log lines written first', async () => {
