@@ -2,7 +2,8 @@
 // current, and serves HTTP and HTTPS (SNI) on real sockets, proxying each request (and WebSocket upgrade) to
 // the endpoint its Dialer picks. What it answers itself follows ingress-nginx: 404 from the default backend,
 // 503 without a Service or ready endpoints, 502 when the endpoint refuses, 504 on connect/read timeouts,
-// 308 to HTTPS, 403 outside whitelist-source-range.
+// 308 to HTTPS, 403 outside whitelist-source-range. It can also be split across processes (ControllerRole):
+// one keeps the table and the status, workers serve the connections it accepts (src/ingress/workers.ts).
 import { randomBytes } from 'node:crypto';
 import { Agent, createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';

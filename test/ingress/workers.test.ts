@@ -111,6 +111,8 @@ describe('the Ingress controller\'s worker processes', () => {
     } as KubeObject);
     await new Promise((r) => setTimeout(r, 50));
     expect(await both()).toEqual([200, 200]);
+    // kdp's own process keeps the status, as it would if it served: the address the controller listens on.
+    expect(c.store.get<KubeObject & { status?: { loadBalancer?: { ingress?: { ip: string }[] } } }>('Ingress', 'default', 'new')?.status?.loadBalancer?.ingress).toEqual([{ ip: '127.0.0.1' }]);
     c.store.delete('Ingress', 'default', 'new');
     await new Promise((r) => setTimeout(r, 50));
     expect(await both()).toEqual([404, 404]);
