@@ -1,6 +1,7 @@
 // kdp up: load the topology and keep the cluster running until Ctrl-C. One process runs the model, the data
 // plane (every node's kernel, programmed by kube-proxy), the pods' real listeners, the cluster DNS and the
-// Ingress controller, and prints how to reach each.
+// Ingress controller (whose connections its worker processes serve, as nginx's workers do, each flow still
+// decided here), and prints how to reach each.
 import type { Cluster } from '../../cluster/cluster.ts';
 import type { KubeObject, Pod, Service } from '../../cluster/objects.ts';
 import type { IO } from '../io.ts';
