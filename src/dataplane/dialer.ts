@@ -101,6 +101,8 @@ export class DataPlaneRouter implements FlowDecider {
       return via ? { ok: true, endpoint, target, generation, via, client: peer.address } : { ok: true, endpoint, target, generation };
     }
     if (v.kind === 'rejected' && /has no (local )?endpoints/.test(v.by)) return { ok: false, reason: 'no-endpoints', detail: v.by };
+    // A pod that refuses names its endpoint (the access log's upstream_addr); a REJECT rule names none.
+    if (v.kind === 'refused' && v.target?.port !== undefined) return { ok: false, reason: 'refused', detail: v.by, endpoint: endpointKey(v.target.address, v.target.port) };
     if (v.kind === 'refused' || v.kind === 'rejected') return { ok: false, reason: 'refused', detail: v.by };
     // A dropped SYN is never answered: the connect times out.
     if (v.kind === 'dropped') return { ok: false, reason: 'timeout', detail: v.by };

@@ -463,7 +463,7 @@ function local(leg: Leg, ns: Netns, arriving: Packet, dev: string, afterIpvs = f
   } else {
     const answer = p.protocol === 'tcp' ? 'TCP RST (Connection refused)' : 'ICMP port unreachable';
     leg.hop(ns, 'socket', `no ${p.protocol} socket on ${p.dst}:${p.dport}: ${answer}`);
-    leg.end({ kind: 'refused', by: `${label}: nothing listens on ${p.dst}:${p.dport}/${p.protocol}` });
+    leg.end({ kind: 'refused', by: `${label}: nothing listens on ${p.dst}:${p.dport}/${p.protocol}`, target: { netns: label, address: p.dst, port: p.dport } });
   }
 }
 

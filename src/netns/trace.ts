@@ -31,6 +31,8 @@ export interface Verdict {
     /** TCP/UDP: the source the socket sees (getpeername), after every NAT on the way. */
     peer?: { address: string; port?: number };
   };
+  /** For refused: the address and port the packet reached, where nothing listens (after every NAT). */
+  target?: { netns: string; address: string; port?: number };
 }
 
 /** A frame as a capture on "any" interface would see it: where, and its headers. */

@@ -208,7 +208,7 @@ describe('kdp trace', () => {
     const r = await kdp(['trace', '--from', 'node/node1', '--to', '10.244.2.3:9', '-o', 'json', '-f', DEFAULT]);
     expect(r.code).toBe(2);
     const t = JSON.parse(r.stdout);
-    expect(t.request.verdict).toEqual({ kind: 'refused', by: expect.stringMatching(/nothing listens on 10\.244\.2\.3:9\/tcp$/) });
+    expect(t.request.verdict).toEqual({ kind: 'refused', by: expect.stringMatching(/nothing listens on 10\.244\.2\.3:9\/tcp$/), target: { netns: expect.any(String), address: '10.244.2.3', port: 9 } });
     expect(t.request.hops[0]).toEqual({ node: 'node1', netns: 'node/node1', kind: 'route', what: 'ip route get 10.244.2.3: 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink' });
   });
 

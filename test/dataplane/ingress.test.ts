@@ -17,8 +17,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function start(workers: number) {
-  const { c, dp } = dataPlaneOf(NODES3 + NO_COREDNS + appPod('w1', 'node1', 'web') + appPod('w2', 'node2', 'web') + appPod('w3', 'node3', 'web') + serviceDoc('web', 'web') + INGRESS);
+async function start(workers: number, extra = '') {
+  const { c, dp } = dataPlaneOf(NODES3 + NO_COREDNS + appPod('w1', 'node1', 'web') + appPod('w2', 'node2', 'web') + appPod('w3', 'node3', 'web') + serviceDoc('web', 'web') + INGRESS + extra);
   const rt = await ContainerRuntime.start(c, { network: dp.network });
   cleanups.push(() => rt.close(), () => dp.close());
   const log: string[] = [];
@@ -75,6 +75,21 @@ describe.each([
     // count of flows, so every run sees the same ones.)
     expect(new Set(answers.map((a) => a.pod))).toEqual(new Set(['w1', 'w2', 'w3']));
     expect(upstreams(await lines(log, 30), answers)).toEqual(answers.map((a) => `${a.podIP}:8080`));
+  });
+
+  it('names a pod that refuses in the access log, each of the three tries (proxy_next_upstream), and answers 502', async () => {
+    const refusing = appPod('dead', 'node2', 'dead').replace('labels: {app: dead}}', 'labels: {app: dead}, annotations: {kdp.dev/app: none}}');
+    const { log, port, podIP } = await start(workers, refusing + serviceDoc('dead', 'dead') + ingressDoc('dead', 'dead.example', 'dead', 80));
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/', headers: { host: 'dead.example' }, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      }).on('error', reject);
+    });
+    expect(status).toBe(502);
+    const ep = `${podIP('dead')}:8080`;
+    const [line] = await lines(log, 1);
+    expect(line).toContain(`[default-dead-80] [] ${ep}, ${ep}, ${ep} 0, 0, 0 0.000, 0.000, 0.000 502, 502, 502 `);
   });
 
   it('keeps a kept-alive client connection on its flow\'s endpoint, and follows the Service when that pod goes', async () => {

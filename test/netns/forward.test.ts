@@ -63,7 +63,7 @@ describe('the packet path', () => {
   it('refuses a port nothing listens on, as the kernel does (TCP RST, ICMP port unreachable)', () => {
     const { net, ipOf, pod } = setup();
     const tcp = traceFlow(net, pod('a'), { protocol: 'tcp', dst: ipOf('c'), dport: 9999 });
-    expect(tcp.request.verdict).toEqual({ kind: 'refused', by: `p/default/c: nothing listens on ${ipOf('c')}:9999/tcp` });
+    expect(tcp.request.verdict).toEqual({ kind: 'refused', by: `p/default/c: nothing listens on ${ipOf('c')}:9999/tcp`, target: { netns: 'p/default/c', address: ipOf('c'), port: 9999 } });
     expect(tcp.request.hops.at(-1)!.what).toBe(`no tcp socket on ${ipOf('c')}:9999: TCP RST (Connection refused)`);
     expect(tcp.reply).toBeUndefined();
     const udp = traceFlow(net, pod('a'), { protocol: 'udp', dst: ipOf('b'), dport: 53 });
