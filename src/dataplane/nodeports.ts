@@ -5,13 +5,17 @@
 // nodePort, or to the LB IP / externalIP delivered to a node — so kube-proxy's rules on that node decide it:
 // externalTrafficPolicy, sessionAffinity, masquerade. A delivered SYN's bytes are piped to the pod's real
 // listener, which sees the peer the trace ends with; a refused or rejected one resets the client's connection;
-// a dropped one is never answered, so the client waits until its own timeout.
+// a dropped one is never answered, so the client waits until its own timeout. While kube-proxy REJECTs every
+// new connection to an entrance (its Service has no endpoints) the entrance does not listen at all, so the
+// client's connect is refused as a real node's ICMP port unreachable refuses it (curl: exit 7), instead of a
+// connection accepted and then reset.
 import http from 'node:http';
 import net from 'node:net';
 import type { EndpointSlice, KubeObject, Node, Service } from '../cluster/objects.ts';
 import { internalIPs } from '../cluster/controllers/nodes.ts';
 import type { ListenerRegistry } from '../kubelet/runtime.ts';
 import { traceFromOutside } from '../netns/forward.ts';
+import { withUndo } from '../netns/netfilter/journal.ts';
 import { tupleKey, type Tuple } from '../netns/netfilter/conntrack.ts';
 import type { Trace } from '../netns/trace.ts';
 import type { Store } from '../cluster/store.ts';
@@ -58,7 +62,12 @@ export interface ExternalOptions {
 interface Open {
   entrance: Entrance;
   server?: net.Server;
+  /** kube-proxy rejects every new connection to it now: it does not listen. */
+  refusing?: boolean;
 }
+
+/** The client a refusal probe comes from: not the outside client, so its sessionAffinity is not touched. */
+const PROBE_CLIENT = '203.0.113.254';
 
 const entranceKey = (host: string, port: number) => `${host}:${port}`;
 
@@ -78,7 +87,14 @@ export class ExternalEntrances {
   private constructor(private readonly dp: DataPlane, private readonly listeners: Pick<ListenerRegistry, 'connect'>, private readonly opts: ExternalOptions) {
     const store = dp.cluster.store;
     const resync = () => this.resync();
-    this.stopWatches = [store.watch({ kind: 'Service' }, resync), store.watch({ kind: 'Node' }, resync)];
+    this.stopWatches = [
+      store.watch({ kind: 'Service' }, resync), store.watch({ kind: 'Node' }, resync),
+      // Endpoints come and go: only that Service's entrances can start or stop refusing.
+      store.watch({ kind: 'EndpointSlice' }, (ev) => {
+        const name = ev.object.metadata.labels?.['kubernetes.io/service-name'];
+        if (name) this.recheck(`${ev.object.metadata.namespace}/${name}`);
+      }),
+    ];
   }
 
   static async start(dp: DataPlane, listeners: Pick<ListenerRegistry, 'connect'>, opts: ExternalOptions = {}): Promise<ExternalEntrances> {
@@ -121,8 +137,48 @@ export class ExternalEntrances {
   }
 
   private resync(): void {
+    this.chain(() => this.reconcile());
+  }
+
+  private chain(step: () => Promise<void>): void {
     // One failed pass must not stop the next ones: said, and the chain goes on.
-    this.syncing = this.syncing.then(() => this.reconcile()).catch((e: Error) => this.opts.warn?.(`warning: the NodePort/LoadBalancer listeners could not follow a change: ${e.message}`));
+    this.syncing = this.syncing.then(step).catch((e: Error) => this.opts.warn?.(`warning: the NodePort/LoadBalancer listeners could not follow a change: ${e.message}`));
+  }
+
+  /** A Service's endpoints changed: its entrances listen, or stop listening, as kube-proxy now lets them. */
+  private recheck(service: string): void {
+    this.chain(async () => {
+      if (this.closed) return;
+      await Promise.all([...this.open.values()].filter((o) => o.entrance.service === service).map((o) => this.follow(o)));
+    });
+  }
+
+  /**
+   * Whether kube-proxy's rules reject every new connection to the entrance (REJECT: the Service has no
+   * endpoints), found by tracing one whose effects (conntrack, affinity, counters) are undone. Only a Service
+   * without a ready or serving endpoint can be rejected, so the others are not traced.
+   */
+  private refuses(e: Entrance): boolean {
+    if (e.kind === 'healthCheckNodePort') return false;
+    const [namespace, name] = e.service.split('/');
+    if (usableEndpoints(this.dp.cluster.store, namespace, name)) return false;
+    const vias = e.kind === 'NodePort' ? [undefined] : deliveryNodes(this.dp.cluster.store, e.dst);
+    return vias.length > 0 && vias.every((via) => {
+      const v = withUndo(() => traceFromOutside(this.dp.network, PROBE_CLIENT, { protocol: 'tcp', dst: e.dst, dport: e.dport, sport: 40000 }, { seed: 0, via })).request.verdict;
+      return v.kind === 'rejected' || v.kind === 'refused';
+    });
+  }
+
+  /** Listens or stops listening as the entrance's refusal says. */
+  private async follow(o: Open): Promise<void> {
+    const refusing = this.refuses(o.entrance);
+    if (refusing === !!o.refusing) return;
+    o.refusing = refusing;
+    if (refusing) {
+      const server = o.server;
+      o.server = undefined;
+      await closeServer(server);
+    } else await this.listen(o);
   }
 
   /** What the store asks for now: every TCP nodePort on every node, every LB IP and externalIP at its port. */
@@ -180,11 +236,12 @@ export class ExternalEntrances {
       // A listener already open takes the entrance's new target for its next connection.
       if (o) {
         o.entrance = { ...e, error: o.entrance.error };
+        opening.push(this.follow(o));
         continue;
       }
-      const fresh: Open = { entrance: e };
+      const fresh: Open = { entrance: e, refusing: this.refuses(e) };
       this.open.set(k, fresh);
-      opening.push(this.listen(fresh));
+      if (!fresh.refusing) opening.push(this.listen(fresh));
     }
     await Promise.all(opening);
   }
@@ -300,6 +357,15 @@ export function deliveryNodes(store: Store, address: string): string[] {
   const { namespace, name } = svc.metadata;
   const healthy = nodes.filter((n) => localReadyEndpoints(store, namespace!, name, n.name) > 0);
   return (healthy.length ? healthy : nodes).map((n) => n.ip);
+}
+
+/**
+ * Whether the Service has an endpoint kube-proxy would send to: ready, or serving while terminating (it falls
+ * back to those when none is ready).
+ */
+function usableEndpoints(store: Store, namespace: string, name: string): boolean {
+  const slices = store.list<EndpointSlice & KubeObject>('EndpointSlice', { namespace, selector: { requirements: [{ key: 'kubernetes.io/service-name', operator: 'Equals', values: [name] }] } });
+  return slices.some((sl) => (sl.endpoints ?? []).some((ep) => ep.conditions?.ready !== false || ep.conditions?.serving === true));
 }
 
 /** The Service's ready endpoints on the node (kube-proxy's LocalReadyEndpoints), each address once. */

@@ -110,10 +110,19 @@ describe('NodePorts on each node\'s loopback address', () => {
     expect(flows()).toEqual([]);
   });
 
-  it('a Service without endpoints: kube-proxy REJECTs, the client\'s connection is reset', async () => {
+  it('a Service without endpoints: kube-proxy REJECTs, so the node refuses the connection (curl exit 7) until endpoints return', async () => {
     const { c } = await setup();
     c.store.delete('Pod', 'default', 'w1');
-    expect(await get200('127.0.1.1', 30080)).toBe('reset');
+    // The entrance stops listening as the endpoints go (a moment later: it follows the EndpointSlice).
+    const refused = async () => get200('127.0.1.1', 30080).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
+    for (let i = 0; i < 100 && !(await refused()); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await refused()).toBe(true);
+    // Real curl says what it says against a real node's REJECT (ICMP port unreachable): couldn't connect.
+    const curl = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.1.1:30080/']).then(() => ({ code: 0, stdout: '' }), (e: { code: number; stdout: string }) => e);
+    expect(curl).toMatchObject({ code: 7, stdout: '000' });
+    c.api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'w1', namespace: 'default', labels: { app: 'web' } }, spec: { nodeName: 'node2', containers: [{ name: 'c', ports: [{ containerPort: 8080 }] }] } } as any);
+    for (let i = 0; i < 100 && (await refused()); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(JSON.parse(await get200('127.0.1.1', 30080)).pod).toBe('w1');
   });
 });
 
