@@ -41,9 +41,10 @@ function parseWorkers(v: string): number {
   return n;
 }
 
-function parseLoopback(v: string): number {
+function parseLoopback(v: string): number | 'single' {
+  if (v === '127.0.0.1') return 'single';
   const m = /^127\.(\d{1,3})$/.exec(v);
-  if (!m || Number(m[1]) > 255) throw new InvalidArgumentError('want 127.X, X from 0 to 255 (NodePorts on 127.X.1.N, LoadBalancer IPs on 127.X.2.K, externalIPs on 127.X.3.K).');
+  if (!m || Number(m[1]) > 255) throw new InvalidArgumentError('want 127.X, X from 0 to 255 (NodePorts on 127.X.1.N, LoadBalancer IPs on 127.X.2.K, externalIPs on 127.X.3.K), or 127.0.0.1 (each on 127.0.0.1 at a port of its own).');
   return Number(m[1]);
 }
 
@@ -73,8 +74,8 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--http-port <port>', 'the Ingress controller\'s HTTP port on 127.0.0.1 (0: any free port)', parsePort, 0)
     .option('--https-port <port>', 'the Ingress controller\'s HTTPS port on 127.0.0.1 (0: any free port)', parsePort, 0)
     .option('--ingress-workers <n>', 'worker processes serving the Ingress controller\'s connections (0: none, kdp serves them; default: one per CPU, up to 4, none with one CPU)', parseWorkers)
-    .option('--loopback <127.X>', 'where NodePorts (127.X.1.N for node N), LoadBalancer IPs (127.X.2.K) and externalIPs (127.X.3.K) listen', parseLoopback, 0)
-    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number; httpPort: number; httpsPort: number; ingressWorkers?: number; loopback: number }) => {
+    .option('--loopback <127.X>', 'where NodePorts (127.X.1.N for node N), LoadBalancer IPs (127.X.2.K) and externalIPs (127.X.3.K) listen; 127.0.0.1: each there at a port of its own (the default where only 127.0.0.1 exists)', parseLoopback, 0)
+    .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number; httpPort: number; httpsPort: number; ingressWorkers?: number; loopback: number | 'single' }) => {
       const fs = files(o, args);
       const cluster = loadOrReport(fs, io, { warnings: true });
       result.code = cluster ? up(cluster, fs, io, { dnsPort: o.dnsPort, dnsHost: o.dnsHost, dnsMetricsPort: o.dnsMetricsPort, httpPort: o.httpPort, httpsPort: o.httpsPort, ingressWorkers: o.ingressWorkers, loopback: o.loopback }) : 1;

@@ -1,6 +1,8 @@
 // The cluster's outside entrances on this machine: every node's NodePorts on a loopback address of that node's
 // own (127.0.1.N for the N-th node; Linux routes all of 127/8 to lo, so they bind without setup), each
-// LoadBalancer IP on 127.0.2.K and each externalIP on 127.0.3.K, at the Service's port. A connection accepted
+// LoadBalancer IP on 127.0.2.K and each externalIP on 127.0.3.K, at the Service's port. Where only 127.0.0.1
+// exists (macOS, some containers) each entrance listens on 127.0.0.1 at a port of its own instead, kept while
+// kdp runs and printed beside the address it stands for. A connection accepted
 // there enters the data plane as a client outside the cluster would send it — to the node's InternalIP and the
 // nodePort, or to the LB IP / externalIP delivered to a node — so kube-proxy's rules on that node decide it:
 // externalTrafficPolicy, sessionAffinity, masquerade. A delivered SYN's bytes are piped to the pod's real
@@ -52,8 +54,12 @@ export interface Entrance {
 
 export interface ExternalOptions {
   client?: string;
-  /** X of the 127.X.1.N / 127.X.2.K / 127.X.3.K listeners (default 0), so two runs on one machine need not collide. */
-  loopback?: number;
+  /**
+   * X of the 127.X.1.N / 127.X.2.K / 127.X.3.K listeners (default 0), so two runs on one machine need not
+   * collide; 'single': every entrance on 127.0.0.1 at a free port (chosen by itself where 127.X.1.1 cannot
+   * be bound).
+   */
+  loopback?: number | 'single';
   warn?: (message: string) => void;
   /** Every connection's trace, as it is decided. */
   onTrace?: (e: Entrance, trace: Trace) => void;
@@ -69,7 +75,20 @@ interface Open {
 /** The client a refusal probe comes from: not the outside client, so its sessionAffinity is not touched. */
 const PROBE_CLIENT = '203.0.113.254';
 
-const entranceKey = (host: string, port: number) => `${host}:${port}`;
+/** An entrance is the address the outside client dials; where it listens follows from it. */
+const entranceKey = (e: Pick<Entrance, 'dst' | 'dport'>) => `${e.dst}:${e.dport}`;
+
+/**
+ * Whether this machine can bind the address (EADDRNOTAVAIL: it has no such address); kdp asks it of 127.X.1.1,
+ * which Linux has (all of 127/8 is lo's) and macOS does not.
+ */
+export function canBind(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code !== 'EADDRNOTAVAIL'));
+    probe.listen(0, address, () => probe.close(() => resolve(true)));
+  });
+}
 
 export class ExternalEntrances {
   private readonly open = new Map<string, Open>();
@@ -83,8 +102,11 @@ export class ExternalEntrances {
   private connections = 0;
   private roundRobin = 0;
   private closed = false;
+  /** Every entrance on 127.0.0.1 at a port of its own. */
+  readonly single: boolean;
 
-  private constructor(private readonly dp: DataPlane, private readonly listeners: Pick<ListenerRegistry, 'connect'>, private readonly opts: ExternalOptions) {
+  private constructor(private readonly dp: DataPlane, private readonly listeners: Pick<ListenerRegistry, 'connect'>, private readonly opts: ExternalOptions, single: boolean) {
+    this.single = single;
     const store = dp.cluster.store;
     const resync = () => this.resync();
     this.stopWatches = [
@@ -98,14 +120,16 @@ export class ExternalEntrances {
   }
 
   static async start(dp: DataPlane, listeners: Pick<ListenerRegistry, 'connect'>, opts: ExternalOptions = {}): Promise<ExternalEntrances> {
-    const e = new ExternalEntrances(dp, listeners, opts);
+    const single = opts.loopback === 'single' || !(await canBind(`127.${opts.loopback ?? 0}.1.1`));
+    const e = new ExternalEntrances(dp, listeners, opts, single);
     e.resync();
     await e.ready();
     return e;
   }
 
-  /** "127.X.<block>.<n>", or undefined past the block's last address. */
+  /** "127.X.<block>.<n>", or undefined past the block's last address; 127.0.0.1 when that is all there is. */
   private loopbackAddress(block: 1 | 2 | 3, n: number): string | undefined {
+    if (this.single) return '127.0.0.1';
     return n <= 254 ? `127.${this.opts.loopback ?? 0}.${block}.${n}` : undefined;
   }
 
@@ -190,8 +214,9 @@ export class ExternalEntrances {
     const add = (e: Omit<Entrance, 'host'> & { host: string | undefined }) => {
       // Past 254 nodes (or addresses) the block is full: those entrances are not served.
       if (e.host === undefined) return;
-      const k = entranceKey(e.host, e.port);
-      if (!out.has(k)) out.set(k, e as Entrance);
+      const k = entranceKey(e);
+      // On 127.0.0.1 alone, a free port (0) until it listens.
+      if (!out.has(k)) out.set(k, { ...e, port: this.single ? 0 : e.port } as Entrance);
     };
     const vip = (block: 2 | 3, ip: string) => {
       const index = this.vipIndex[block];
@@ -235,7 +260,8 @@ export class ExternalEntrances {
       const o = this.open.get(k);
       // A listener already open takes the entrance's new target for its next connection.
       if (o) {
-        o.entrance = { ...e, error: o.entrance.error };
+        // On 127.0.0.1 alone the port it was given stays its own.
+        o.entrance = { ...e, port: this.single ? o.entrance.port : e.port, error: o.entrance.error };
         opening.push(this.follow(o));
         continue;
       }
@@ -259,6 +285,8 @@ export class ExternalEntrances {
       });
       server.listen(o.entrance.port, o.entrance.host, () => {
         o.server = server;
+        // A free port, once chosen, is the entrance's for as long as kdp runs (a refusing pause included).
+        o.entrance.port = (server.address() as net.AddressInfo).port;
         resolve();
       });
     });

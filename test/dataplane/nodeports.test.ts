@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataPlane } from '../../src/dataplane/dataplane.ts';
-import { ExternalEntrances, OUTSIDE_CLIENT } from '../../src/dataplane/nodeports.ts';
+import { canBind, ExternalEntrances, OUTSIDE_CLIENT } from '../../src/dataplane/nodeports.ts';
 import { traceFromOutside } from '../../src/netns/forward.ts';
 import { kdp, kdpUp } from '../helpers/cli.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ afterEach(async () => {
 
 // Other tests' `kdp up` runs pass loopback ranges of their own, so these default ones (127.0.1.N, 127.0.2.K) are
 // this file's; a second cluster in one test takes 127.26 so the first's listeners cannot answer for it.
-async function setup(topo = TOPO, loopback?: number) {
+async function setup(topo = TOPO, loopback?: number | 'single') {
   const c = cluster(topo);
   const dp = new DataPlane(c);
   const runtime = await ContainerRuntime.start(c, { network: dp.network });
@@ -270,6 +270,57 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]${extra}}
     expect(tr.stdout).toContain('"default/lb loadbalancer IP"');
     const r = await kdp(['get', 'svc', '-f', '-'], { stdin: TOPO });
     expect(r.stdout).toMatch(/^lb +LoadBalancer +10\.\d+\.\d+\.\d+ +172\.18\.255\.200 +8088:3\d{4}\/TCP/m);
+  });
+});
+
+describe('where only 127.0.0.1 exists', () => {
+  it('is found by binding 127.X.1.1: an address the machine lacks cannot be bound (EADDRNOTAVAIL)', async () => {
+    expect(await canBind('127.0.1.1')).toBe(true);
+    // TEST-NET-1: no interface of this machine has it, as a Mac's lo0 has no 127.0.1.1.
+    expect(await canBind('192.0.2.1')).toBe(false);
+  });
+
+  it('each entrance listens on 127.0.0.1 at a port of its own, and each still enters the data plane at its own node', async () => {
+    const { c, ext } = await setup(TOPO, 'single');
+    expect(ext.single).toBe(true);
+    const list = ext.list();
+    expect(list.every((e) => e.host === '127.0.0.1' && e.port > 0 && !e.error)).toBe(true);
+    expect(new Set(list.map((e) => e.port)).size).toBe(list.length);
+    const at = (dst: string, dport: number) => list.find((e) => e.dst === dst && e.dport === dport)!.port;
+    // externalTrafficPolicy Local: node2 has the endpoint (client kept), node1 drops the SYN.
+    expect(JSON.parse(await get200('127.0.0.1', at('192.168.1.12', 30081))).clientIP).toBe(OUTSIDE_CLIENT);
+    expect(await get200('127.0.0.1', at('192.168.1.11', 30081), 400)).toBe('timeout');
+    expect(JSON.parse(await get200('127.0.0.1', at('172.18.255.200', 8088))).pod).toBe('w1');
+    // The ports stay as they are through changes: another Service comes, the first ones keep theirs.
+    const before = list.map((e) => `${e.dst}:${e.dport} ${e.port}`);
+    c.api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'late', namespace: 'default' }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 81, targetPort: 8080, nodePort: 30090 }] } } as any);
+    await ext.ready();
+    const after = ext.list().map((e) => `${e.dst}:${e.dport} ${e.port}`);
+    expect(after).toEqual(expect.arrayContaining(before));
+    expect(after.length).toBe(before.length + 3);
+  });
+
+  it('kdp up --loopback 127.0.0.1 prints the mapping: each address and the curl that reaches it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-np-'));
+    const file = join(dir, 'topo.yaml');
+    writeFileSync(file, TOPO);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const up = kdpUp([file, '--loopback', '127.0.0.1']);
+    const deadline = Date.now() + 20_000;
+    while (!up.stdout.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(up.stdout).toContain('this machine has only 127.0.0.1, so each node\'s NodePort, LoadBalancer IP and externalIP listens there on a port of its own');
+    const line = /^ {2}default\/np-local +NodePort +node2 +192\.168\.1\.12:30081 +curl (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(up.stdout);
+    expect(line).not.toBeNull();
+    const { stdout: body } = await run('curl', ['-s', '--max-time', '3', line![1]]);
+    expect(JSON.parse(body).clientIP).toBe(OUTSIDE_CLIENT);
+    up.interrupt();
+    expect(await up.code).toBe(0);
+  }, 30_000);
+
+  it('rejects a --loopback that is neither 127.X nor 127.0.0.1', async () => {
+    const r = await kdp(['up', '--loopback', '127.0.0.2']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('or 127.0.0.1 (each on 127.0.0.1 at a port of its own)');
   });
 });
 

@@ -25,8 +25,8 @@ export interface UpOptions {
   httpsPort?: number;
   /** Worker processes serving the Ingress controller's connections; 0: this process serves them. */
   ingressWorkers?: number;
-  /** X of the NodePort, LoadBalancer and externalIP listeners' 127.X.1.N, 127.X.2.K, 127.X.3.K (default 0). */
-  loopback?: number;
+  /** X of the NodePort, LoadBalancer and externalIP listeners' 127.X.1.N, 127.X.2.K, 127.X.3.K (default 0); 'single': all on 127.0.0.1. */
+  loopback?: number | 'single';
 }
 
 /** A name worth digging: the user's first Service, else kube-dns. */
@@ -116,7 +116,7 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
   const external = await ExternalEntrances.start(dp, runtime, { loopback: opts.loopback, warn: (m) => io.stderr(`${m}\n`) });
   const curls = curlExamples(ingress.routingTable, '127.0.0.1', { http: ingress.httpPort, https: ingress.httpsPort });
   const listeners = formatListeners(runtime.listening());
-  const entrances = formatEntrances(external.list(), external.client, LB_POOL_TEXT);
+  const entrances = formatEntrances(external.list(), external.client, LB_POOL_TEXT, external.single);
   const s = cluster.store;
   const c = cluster.config;
   const firstNode = s.list('Node')[0]?.metadata.name ?? 'NODE';
