@@ -100,6 +100,10 @@ process.on('uncaughtException', (e) => {
   process.exit(70);
 });
 
+// Ctrl-C reaches every process of the terminal's group: stopping is the main process's to decide, and it tells
+// its workers (who write out their access log first). Killed, the main process's channel closes and this ends.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
+
 process.on('disconnect', () => {
   dialer.close();
   process.exit(0);

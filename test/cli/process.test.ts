@@ -17,8 +17,9 @@ describe('the kdp executable', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('runs `kdp up` until Ctrl-C (SIGINT)', async () => {
-    const child = spawn('node', ['bin/kdp.js', 'up', '--loopback', '127.25'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('runs `kdp up` until Ctrl-C (SIGINT to its whole process group, as a terminal sends it), its Ingress workers\' last lines written', async () => {
+    // A process group of its own, as a shell's foreground job: Ctrl-C signals every process in it.
+    const child = spawn('node', ['bin/kdp.js', 'up', '--loopback', '127.25', '--ingress-workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
@@ -33,11 +34,24 @@ describe('the kdp executable', () => {
         });
       });
       expect(out).toMatch(/^kdp: cluster "demo" is up: 3 nodes, 8 pods, 6 services/);
-      child.kill('SIGINT');
+      const port = /^Ingress controller on http:\/\/127\.0\.0\.1:(\d+) /m.exec(out)![1];
+      const curl = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: web.example.com', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+      expect(curl.stdout).toBe('200');
+      process.kill(-child.pid!, 'SIGINT');
       expect(await exited).toBe(0);
+      // The workers heard Ctrl-C too, but wrote their access log out before they stopped, told by kdp.
+      expect(out).toMatch(/"GET \/ HTTP\/1\.1" 200 .* \[default-web-http\] /);
       expect(out).toMatch(/kdp: stopped\n$/);
+      // Nothing of it is left (its helpers end a moment after it).
+      const left = () => spawnSync('pgrep', ['-a', '-g', String(child.pid)], { encoding: 'utf8' }).stdout;
+      for (let i = 0; i < 100 && left(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(left()).toBe('');
     } finally {
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
   });
 
