@@ -12,6 +12,7 @@ import { bridgeAddContainer, bridgeAddHost, bridgeDel, type BridgeConf, type Vet
 import { cacheAttachment, newNodeCniState, type NodeCniState } from '../cni/libcni.ts';
 import type { NetworkConfigList, PluginConf } from '../cni/types.ts';
 import { clusterConflist } from '../cni/conflist.ts';
+import { netConfProblems } from '../cni/netconf.ts';
 import { hasErrors } from '../cluster/cluster.ts';
 import { TopologyError } from '../cluster/problems.ts';
 import { portmapAdd, portmapDel, portmapOptions, type PortMapEntry } from '../cni/portmap.ts';
@@ -179,8 +180,9 @@ export class ClusterNetwork implements Fabric {
 
   constructor(private readonly cluster: Cluster) {
     const conflist = clusterConflist(cluster);
-    // As kubelet with a conflist the runtime cannot load: no pod gets a network.
-    if (hasErrors(conflist.problems)) throw new TopologyError(conflist.problems);
+    // As kubelet with a conflist the runtime cannot load: no pod gets a network; as flanneld that cannot start.
+    const problems = [...conflist.problems, ...netConfProblems(cluster)];
+    if (hasErrors(problems)) throw new TopologyError(problems.filter((p) => p.severity === 'error'));
     this.conflist = conflist.list;
     // libcni hands portMappings only to a plugin that declares the capability; without one, hostPorts do nothing.
     this.portmap = conflist.list.plugins.find((x) => x.type === 'portmap' && (x.capabilities as Record<string, boolean> | undefined)?.portMappings);

@@ -15,6 +15,8 @@ import { LB_POOL_TEXT } from '../../cluster/controllers/loadbalancer.ts';
 import { ExternalEntrances } from '../../dataplane/nodeports.ts';
 import { formatEntrances } from '../printers/entrances.ts';
 import { watchTopology } from '../watch.ts';
+import { netConfProblems } from '../../cni/netconf.ts';
+import { formatProblem } from '../../cluster/problems.ts';
 
 export interface UpOptions {
   dnsHost?: string;
@@ -100,6 +102,8 @@ export async function up(cluster: Cluster, files: string[], io: IO, opts: UpOpti
   // The data plane first: it opens no socket, so a topology it refuses (the nodes' CNI conflist) leaves
   // nothing running.
   const dp = new DataPlane(cluster);
+  // What flanneld's net-conf.json asks that kdp's nodes do otherwise, said once (its errors stopped us above).
+  for (const p of netConfProblems(cluster)) io.stderr(`${formatProblem(p)}\n`);
   const dns = await startClusterDns(cluster, opts, io);
   if (!dns) {
     dp.close();

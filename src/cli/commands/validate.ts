@@ -5,13 +5,15 @@ import type { IO } from '../io.ts';
 import { DEFAULT_TOPOLOGY } from '../topology.ts';
 import { checkCorefile } from '../../dns/service.ts';
 import { clusterConflist } from '../../cni/conflist.ts';
+import { netConfProblems } from '../../cni/netconf.ts';
 
 export function validate(files: string[], io: IO): number {
   const cluster = loadCluster(files.length ? files : [DEFAULT_TOPOLOGY], { now: io.now, stdin: io.stdin });
   // The Corefile is part of the topology: what CoreDNS would refuse to load is an error here too.
   const dns = checkCorefile(cluster);
-  // So is the nodes' CNI conflist: a list the runtime cannot load leaves every pod without a network.
-  const cni = clusterConflist(cluster).problems;
+  // So is the nodes' CNI conflist: a list the runtime cannot load leaves every pod without a network; and
+  // flanneld's net-conf.json, which must say what the Cluster says.
+  const cni = [...clusterConflist(cluster).problems, ...netConfProblems(cluster)];
   const problems = [...cluster.problems, ...cni];
   const errors = problems.filter((p) => p.severity === 'error').length + dns.errors.length;
   const warnings = problems.length + dns.errors.length + dns.warnings.length - errors;
