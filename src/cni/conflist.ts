@@ -2,12 +2,12 @@
 // kube-flannel.yml installs it, it comes from the kube-flannel-cfg ConfigMap's cni-conf.json (namespace
 // kube-flannel; kube-system in older manifests); without one, the manifest's default. Parsed and checked as
 // libcni's ConfListFromBytes does, with every problem placed on the ConfigMap's line in the topology file.
-import { parse as parseJSON, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { ConfigMap, KubeObject } from '../cluster/objects.ts';
 import type { Problem } from '../cluster/problems.ts';
 import { problemInBlock } from '../cluster/topology/load.ts';
 import { delegateProblems, FLANNEL_CONFLIST } from './flannel.ts';
+import { parseStrictJSON } from './json.ts';
 import { PLUGINS } from './libcni.ts';
 import type { NetworkConfigList, PluginConf } from './types.ts';
 
@@ -25,15 +25,9 @@ export interface Conflist {
 
 /** What is wrong with a conflist's text, and the 1-based line of the text it is on where known. */
 export function parseConflist(text: string): { list?: NetworkConfigList & { disableCheck?: boolean }; errors: { message: string; line?: number }[] } {
-  const syntax: ParseError[] = [];
-  const raw: unknown = parseJSON(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (syntax.length) {
-    const { error, offset } = syntax[0];
-    const before = text.slice(0, offset).split('\n');
-    // ColonExpected -> "colon expected"
-    const what = printParseErrorCode(error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-    return { errors: [{ message: `error parsing configuration list: invalid JSON: ${what} at line ${before.length} column ${before.at(-1)!.length + 1}`, line: before.length }] };
-  }
+  const parsed = parseStrictJSON(text);
+  if ('error' in parsed) return { errors: [{ message: `error parsing configuration list: ${parsed.error}`, line: parsed.line }] };
+  const raw = parsed.value;
   const fail = (message: string) => ({ errors: [{ message: `error parsing configuration list: ${message}` }] });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
   const o = raw as Record<string, unknown>;

@@ -3,7 +3,7 @@
 // regard to case; no Backend: the udp backend). kdp's flanneld takes its network and backend from the Cluster
 // object (spec.podCIDR, spec.network.overlay), so a net-conf.json is checked against them: one that says
 // otherwise is an error on its line, never silently overruled.
-import { findNodeAtLocation, parse as parseJSON, parseTree, printParseErrorCode, type Node as JSONNode, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, parseTree, type Node as JSONNode } from 'jsonc-parser';
 import type { Cluster } from '../cluster/cluster.ts';
 import { parseCIDR } from '../cluster/net.ts';
 import type { ConfigMap, KubeObject } from '../cluster/objects.ts';
@@ -11,6 +11,7 @@ import type { Problem, Severity } from '../cluster/problems.ts';
 import { problemInBlock } from '../cluster/topology/load.ts';
 import { FLANNEL_CONFIGMAP } from './conflist.ts';
 import { VXLAN_PORT } from './flannel.ts';
+import { parseStrictJSON } from './json.ts';
 
 export const NET_CONF_KEY = 'net-conf.json';
 const NAMESPACES = ['kube-flannel', 'kube-system'];
@@ -33,14 +34,9 @@ function field(o: Record<string, unknown>, name: string): { key: string; value: 
 
 /** What is wrong with a net-conf.json's text for the cluster, each with where in the text it is. */
 export function netConfFindings(text: string, cluster: Pick<Cluster, 'config'>): Finding[] | { syntax: string; line: number } {
-  const syntax: ParseError[] = [];
-  const raw: unknown = parseJSON(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (syntax.length) {
-    const { error, offset } = syntax[0];
-    const before = text.slice(0, offset).split('\n');
-    const what = printParseErrorCode(error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-    return { syntax: `failed to parse net config: invalid JSON: ${what} at line ${before.length} column ${before.at(-1)!.length + 1}`, line: before.length };
-  }
+  const parsed = parseStrictJSON(text);
+  if ('error' in parsed) return { syntax: `failed to parse net config: ${parsed.error}`, line: parsed.line };
+  const raw = parsed.value;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [{ message: 'failed to parse net config: not a JSON object' }];
   const o = raw as Record<string, unknown>;
   const out: Finding[] = [];

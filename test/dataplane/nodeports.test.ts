@@ -273,6 +273,18 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]${extra}}
   });
 });
 
+/** `kdp up` on TOPO saved in a file, its listeners on `loopback`, once it says it is up. */
+async function upWithTopology(loopback: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-np-'));
+  const file = join(dir, 'topo.yaml');
+  writeFileSync(file, TOPO);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const up = kdpUp([file, '--loopback', loopback]);
+  const deadline = Date.now() + 20_000;
+  while (!up.stdout.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return up;
+}
+
 describe('where only 127.0.0.1 exists', () => {
   it('is found by binding 127.X.1.1: an address the machine lacks cannot be bound (EADDRNOTAVAIL)', async () => {
     expect(await canBind('127.0.1.1')).toBe(true);
@@ -301,13 +313,7 @@ describe('where only 127.0.0.1 exists', () => {
   });
 
   it('kdp up --loopback 127.0.0.1 prints the mapping: each address and the curl that reaches it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kdp-np-'));
-    const file = join(dir, 'topo.yaml');
-    writeFileSync(file, TOPO);
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const up = kdpUp([file, '--loopback', '127.0.0.1']);
-    const deadline = Date.now() + 20_000;
-    while (!up.stdout.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const up = await upWithTopology('127.0.0.1');
     expect(up.stdout).toContain('this machine has only 127.0.0.1, so each node\'s NodePort, LoadBalancer IP and externalIP listens there on a port of its own');
     const line = /^ {2}default\/np-local +NodePort +node2 +192\.168\.1\.12:30081 +curl (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(up.stdout);
     expect(line).not.toBeNull();
@@ -326,13 +332,7 @@ describe('where only 127.0.0.1 exists', () => {
 
 describe('kdp up', () => {
   it('prints every NodePort and LB address with a curl line that works when pasted; Ctrl-C closes them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kdp-np-'));
-    const file = join(dir, 'topo.yaml');
-    writeFileSync(file, TOPO);
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const up = kdpUp([file, '--loopback', '127.24']);
-    const deadline = Date.now() + 20_000;
-    while (!up.stdout.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const up = await upWithTopology('127.24');
     expect(up.stdout).toContain('From outside the cluster (client 203.0.113.10; each node\'s NodePorts on its own loopback address, LoadBalancer IPs from 172.18.255.200-172.18.255.250):');
     expect(up.stdout).toMatch(/^  default\/np +NodePort +node3 +192\.168\.1\.13:30080 +curl http:\/\/127\.24\.1\.3:30080\/$/m);
     expect(up.stdout).toMatch(/^  default\/lb +LoadBalancer +172\.18\.255\.200:8088 +curl http:\/\/127\.24\.2\.1:8088\/$/m);
