@@ -191,6 +191,11 @@ export class IngressWorkers {
           resolve();
         } else this.onMessage(w, m);
       });
+      // A worker that cannot be started fails the start; a message to a dying one fails with it (its 'exit'
+      // follows): neither may take kdp down as an unhandled 'error' would.
+      proc.on('error', (e) => {
+        if (!w.ready) reject(new Error(`an Ingress worker could not start: ${e.message}`));
+      });
       proc.once('exit', (code, signal) => {
         w.ready = false;
         const why = `exited with ${signal ?? `code ${code}`}`;
