@@ -6,6 +6,8 @@ import https from 'node:https';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { generate } from 'selfsigned';
+import tls from 'node:tls';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { startIngress, type RunningIngress } from '../../src/dataplane/ingress.ts';
 import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
@@ -115,6 +117,25 @@ describe('the Ingress controller\'s worker processes', () => {
     expect(c.store.get<KubeObject & { status?: { loadBalancer?: { ingress?: { ip: string }[] } } }>('Ingress', 'default', 'new')?.status?.loadBalancer?.ingress).toEqual([{ ip: '127.0.0.1' }]);
     c.store.delete('Ingress', 'default', 'new');
     expect(await both()).toEqual([404, 404]);
+  });
+
+  it('presents a tls Secret added while it runs from every worker, by SNI', async () => {
+    const { c, ingress } = await start();
+    const pems = await generate([{ name: 'commonName', value: 'late.example' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'late.example' }] }] });
+    c.store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'late-tls', namespace: 'default' }, type: 'kubernetes.io/tls', stringData: { 'tls.crt': pems.cert, 'tls.key': pems.private } } as KubeObject);
+    c.store.create({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'late', namespace: 'default' },
+      spec: { tls: [{ hosts: ['late.example'], secretName: 'late-tls' }], rules: [{ host: 'late.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+    } as KubeObject);
+    const cn = () => new Promise<string | undefined>((resolve, reject) => {
+      const sock = tls.connect({ host: '127.0.0.1', port: ingress.httpsPort, servername: 'late.example', rejectUnauthorized: false }, () => {
+        resolve(String(sock.getPeerCertificate().subject?.CN));
+        sock.end();
+      });
+      sock.on('error', reject);
+    });
+    // Two connections: one in each worker.
+    expect(await Promise.all([cn(), cn()])).toEqual(['late.example', 'late.example']);
   });
 
   it('says once what every worker meets (a tls Secret it cannot use), and redirects to the HTTPS port kdp listens on', async () => {
