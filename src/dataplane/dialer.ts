@@ -5,7 +5,7 @@
 // the one `kdp trace` shows. How a decision is kept for a client connection: src/ingress/flows.ts.
 import type { KubeObject, Pod, Service } from '../cluster/objects.ts';
 import { endpointKey, StoreDialer, type DialRequest } from '../ingress/dialer.ts';
-import { FlowDialer, type FlowDecider, type FlowDecision } from '../ingress/flows.ts';
+import type { FlowDecider, FlowDecision } from '../ingress/flows.ts';
 import type { ListenerRegistry } from '../kubelet/runtime.ts';
 import { traceFlow } from '../netns/forward.ts';
 import type { Netns } from '../netns/netns.ts';
@@ -51,7 +51,7 @@ export class DataPlaneRouter implements FlowDecider {
   }
 
   /** Where the controller's connections start: its pod's namespace, or the first node's host namespace. */
-  from(): Netns | undefined {
+  private from(): Netns | undefined {
     return (this.source ??= this.findSource());
   }
 
@@ -107,21 +107,5 @@ export class DataPlaneRouter implements FlowDecider {
     // A dropped SYN is never answered: the connect times out.
     if (v.kind === 'dropped') return { ok: false, reason: 'timeout', detail: v.by };
     return { ok: false, reason: 'unreachable', detail: v.by };
-  }
-}
-
-/** The controller's Dialer in the process that runs the data plane: each new flow decided at once. */
-export class DataPlaneDialer extends FlowDialer {
-  private readonly router: DataPlaneRouter;
-
-  constructor(dp: DataPlane, sockets: Listeners) {
-    const router = new DataPlaneRouter(dp, sockets);
-    super((req) => router.decide(req), () => router.generation);
-    this.router = router;
-  }
-
-  override close(): void {
-    this.router.close();
-    super.close();
   }
 }
