@@ -197,6 +197,31 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
   }, 30_000);
 });
 
+describe('kdp up watching its files, the Ingress served by worker processes', () => {
+  it('a saved change to an Ingress is what curl gets through it next', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
+    const file = join(dir, 'topo.yaml');
+    const topology = readFileSync(fileURLToPath(new URL('../../topologies/default.yaml', import.meta.url)), 'utf8');
+    expect(topology).toContain('host: web.example.com');
+    writeFileSync(file, topology);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const up = kdpUp([file, '--loopback', '127.32', '--ingress-workers', '2']);
+    cleanups.push(async () => {
+      up.interrupt();
+      await up.code;
+    });
+    await until(() => up.stdout.includes('Press Ctrl-C'), 20_000);
+    const url = /^Ingress controller on (http:\/\/127\.0\.0\.1:\d+) /m.exec(up.stdout)![1];
+    const status = async (host: string) => (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Host: ${host}`, `${url}/`])).stdout;
+    expect([await status('web.example.com'), await status('shop.example.com')]).toEqual(['200', '404']);
+    writeFileSync(file, topology.replace('host: web.example.com', 'host: shop.example.com'));
+    await until(() => /ingress\.networking\.k8s\.io\/\S+ configured\n/.test(up.stdout), 10_000);
+    // Both workers: two new connections each time, handed to one and the other.
+    expect([await status('shop.example.com'), await status('shop.example.com')]).toEqual(['200', '200']);
+    expect([await status('web.example.com'), await status('web.example.com')]).toEqual(['404', '404']);
+  }, 40_000);
+});
+
 describe('watchTopology', () => {
   it('a directory: a new file in it is applied; a burst of writes is applied once; closed, it applies nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdp-watchdir-'));
