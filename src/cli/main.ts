@@ -73,7 +73,7 @@ function program(io: IO, result: { code: number | Promise<number> }): Command {
     .option('--dns-metrics-port <port>', 'port for /health, /ready and /metrics of the cluster DNS', parsePort)
     .option('--http-port <port>', 'the Ingress controller\'s HTTP port on 127.0.0.1 (0: any free port)', parsePort, 0)
     .option('--https-port <port>', 'the Ingress controller\'s HTTPS port on 127.0.0.1 (0: any free port)', parsePort, 0)
-    .option('--ingress-workers <n>', 'worker processes serving the Ingress controller\'s connections (0: none, kdp serves them; default: one per CPU, up to 4, none with one CPU)', parseWorkers)
+    .option('--ingress-workers <n>', 'worker processes serving the Ingress controller\'s connections (0: none, kdp serves them; default: two, or none with one CPU)', parseWorkers)
     .option('--loopback <127.X>', 'where NodePorts (127.X.1.N for node N), LoadBalancer IPs (127.X.2.K) and externalIPs (127.X.3.K) listen; 127.0.0.1: each there at a port of its own (the default where only 127.0.0.1 exists)', parseLoopback, 0)
     .action((args: string[], o: { file?: string[]; dnsPort?: number; dnsHost: string; dnsMetricsPort?: number; httpPort: number; httpsPort: number; ingressWorkers?: number; loopback: number | 'single' }) => {
       const fs = files(o, args);

@@ -33,10 +33,12 @@ export interface RunningIngress {
   stop(): Promise<void>;
 }
 
-/** As nginx's `worker_processes auto`, up to four: one process does it all on a machine with one CPU. */
+/**
+ * Two workers, or none on a machine with one CPU (one process does it all there). Not one per CPU as nginx's
+ * `auto`: each worker is ~100 MB, and a developer's machine runs kdp beside everything else (and tests run many).
+ */
 export function defaultIngressWorkers(): number {
-  const cpus = availableParallelism();
-  return cpus > 1 ? Math.min(cpus, 4) : 0;
+  return availableParallelism() > 1 ? 2 : 0;
 }
 
 /** Starts the controller; what cannot start (a port taken, a worker that dies at once) rejects, nothing left running. */
