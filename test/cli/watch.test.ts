@@ -152,19 +152,25 @@ async function curl(url: string): Promise<string> {
   }
 }
 
+/** `kdp up` on `text` saved in a file of its own, once it says it is up; stopped and removed after the test. */
+async function upWatching(text: string, args: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
+  const file = join(dir, 'topo.yaml');
+  writeFileSync(file, text);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const up = kdpUp([file, ...args]);
+  cleanups.push(async () => {
+    up.interrupt();
+    await up.code;
+  });
+  await until(() => up.stdout.includes('Press Ctrl-C'), 20_000);
+  return { dir, file, up };
+}
+
 describe.skipIf(!haveDig)('kdp up watching its files', () => {
   it('a saved fix is applied live and dig answers; a bad edit changes nothing; a removed Service is deleted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
-    const file = join(dir, 'topo.yaml');
     // The walkthrough's Service is a NodePort, so a real curl from outside sees its endpoints.
-    writeFileSync(file, WALKTHROUGH);
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const up = kdpUp([file, '--loopback', '127.31', '--dns-port', '0']);
-    cleanups.push(async () => {
-      up.interrupt();
-      await up.code;
-    });
-    await until(() => up.stdout.includes('Press Ctrl-C'), 10_000);
+    const { dir, file, up } = await upWatching(WALKTHROUGH, ['--loopback', '127.31', '--dns-port', '0']);
     const port = Number(/dig @127\.0\.0\.1 -p (\d+) /.exec(up.stdout)![1]);
     const name = 'logstor.default.svc.cluster.local';
     expect((await dig(port, [name, 'A'])).answer).toHaveLength(1);
@@ -199,18 +205,9 @@ describe.skipIf(!haveDig)('kdp up watching its files', () => {
 
 describe('kdp up watching its files, the Ingress served by worker processes', () => {
   it('a saved change to an Ingress is what curl gets through it next', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
-    const file = join(dir, 'topo.yaml');
     const topology = readFileSync(fileURLToPath(new URL('../../topologies/default.yaml', import.meta.url)), 'utf8');
     expect(topology).toContain('host: web.example.com');
-    writeFileSync(file, topology);
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const up = kdpUp([file, '--loopback', '127.32', '--ingress-workers', '2']);
-    cleanups.push(async () => {
-      up.interrupt();
-      await up.code;
-    });
-    await until(() => up.stdout.includes('Press Ctrl-C'), 20_000);
+    const { file, up } = await upWatching(topology, ['--loopback', '127.32', '--ingress-workers', '2']);
     const url = /^Ingress controller on (http:\/\/127\.0\.0\.1:\d+) /m.exec(up.stdout)![1];
     const status = async (host: string) => (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Host: ${host}`, `${url}/`])).stdout;
     expect([await status('web.example.com'), await status('shop.example.com')]).toEqual(['200', '404']);
