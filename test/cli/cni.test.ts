@@ -1,8 +1,6 @@
 // kdp cni: cnitool's add, check and del against a node of the topology, with the conflist the nodes use.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { topologyFile } from '../helpers/files.ts';
 import { kdp } from '../helpers/cli.ts';
 import { kubeFlannelCfg } from '../helpers/cluster.ts';
 import { cnitoolContainerId } from '../../src/cli/commands/cni.ts';
@@ -23,11 +21,7 @@ const CONFLIST_1_0 = kubeFlannelCfg(`{"name": "cbr0", "cniVersion": "1.0.0", "pl
   {"type": "flannel", "delegate": {"hairpinMode": true, "isDefaultGateway": true}},
   {"type": "portmap", "capabilities": {"portMappings": true}}]}`);
 
-function file(text: string): string {
-  const f = join(mkdtempSync(join(tmpdir(), 'kdp-cni-')), 'topo.yaml');
-  writeFileSync(f, text);
-  return f;
-}
+const file = (text: string) => topologyFile(text);
 
 describe('kdp cni', () => {
   it('add: a new namespace on the node gets the next address of its lease; the Result JSON as the 0.3.1 bridge prints it', async () => {

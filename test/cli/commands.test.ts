@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { topologyFile } from '../helpers/files.ts';
 import { kdp } from '../helpers/cli.ts';
 
 const DEFAULT = 'topologies/default.yaml';
 
-function tmpFile(name: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kdp-cli-'));
-  const f = join(dir, name);
-  writeFileSync(f, text);
-  return f;
-}
+const tmpFile = (name: string, text: string) => topologyFile(text, name);
 
 describe('kdp validate', () => {
   it('says a good topology is valid', async () => {

@@ -1,8 +1,6 @@
 // kdp rules: every --format, in both proxy modes, as the node would show it.
 import { describe, expect, it } from 'vitest';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { topologyFile } from '../helpers/files.ts';
 import { kdp } from '../helpers/cli.ts';
 
 const IPVS = `apiVersion: kdp.dev/v1alpha1
@@ -23,11 +21,7 @@ metadata: {name: web}
 spec: {type: NodePort, clusterIP: 10.96.100.100, selector: {app: web}, ports: [{port: 80, targetPort: 8080, nodePort: 30080}]}
 `;
 
-function file(text: string): string {
-  const f = join(mkdtempSync(join(tmpdir(), 'kdp-rules-')), 'topo.yaml');
-  writeFileSync(f, text);
-  return f;
-}
+const file = (text: string) => topologyFile(text);
 
 describe('kdp rules', () => {
   it('iptables mode: iptables-save is the restore text as the kernel normalises it', async () => {

@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { topologyFile } from '../helpers/files.ts';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -154,9 +155,8 @@ async function curl(url: string): Promise<string> {
 
 /** `kdp up` on `text` saved in a file of its own, once it says it is up; stopped and removed after the test. */
 async function upWatching(text: string, args: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'kdp-watch-'));
-  const file = join(dir, 'topo.yaml');
-  writeFileSync(file, text);
+  const file = topologyFile(text);
+  const dir = dirname(file);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const up = kdpUp([file, ...args]);
   cleanups.push(async () => {

@@ -8,9 +8,9 @@ import { ClusterNetwork } from '../../src/kubelet/network.ts';
 import { cluster, NODES3 } from '../helpers/cluster.ts';
 import { kdp, kdpUp } from '../helpers/cli.ts';
 import { until } from '../helpers/until.ts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { topologyFile } from '../helpers/files.ts';
 
 /** kube-flannel.yml's ConfigMap with this net-conf.json (and its cni-conf.json as the manifest has it). */
 const withNetConf = (json: string, head = NODES3) => `${head}---
@@ -87,9 +87,7 @@ describe('flanneld\'s net-conf.json', () => {
   });
 
   it('kdp up says what it does otherwise (a warning) and runs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kdp-netconf-'));
-    const file = join(dir, 'topo.yaml');
-    writeFileSync(file, withNetConf(JSON.stringify({ Network: '10.244.0.0/16', EnableNFTables: true, Backend: { Type: 'vxlan' } })));
+    const file = topologyFile(withNetConf(JSON.stringify({ Network: '10.244.0.0/16', EnableNFTables: true, Backend: { Type: 'vxlan' } })));
     try {
       const up = kdpUp([file, '--loopback', '127.28', '--ingress-workers', '0']);
       await until(() => up.stdout.includes('Press Ctrl-C'), 20_000);
@@ -97,7 +95,7 @@ describe('flanneld\'s net-conf.json', () => {
       expect(await up.code).toBe(0);
       expect(up.stderr).toMatch(/^warning: .*topo\.yaml:\d+: ConfigMap kube-system\/kube-flannel-cfg: data\.net-conf\.json: EnableNFTables: /m);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dirname(file), { recursive: true, force: true });
     }
   });
 });

@@ -2,16 +2,11 @@
 // pod, and only a query a CoreDNS pod's socket takes is answered.
 import { describe, expect, it } from 'vitest';
 import { kdp } from '../helpers/cli.ts';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { topologyFile } from '../helpers/files.ts';
 import { NO_COREDNS } from '../helpers/cluster.ts';
 
-const topologyWith = (extra: string) => {
-  const f = join(mkdtempSync(join(tmpdir(), 'kdp-dns-')), 'topo.yaml');
-  writeFileSync(f, readFileSync('topologies/default.yaml', 'utf8') + extra);
-  return f;
-};
+const topologyWith = (extra: string) => topologyFile(readFileSync('topologies/default.yaml', 'utf8') + extra);
 
 describe('kdp dig through the data plane', () => {
   it('each query is DNATed from the kube-dns ClusterIP to a coredns pod, which answers', async () => {

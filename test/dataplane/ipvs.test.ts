@@ -4,9 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { DataPlane } from '../../src/dataplane/dataplane.ts';
 import { traceFlow, traceFromOutside } from '../../src/netns/forward.ts';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { topologyFile } from '../helpers/files.ts';
 import { cluster, get, NODES3, NO_COREDNS, podDoc } from '../helpers/cluster.ts';
 import { appPod, dataPlaneOf, serviceDoc } from '../helpers/dataplane.ts';
 import { kdp } from '../helpers/cli.ts';
@@ -148,8 +147,7 @@ describe('IPVS mode in the data plane', () => {
 
   it('kdp trace in IPVS mode shows the virtual service, the scheduler and the chosen real server', async () => {
     const topo = TOPO.replace(/(kind: Service\nmetadata: \{name: web\}\nspec: \{)/, '$1clusterIP: 10.96.0.80, ');
-    const f = join(mkdtempSync(join(tmpdir(), 'kdp-ipvs-')), 'topo.yaml');
-    writeFileSync(f, topo);
+    const f = topologyFile(topo);
     const c = cluster(topo);
     const eps = ['w1', 'w2'].map((n) => get<any>(c, 'Pod', 'default', n).status.podIP as string);
     const r = await kdp(['trace', '--from', 'default/client', '--to', '10.96.0.80:80', '-f', f]);
@@ -209,8 +207,7 @@ describe('IPVS mode in the data plane', () => {
   });
 
   it('cluster DNS over UDP from a node (the default topology): IPVS: UDP 10.96.0.10:53 rr -> a CoreDNS pod', async () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'kdp-ipvs-')), 'topo.yaml');
-    writeFileSync(f, readFileSync('topologies/default.yaml', 'utf8').replace('proxy: {mode: iptables}', 'proxy: {mode: ipvs}'));
+    const f = topologyFile(readFileSync('topologies/default.yaml', 'utf8').replace('proxy: {mode: iptables}', 'proxy: {mode: ipvs}'));
     const r = await kdp(['trace', '--from', 'node/node2', '--to', '10.96.0.10:53', '--proto', 'udp', '-f', f]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\[node\/node2\] hook +IPVS: UDP 10\.96\.0\.10:53 rr -> 10\.244\.\d+\.\d+:53 Masq \(new connection\)\n/);

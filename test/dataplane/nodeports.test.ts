@@ -8,9 +8,9 @@ import { DataPlane } from '../../src/dataplane/dataplane.ts';
 import { canBind, ExternalEntrances, OUTSIDE_CLIENT } from '../../src/dataplane/nodeports.ts';
 import { traceFromOutside } from '../../src/netns/forward.ts';
 import { kdp, kdpUp } from '../helpers/cli.ts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { topologyFile } from '../helpers/files.ts';
 import { ContainerRuntime } from '../../src/kubelet/runtime.ts';
 import { cluster, get, warnings, NODES3, NO_COREDNS } from '../helpers/cluster.ts';
 import { appPod } from '../helpers/dataplane.ts';
@@ -275,10 +275,8 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]${extra}}
 
 /** `kdp up` on TOPO saved in a file, its listeners on `loopback`, once it says it is up. */
 async function upWithTopology(loopback: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'kdp-np-'));
-  const file = join(dir, 'topo.yaml');
-  writeFileSync(file, TOPO);
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const file = topologyFile(TOPO);
+  cleanups.push(() => rmSync(dirname(file), { recursive: true, force: true }));
   const up = kdpUp([file, '--loopback', loopback]);
   const deadline = Date.now() + 20_000;
   while (!up.stdout.includes('Press Ctrl-C') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
