@@ -1,6 +1,7 @@
 // The runtime's side of CNI, as libcni runs a network configuration list: order, prevResult, capability
 // arguments, the cached result, CHECK and DEL by spec version, errors as libcni words them; and the plugins
 // kdp's nodes carry (flannel delegating to bridge, portmap, loopback).
+import { thrown } from '../helpers/thrown.ts';
 import { describe, expect, it } from 'vitest';
 import { Netns } from '../../src/netns/netns.ts';
 import { parseCIDR, type Cidr } from '../../src/cluster/net.ts';
@@ -25,15 +26,7 @@ function node(overrides: Partial<PluginEnv> = {}): PluginEnv {
 
 const rt = (over: Partial<RuntimeConf> = {}): RuntimeConf => ({ containerId: CID, netnsPath: NETNS, ifName: 'eth0', args: [['IP', '10.244.1.5']], capabilityArgs: {}, ...over });
 
-const error = (f: () => unknown): CniError => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CniError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-};
+const error = (f: () => unknown): CniError => thrown(f, CniError);
 
 /** Plugins that record each call's request configuration and return what they were told. */
 function recorder() {

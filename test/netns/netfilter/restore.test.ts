@@ -1,5 +1,6 @@
 // iptables-restore: tokenizer and quoting, table/chain/command semantics, --noflush, errors naming the line
 // and the token; and the utiliptables-shaped calls kube-proxy makes (EnsureChain, EnsureRule).
+import { thrown } from '../../helpers/thrown.ts';
 import { describe, expect, it } from 'vitest';
 import { NetfilterError } from '../../../src/netns/netfilter/errors.ts';
 import { Iptables } from '../../../src/netns/netfilter/iptables.ts';
@@ -8,15 +9,7 @@ import { fakeIpsets } from './fixtures.ts';
 
 const rulesOf = (ipt: Iptables, table: 'filter' | 'nat' = 'filter') => ipt.save(table).split('\n').filter((l) => l.startsWith('-A') || l.startsWith(':'));
 
-function errorOf(fn: () => void): NetfilterError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NetfilterError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+const errorOf = (fn: () => void): NetfilterError => thrown(fn, NetfilterError);
 
 describe('tokenizer (add_param_to_argv)', () => {
   it('splits on blanks and keeps quoted words, with backslash escapes inside quotes only', () => {
