@@ -73,7 +73,6 @@ export class IngressWorkers {
   private readonly workers: (Worker | undefined)[];
   private readonly servers = new Map<Scheme, net.Server>();
   private next = 0;
-  private stopping = false;
   private stopped?: Promise<void>;
   private generationQueued = false;
   private restarts = 0;
@@ -117,8 +116,11 @@ export class IngressWorkers {
     return this.stopped;
   }
 
+  private get stopping(): boolean {
+    return this.stopped !== undefined;
+  }
+
   private async end(): Promise<void> {
-    this.stopping = true;
     for (const stop of this.stopWatches.splice(0)) stop();
     // Not waiting for 'close': a server counts the connections it handed to workers as its own until they end.
     for (const s of this.servers.values()) s.close();
