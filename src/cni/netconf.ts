@@ -13,7 +13,7 @@ import { FLANNEL_CONFIGMAP } from './conflist.ts';
 import { VXLAN_PORT } from './flannel.ts';
 import { parseStrictJSON } from './json.ts';
 
-export const NET_CONF_KEY = 'net-conf.json';
+const NET_CONF_KEY = 'net-conf.json';
 const NAMESPACES = ['kube-flannel', 'kube-system'];
 /** flannel's backends kdp's nodes run. */
 const EMULATED = ['vxlan', 'host-gw'];
